@@ -1,0 +1,45 @@
+"""mlmon-elk: ML-model monitoring on the Elastic stack.
+
+The logging side is importable without pandas, scipy or APScheduler::
+
+    import logging
+    from mlmon_elk import PredictionHandler, log_prediction
+
+    logger = logging.getLogger("predictions")
+    logger.addHandler(PredictionHandler("tcp://logstash:5000", model="churn", model_version="3"))
+    log_prediction(logger, inputs={"tenure": 7}, outputs={"score": 0.83}, latency_ms=4.2)
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+try:
+    __version__ = version("mlmon-elk")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+# Public name → defining module, imported on first use so `import mlmon_elk`
+# stays cheap and never pulls in the analyzer's dependencies.
+_LAZY = {
+    "PredictionHandler": "mlmon_elk.handler",
+    "log_prediction": "mlmon_elk.api",
+    "monitored": "mlmon_elk.api",
+    "MlmonError": "mlmon_elk.errors",
+}
+
+__all__ = ["PredictionHandler", "__version__", "log_prediction", "monitored"]
+
+# A library never configures logging for its users (stdlib advice).
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module 'mlmon_elk' has no attribute {name!r}"
+        raise AttributeError(msg)
+    return getattr(importlib.import_module(module), name)
