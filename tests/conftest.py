@@ -15,9 +15,11 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
+
+from mlmon_elk.es_client import EsConnection, connect
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -36,20 +38,18 @@ class EsTarget:
     real: bool
 
 
-def _real_cluster_client() -> Elasticsearch | None:
+def real_cluster_connection() -> EsConnection | None:
+    """The real cluster named by ``MLMON_TEST_ES_URL``, or ``None`` to use osmem-server."""
     url = os.environ.get("MLMON_TEST_ES_URL")
     if not url:
         return None
-    from elasticsearch import Elasticsearch
-
-    kwargs: dict[str, Any] = {}
-    if api_key := os.environ.get("MLMON_TEST_ES_API_KEY"):
-        kwargs["api_key"] = api_key
-    elif user := os.environ.get("MLMON_TEST_ES_USERNAME"):
-        kwargs["basic_auth"] = (user, os.environ.get("MLMON_TEST_ES_PASSWORD", ""))
-    if ca := os.environ.get("MLMON_TEST_ES_CA_CERTS"):
-        kwargs["ca_certs"] = ca
-    return Elasticsearch(url, **kwargs)
+    return EsConnection(
+        hosts=(url,),
+        api_key_env="MLMON_TEST_ES_API_KEY",
+        username_env="MLMON_TEST_ES_USERNAME",
+        password_env="MLMON_TEST_ES_PASSWORD",
+        ca_certs=os.environ.get("MLMON_TEST_ES_CA_CERTS"),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -70,24 +70,21 @@ def _osmem() -> Iterator[OsmemServer | None]:
 def es_bare(_osmem: OsmemServer | None) -> Iterator[EsTarget]:
     """An empty server (no mlmon templates) and a fresh namespace."""
     namespace = f"t{uuid.uuid4().hex[:10]}"
-    real = _real_cluster_client()
-    if real is not None:
-        yield EsTarget(
-            real, os.environ["MLMON_TEST_ES_URL"], namespace, data_streams=True, real=True
-        )
+    connection = real_cluster_connection()
+    if connection is not None:
+        real = connect(connection)
+        yield EsTarget(real, connection.hosts[0], namespace, data_streams=True, real=True)
         for dataset in ("prediction", "check", "alert"):
             pattern = f"logs-mlmon.{dataset}-{namespace}"
             real.options(ignore_status=404).indices.delete_data_stream(name=pattern)
             real.options(ignore_status=404).indices.delete(index=pattern)
         real.close()
         return
-    from elasticsearch import Elasticsearch
-
     from mlmon_elk.testing import PlainJsonNode
 
     assert _osmem is not None
     with _osmem.clone() as clone:
-        client = Elasticsearch(clone.url, node_class=PlainJsonNode)
+        client = connect(EsConnection(hosts=(clone.url,)), node_class=PlainJsonNode)
         yield EsTarget(client, clone.url, namespace, data_streams=False, real=False)
         client.close()
 
