@@ -147,6 +147,12 @@ class Baseline:
     window_sizes: tuple[int, ...] = ()
     """Window sizes the calibration was computed for."""
     tokenizer_version: int = TOKENIZER_VERSION
+    holdout_rows: int = 0
+    """Rows of held-out data the expected unseen / OOV rates and the calibration
+    were measured on (0: none; the rates are Good–Turing estimates)."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """How it was built (kind overrides, ``empty_as_null``, bins, top
+    categories, seed…), for people and for rebuilding it the same way."""
 
     def feature(self, role: Role, name: str) -> FeatureProfile | None:
         for f in self.features:
@@ -177,6 +183,8 @@ def baseline_to_dict(baseline: Baseline) -> dict[str, Any]:
         "rows": baseline.rows,
         "tokenizer_version": baseline.tokenizer_version,
         "window_sizes": list(baseline.window_sizes),
+        "holdout_rows": baseline.holdout_rows,
+        "options": dict(baseline.options),
         "features": [_feature_to_dict(f) for f in baseline.features],
     }
 
@@ -250,6 +258,8 @@ def baseline_from_dict(data: Mapping[str, Any], *, where: str = "baseline") -> B
         source=r.text("source", ""),
         window_sizes=tuple(int(x) for x in r.sequence("window_sizes", [])),
         tokenizer_version=tokenizer,
+        holdout_rows=r.integer("holdout_rows", 0),
+        options=dict(r.mapping("options", {})),
         features=tuple(
             _feature_from_dict(_Reader(item, f"{where}.features[{i}]"))
             for i, item in enumerate(r.sequence("features"))
