@@ -95,10 +95,12 @@ class TextProfile:
 class Calibration:
     """Natural variation of one check's metric on no-drift windows.
 
-    ``upper`` maps a window size (rows) to the metric value that no-drift
-    windows of that size exceed with probability ``tail``; the checks
-    interpolate between sizes (on log n) and never go below their minimum
-    effect size.
+    ``upper`` maps a size — the number of rows the check looks at (its
+    ``count``: requests for presence, rows carrying the key for nulls, values
+    for distributions, documents for text) in windows of the baseline's
+    ``window_sizes`` — to the metric value that no-drift windows of that size
+    exceed with probability ``tail``; the checks interpolate between sizes (on
+    log n) and never go below their minimum effect size.
     """
 
     metric: str
