@@ -105,7 +105,7 @@ def type_column(
     string = np.full(n, None, dtype=object)
 
     if pd.api.types.is_bool_dtype(s.dtype):
-        null = s.isna().to_numpy()
+        null = s.isna().to_numpy().copy()
         ok = ~null
         flags = s.to_numpy(dtype=object)[ok].astype(bool)
         string[ok] = np.where(flags, "true", "false")
@@ -117,15 +117,15 @@ def type_column(
         number[finite] = x[finite]
         kind[finite] = _KIND_CODE[Kind.NUM]
     elif pd.api.types.is_datetime64_any_dtype(s.dtype):
-        null = s.isna().to_numpy()
+        null = s.isna().to_numpy().copy()
         ok = ~null
         string[ok] = np.array([t.isoformat() for t in s[ok]], dtype=object)
         kind[ok] = _KIND_CODE[Kind.CAT]
     elif pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
-        null = s.isna().to_numpy()
+        null = s.isna().to_numpy().copy()
         raw = s.to_numpy(dtype=object)
         if empty_as_null:
-            null |= raw == ""
+            null = null | s.eq("").fillna(value=False).to_numpy(dtype=bool)
         ok = ~null
         string[ok] = raw[ok]
         kind[ok] = str_code
