@@ -184,9 +184,12 @@ def build_baseline(
             held = _retype(
                 frame_column(hold, column), kind, opts, hold_absent.get(raw), opts.kinds.get(raw)
             )
-        feature = _profile(name, role, kind, typed=typed, held=held, opts=opts)
+        held_tokens = _token_lists(held) if held is not None and kind is Kind.TEXT else None
+        feature = _profile(
+            name, role, kind, typed=typed, held=held, held_tokens=held_tokens, opts=opts
+        )
         if held is not None:
-            feature = _calibrate(feature, len(train), held, opts, rng)
+            feature = _calibrate(feature, held, held_tokens, opts, rng)
         features.append(feature)
     if not features:
         msg = "no column with values to profile"
@@ -271,6 +274,7 @@ def _profile(
     *,
     typed: TypedColumn,
     held: TypedColumn | None,
+    held_tokens: list[tuple[str, ...]] | None,
     opts: BuildOptions,
 ) -> FeatureProfile:
     rows = len(typed)
@@ -283,7 +287,6 @@ def _profile(
         held_values = _category_values(held) if held is not None else None
         categorical = categorical_profile(_category_values(typed), opts.top_categories, held_values)
     else:
-        held_tokens = _token_lists(held) if held is not None else None
         text = text_profile(_token_lists(typed), held_tokens)
     return FeatureProfile(
         name=name,
@@ -399,7 +402,8 @@ def _category_values(typed: TypedColumn) -> pd.Series:
 
 
 def _token_lists(typed: TypedColumn) -> list[tuple[str, ...]]:
-    return [tokenize(s) for s in typed.string[typed.mask(Kind.TEXT)] if isinstance(s, str)]
+    """Tokens of each text row, in row order (text rows always hold a string)."""
+    return [tokenize(s) for s in typed.string[typed.mask(Kind.TEXT)]]
 
 
 # ------------------------------------------------------------------ calibration
@@ -409,13 +413,13 @@ _ABSENT, _NULL, _OTHER, _VALUE = 0, 1, 2, 3
 
 def _calibrate(
     feature: FeatureProfile,
-    baseline_rows: int,
     held: TypedColumn,
+    held_tokens: list[tuple[str, ...]] | None,
     opts: BuildOptions,
     rng: np.random.Generator,
 ) -> FeatureProfile:
     """Attach each check's calibrated no-drift bound (see the module docstring)."""
-    coded = _row_codes(feature, held)
+    coded = _row_codes(feature, held, held_tokens or [])
     if coded is None:
         return feature
     codes, width, tokens, oov = coded
@@ -505,7 +509,9 @@ _METRIC = {
 _Coded = tuple[NDArray[np.intp], int, NDArray[np.float64] | None, NDArray[np.float64] | None]
 
 
-def _row_codes(feature: FeatureProfile, held: TypedColumn) -> _Coded | None:
+def _row_codes(
+    feature: FeatureProfile, held: TypedColumn, held_tokens: list[tuple[str, ...]]
+) -> _Coded | None:
     """One code per held-out row: absent, null, other, or ``_VALUE + value code``.
 
     Also returns how many value codes there are and, for text, each code's
@@ -537,10 +543,8 @@ def _row_codes(feature: FeatureProfile, held: TypedColumn) -> _Coded | None:
     text = feature.text
     assert text is not None  # noqa: S101 - FeatureProfile guarantees one kind profile
     rows = np.flatnonzero(mask)
-    pairs = []
-    for s in held.string[rows]:
-        toks = tokenize(s) if isinstance(s, str) else ()
-        pairs.append((len(toks), sum(t not in text.vocabulary for t in toks)))
+    vocabulary = text.vocabulary
+    pairs = [(len(toks), sum(t not in vocabulary for t in toks)) for toks in held_tokens]
     if not pairs:
         return None
     unique, inverse = np.unique(np.asarray(pairs, dtype=np.int64), axis=0, return_inverse=True)
