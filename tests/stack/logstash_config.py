@@ -90,7 +90,9 @@ class _Parser:
         quote = self.text[self.pos]
         self.pos += 1
         out = []
-        while self.pos < len(self.text):
+        while True:
+            if self.pos >= len(self.text):
+                self.fail("unterminated string")
             char = self.text[self.pos]
             if char == "\\" and self.pos + 1 < len(self.text):
                 out.append(self.text[self.pos : self.pos + 2])
@@ -100,7 +102,6 @@ class _Parser:
             if char == quote:
                 return "".join(out)
             out.append(char)
-        self.fail("unterminated string")
 
     def config(self) -> dict[str, list[Any]]:
         sections: dict[str, list[Any]] = {}
@@ -152,7 +153,9 @@ class _Parser:
     def condition(self) -> str:
         self.skip()
         start, depth = self.pos, 0
-        while self.pos < len(self.text):
+        while True:
+            if self.pos >= len(self.text):
+                self.fail("condition without a block")
             char = self.text[self.pos]
             if char in "\"'":
                 self.quoted()
@@ -173,7 +176,6 @@ class _Parser:
                     self.fail("empty condition")
                 return condition
             self.pos += 1
-        self.fail("condition without a block")
 
     def plugin(self, name: str, line: int) -> Plugin:
         self.expect("{")
