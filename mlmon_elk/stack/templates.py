@@ -204,12 +204,27 @@ def result_mappings(*, data_streams: bool = True) -> Body:
             "threshold": _DOUBLE,
             "p_value": _DOUBLE,
             "status": _KEYWORD,
+            "severity": _KEYWORD,
             "transition": _KEYWORD,
+            "key": _KEYWORD,
             "window": {"properties": {"count": _LONG}},
             "expected": _DOUBLE,
             "observed": _DOUBLE,
             "context": {"type": "object", "enabled": False},
-            "run": {"type": "object", "dynamic": True},
+            # Run summaries: the few fields that are not counts are mapped;
+            # counts of any name are numbers (dynamic template below).
+            "run": {
+                "type": "object",
+                "dynamic": True,
+                "properties": {
+                    "id": _KEYWORD,
+                    "status": _KEYWORD,
+                    "started": _DATE,
+                    "models": _KEYWORD,
+                    "errors": _TEXT,
+                    "notes": _TEXT,
+                },
+            },
         }
     }
     return {
