@@ -231,14 +231,17 @@ def result_mappings(*, data_streams: bool = True) -> Body:
         "date_detection": False,
         "numeric_detection": False,
         "dynamic_templates": [
-            # Run summary figures are numbers whatever their first value.
-            {
-                "run_numbers": {
-                    "path_match": "mlmon.run.*",
-                    "match_mapping_type": "long",
-                    "mapping": _DOUBLE,
+            # Run summary figures are doubles whatever their first value.
+            *(
+                {
+                    f"run_{json_type}s": {
+                        "path_match": "mlmon.run.*",
+                        "match_mapping_type": json_type,
+                        "mapping": _DOUBLE,
+                    }
                 }
-            },
+                for json_type in ("long", "double")
+            ),
             *_COMMON_DYNAMIC,
         ],
         "properties": properties,

@@ -17,7 +17,7 @@ from mlmon_elk.assets import asset_dir
 from mlmon_elk.contract import DataView
 from mlmon_elk.errors import SetupError
 from mlmon_elk.stack import dashboards, rules
-from mlmon_elk.stack.install import template_assets
+from mlmon_elk.stack.install import plan_templates
 from mlmon_elk.stack.kibana import KibanaConnection
 from mlmon_elk.stack.plan import Action
 from mlmon_elk.stack.setup import SetupOptions, run_setup
@@ -42,6 +42,7 @@ def at(fake: FakeKibana, **overrides: object) -> KibanaConnection:
 
 def test_setup_installs_every_asset(es_bare: EsTarget, kibana: FakeKibana) -> None:
     """Templates in Elasticsearch; data views, dashboards, connector and rules in Kibana."""
+    before = plan_templates(es_bare.client, data_streams=es_bare.data_streams)
     report = run_setup(es_bare.client, at(kibana), fast())
 
     for name in index_templates(data_streams=es_bare.data_streams):
@@ -52,9 +53,9 @@ def test_setup_installs_every_asset(es_bare: EsTarget, kibana: FakeKibana) -> No
     assert set(space.connectors) == {"mlmon-server-log"}
     assert set(space.rules) == RULE_IDS
     assert all(rule["enabled"] for rule in space.rules.values())
-    assert {s.action for s in report.steps} == {Action.CREATE}
-    es_steps = [s.name for s in report.steps if s.service == "elasticsearch"]
-    assert es_steps == [a.name for a in template_assets(data_streams=es_bare.data_streams)]
+    es_steps = [(s.name, s.action) for s in report.steps if s.service == "elasticsearch"]
+    assert es_steps == [(step.name, step.action) for _, step in before]
+    assert {s.action for s in report.steps if s.service == "kibana"} == {Action.CREATE}
     kibana_steps = [(s.kind, s.name) for s in report.steps if s.service == "kibana"]
     assert len(kibana_steps) == len(DataView) + len(DASHBOARD_IDS) + 1 + len(RULE_IDS)
 
@@ -96,14 +97,15 @@ def test_second_run_changes_nothing(es_bare: EsTarget, kibana: FakeKibana) -> No
 
 def test_dry_run_reads_but_writes_nothing(es_bare: EsTarget, kibana: FakeKibana) -> None:
     """A dry run plans every asset as a creation and leaves both services untouched."""
+    before = plan_templates(es_bare.client, data_streams=es_bare.data_streams)
     report = run_setup(es_bare.client, at(kibana), fast(dry_run=True))
 
     assert report.changes
-    assert {s.action for s in report.steps} == {Action.CREATE}
+    assert {s.action for s in report.steps if s.service == "kibana"} == {Action.CREATE}
     assert kibana.writes == []
     assert kibana.space().objects == {}
-    for name in index_templates(data_streams=es_bare.data_streams):
-        assert not es_bare.client.indices.exists_index_template(name=name)
+    after = plan_templates(es_bare.client, data_streams=es_bare.data_streams)
+    assert [s for _, s in after] == [s for _, s in before]
     assert "would be created" in report.summary()
 
 

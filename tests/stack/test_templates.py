@@ -22,7 +22,12 @@ from mlmon_elk.contract import (
     value_field,
 )
 from mlmon_elk.errors import ConfigError
-from mlmon_elk.stack.install import install_templates, plan_templates, template_assets
+from mlmon_elk.stack.install import (
+    install_templates,
+    installed_hash,
+    plan_templates,
+    template_assets,
+)
 from mlmon_elk.stack.plan import Action
 from mlmon_elk.stack.templates import (
     CUSTOM_COMPONENT,
@@ -318,23 +323,31 @@ def test_content_hash_ignores_its_own_slot() -> None:
     assert content_hash({**body, "template": {"settings": {"a": 2}}}) != content_hash(body)
 
 
+def installed(es: EsTarget) -> dict[str, str | None]:
+    """Content hash of every mlmon asset on the server (``None``: absent)."""
+    return {
+        asset.path: installed_hash(es.client, asset)
+        for asset in template_assets(data_streams=es.data_streams)
+    }
+
+
 def test_installing_twice_writes_nothing_the_second_time(es_bare: EsTarget) -> None:
-    """The second install finds every hash in place and writes nothing."""
-    first = install_templates(es_bare.client, data_streams=es_bare.data_streams)
-    second = install_templates(es_bare.client, data_streams=es_bare.data_streams)
-    assert len(first) == len(template_assets(data_streams=es_bare.data_streams))
-    assert second == []
+    """After one install every hash is in place and a second install writes nothing."""
+    install_templates(es_bare.client, data_streams=es_bare.data_streams)
+    expected = {a.path: a.hash for a in template_assets(data_streams=es_bare.data_streams)}
+    assert installed(es_bare) == expected
+    assert install_templates(es_bare.client, data_streams=es_bare.data_streams) == []
 
 
 def test_a_changed_template_is_updated_and_nothing_else(es_bare: EsTarget) -> None:
     """An installed template with other content is rewritten; the rest is left alone."""
     client = es_bare.client
     install_templates(client, data_streams=es_bare.data_streams)
+    (alert,) = [
+        a for a in template_assets(data_streams=es_bare.data_streams) if a.name == "mlmon-alert"
+    ]
     client.indices.put_index_template(
-        name="mlmon-alert",
-        index_patterns=["logs-mlmon.alert-*"],
-        priority=500,
-        meta={"managed_by": "someone", "hash": "0"},
+        name=alert.name, **{**alert.body, "_meta": {"managed_by": "someone", "hash": "0"}}
     )
     plan = {
         step.name: step.action
@@ -348,7 +361,11 @@ def test_a_changed_template_is_updated_and_nothing_else(es_bare: EsTarget) -> No
 
 
 def test_dry_run_install_writes_nothing(es_bare: EsTarget) -> None:
-    """``dry_run`` reports the paths it would write and leaves the server empty."""
+    """``dry_run`` reports exactly the assets that differ and leaves the server as it was."""
+    before = installed(es_bare)
     paths = install_templates(es_bare.client, data_streams=es_bare.data_streams, dry_run=True)
-    assert "_index_template/mlmon-prediction" in paths
-    assert not es_bare.client.indices.exists_index_template(name="mlmon-prediction")
+    assert installed(es_bare) == before
+    wanted = {a.path: a.hash for a in template_assets(data_streams=es_bare.data_streams)}
+    assert set(paths) == {path for path, digest in wanted.items() if before[path] != digest}
+    if not es_bare.real:
+        assert set(paths) == set(wanted)
