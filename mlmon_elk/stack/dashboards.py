@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from typing import Any
 
 from mlmon_elk.contract import Check, Dataset, DataView, Field, Status, Transition
@@ -608,6 +609,14 @@ def _alerts() -> Body:
             24,
             12,
         ),
+    ]
+    # Clicking an alert row filters on alert fields; the prediction panels keep
+    # following the time range only.
+    panels = [
+        replace(p, visualization=replace(p.visualization, ignore_global_filters=True))
+        if p.visualization.data_view == DataView.PREDICTIONS
+        else p
+        for p in panels
     ]
     return dashboard(
         ALERTS,

@@ -234,6 +234,8 @@ class Visualization:
     visualization: Body
     query: str = ""
     description: str = ""
+    ignore_global_filters: bool = False
+    """Follow only the dashboard's time range, not its filters (other data views' fields)."""
 
     @property
     def reference_name(self) -> str:
@@ -276,6 +278,7 @@ class Visualization:
                                 "columnOrder": list(columns),
                                 "incompleteColumns": {},
                                 "sampling": 1,
+                                "ignoreGlobalFilters": self.ignore_global_filters,
                             }
                         }
                     },

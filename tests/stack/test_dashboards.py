@@ -224,6 +224,15 @@ def test_dashboards_cover_what_the_issue_asks_for() -> None:
     assert any(view == DataView.PREDICTIONS for _, view in alerts)
 
 
+def test_alert_drill_down_panels_follow_the_time_range_not_alert_filters() -> None:
+    """On the Alerts dashboard, prediction panels ignore filters made by clicking alerts."""
+    (board,) = [b for b in DASHBOARDS if b["id"] == dashboards.ALERTS]
+    for vis in dashboard_visualizations(board):
+        (layer,) = vis["state"]["datasourceStates"]["formBased"]["layers"].values()
+        on_predictions = vis["references"][0]["id"] == DataView.PREDICTIONS
+        assert layer["ignoreGlobalFilters"] is on_predictions, vis["title"]
+
+
 def test_data_quality_panels_cover_every_feature_check() -> None:
     """Each per-feature check name appears in some Data quality query."""
     (board,) = [b for b in DASHBOARDS if b["id"] == dashboards.DATA_QUALITY]
