@@ -93,13 +93,22 @@ class SetupReport:
         return ", ".join(parts)
 
 
+class NotRetryable(SetupError):
+    """The service answered, and waiting will not change its answer (e.g. bad credentials)."""
+
+
 def wait_until(probe: Callable[[], Any], what: str, *, timeout: float, poll: float) -> Any:
-    """Call ``probe`` until it returns without raising, for at most ``timeout`` seconds."""
+    """Call ``probe`` until it returns without raising, for at most ``timeout`` seconds.
+
+    :class:`NotRetryable` ends the wait at once.
+    """
     deadline = time.monotonic() + timeout
     while True:
         last: Exception
         try:
             return probe()
+        except NotRetryable:
+            raise
         except Exception as exc:  # client errors of every kind mean "not yet"
             last = exc
         if time.monotonic() + poll > deadline:
@@ -110,8 +119,18 @@ def wait_until(probe: Callable[[], Any], what: str, *, timeout: float, poll: flo
 
 def elasticsearch_info(client: Elasticsearch) -> dict[str, Any]:
     """``GET /`` once the cluster is at least yellow."""
-    client.cluster.health(wait_for_status="yellow", timeout="5s")
-    return dict(client.info().body)
+    from elastic_transport import TlsError
+    from elasticsearch import AuthenticationException, AuthorizationException
+
+    try:
+        client.cluster.health(wait_for_status="yellow", timeout="5s")
+        return dict(client.info().body)
+    except (AuthenticationException, AuthorizationException) as exc:
+        msg = f"Elasticsearch refused the credentials: {exc.message}"
+        raise NotRetryable(msg) from exc
+    except TlsError as exc:
+        msg = f"Elasticsearch's TLS certificate cannot be verified (see --ca-certs): {exc}"
+        raise NotRetryable(msg) from exc
 
 
 def resolve_index_mode(mode: IndexMode, info: dict[str, Any]) -> bool:
@@ -153,7 +172,7 @@ def setup_elasticsearch(client: Elasticsearch, options: SetupOptions, report: Se
             poll=options.poll_seconds,
         )
     except SetupError as exc:
-        if not options.dry_run:
+        if not options.dry_run or isinstance(exc, NotRetryable):
             raise
         assets = template_assets(
             data_streams=options.index_mode != "plain", retention=options.retention
@@ -178,7 +197,12 @@ def setup_elasticsearch(client: Elasticsearch, options: SetupOptions, report: Se
 
 def kibana_status(kibana: Kibana) -> str:
     """Kibana's version once its status is ``available`` (raises otherwise)."""
-    body = kibana.get("/api/status", spaced=False).body or {}
+    try:
+        body = kibana.get("/api/status", spaced=False).body or {}
+    except KibanaError as exc:
+        if exc.status in (401, 403):
+            raise NotRetryable(str(exc)) from exc
+        raise
     overall = body.get("status", {}).get("overall", {})
     level = overall.get("level") or overall.get("state")
     if level not in ("available", "green"):
@@ -204,7 +228,7 @@ def setup_kibana(kibana: Kibana, options: SetupOptions, report: SetupReport) -> 
             poll=options.poll_seconds,
         )
     except SetupError as exc:
-        if not options.dry_run:
+        if not options.dry_run or isinstance(exc, NotRetryable):
             raise
         steps = [Step("kibana", o["type"], o["id"], Action.UNKNOWN) for o in objects]
         steps.append(Step("kibana", "connector", connector["id"], Action.UNKNOWN))

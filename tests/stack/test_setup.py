@@ -210,10 +210,13 @@ def test_kibana_older_than_the_assets_is_refused(monkeypatch: pytest.MonkeyPatch
 def test_wrong_credentials_fail_with_the_http_reason(
     kibana: FakeKibana, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A 401 from Kibana ends setup with Kibana's message, not a traceback."""
+    """A 401 from Kibana ends setup at once with Kibana's message: waiting would not help."""
     monkeypatch.setenv("MLMON_KIBANA_PASSWORD", "wrong")
     with pytest.raises(SetupError, match="HTTP 401"):
-        run_setup(None, at(kibana), fast(wait_seconds=0.0))
+        run_setup(None, at(kibana), fast(wait_seconds=60.0))
+    assert [r.path for r in kibana.requests] == ["/api/status"]
+    with pytest.raises(SetupError, match="HTTP 401"):
+        run_setup(None, at(kibana), fast(dry_run=True))
 
 
 def test_kibana_credentials_fall_back_to_elasticsearch_ones(
