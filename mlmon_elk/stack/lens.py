@@ -23,29 +23,6 @@ class Column:
     spec: Body
     helpers: tuple[tuple[str, Body], ...] = ()
 
-    @property
-    def fields(self) -> set[str]:
-        """Document fields this column reads (for the mapping checks in tests)."""
-        found = set()
-        for spec in (self.spec, *(h for _, h in self.helpers)):
-            source = spec.get("sourceField")
-            if source and source != "___records___":
-                found.add(source)
-            found.update(spec.get("params", {}).get("secondaryFields", []))
-            sort_field = spec.get("params", {}).get("sortField")
-            if sort_field:
-                found.add(sort_field)
-        return found
-
-    @property
-    def queries(self) -> list[str]:
-        """KQL filters of this column and its helpers."""
-        return [
-            spec["filter"]["query"]
-            for spec in (self.spec, *(h for _, h in self.helpers))
-            if "filter" in spec
-        ]
-
 
 def _labelled(label: str | None, default: str) -> Body:
     return {"label": label, "customLabel": True} if label else {"label": default}
@@ -241,16 +218,6 @@ class Visualization:
     def reference_name(self) -> str:
         """Name of the layer's data view reference inside the Lens attributes."""
         return f"indexpattern-datasource-layer-{self.layer_id}"
-
-    @property
-    def fields(self) -> set[str]:
-        """Every document field the visualization reads."""
-        return set().union(*(c.fields for c in self.columns))
-
-    @property
-    def queries(self) -> list[str]:
-        """The panel query and every column filter (KQL)."""
-        return [q for q in (self.query, *(q for c in self.columns for q in c.queries)) if q]
 
     def attributes(self) -> Body:
         """The Lens saved-object attributes (``embeddableConfig.attributes``)."""

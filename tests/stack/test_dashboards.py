@@ -269,4 +269,3 @@ def test_formula_column_is_stored_with_its_parsed_parts() -> None:
     assert parts["rateX2"]["params"]["tinymathAst"]["args"] == ["rateX0", "rateX1"]
     assert parts["rateX0"]["filter"]["query"] == 'event.outcome : "failure"'
     assert "filter" not in parts["rateX1"]
-    assert column.fields == set()
