@@ -215,130 +215,89 @@ def stamp_of(attributes: Body) -> str | None:
 # ---- Overview ----------------------------------------------------------------
 
 
+def _model_versions(column_id: str = "model") -> lens.Column:
+    """Model name and version together (multi-terms), biggest first."""
+    return lens.terms(
+        Field.MODEL_NAME,
+        column_id,
+        "Model version",
+        size=20,
+        order_by="n",
+        secondary=(Field.MODEL_VERSION,),
+    )
+
+
+def _p95() -> lens.Column:
+    return lens.metric("percentile", Field.LATENCY_MS, "p95", "p95 latency (ms)", percentile=95)
+
+
+def _error_rate() -> lens.Column:
+    return lens.share_of_documents("rate", "Error rate", FAILED)
+
+
 def _overview() -> Body:
     p, a = DataView.PREDICTIONS, DataView.ALERTS
     time = lens.date_histogram()
     predictions = lens.count("n", "Predictions")
+    new_critical = f"{NEW_ALERTS} and {kql_is(Field.STATUS, Status.CRITICAL)}"
+    count_tile = lens.single_metric("Predictions", p, "ov-n", predictions, query=PREDICTIONS_ONLY)
+    p95_tile = lens.single_metric("Latency p95 (ms)", p, "ov-p95", _p95(), query=PREDICTIONS_ONLY)
+    error_tile = lens.single_metric(
+        "Error rate", p, "ov-err", _error_rate(), query=PREDICTIONS_ONLY
+    )
+    critical = lens.count("n", "New critical alerts")
+    critical_tile = lens.single_metric(
+        "New critical alerts", a, "ov-crit", critical, query=new_critical
+    )
+    volume = lens.xy(
+        "Predictions per model version",
+        p,
+        "ov-volume",
+        x=time,
+        ys=(predictions,),
+        split=_model_versions(),
+        series="bar_stacked",
+        query=PREDICTIONS_ONLY,
+    )
+    latency = lens.xy(
+        "Latency percentiles (ms)",
+        p,
+        "ov-latency",
+        x=time,
+        ys=tuple(
+            lens.metric("percentile", Field.LATENCY_MS, f"p{q}", f"p{q}", percentile=q)
+            for q in (50, 95, 99)
+        ),
+        query=PREDICTIONS_ONLY,
+    )
+    errors = lens.xy(
+        "Error rate by model",
+        p,
+        "ov-errors",
+        x=time,
+        ys=(_error_rate(),),
+        split=lens.terms(Field.MODEL_NAME, "model", "Model", size=10),
+        query=PREDICTIONS_ONLY,
+    )
+    alerts = lens.xy(
+        "New alerts by severity",
+        a,
+        "ov-alerts",
+        x=time,
+        ys=(lens.count("n", "Alerts"),),
+        split=lens.terms(Field.STATUS, "status", "Severity", size=5, order_by="n"),
+        series="bar_stacked",
+        query=NEW_ALERTS,
+    )
     panels = [
-        Placed(
-            lens.single_metric("Predictions", p, "ov-n", predictions, query=PREDICTIONS_ONLY),
-            0,
-            0,
-            12,
-            6,
-        ),
-        Placed(
-            lens.single_metric(
-                "Latency p95 (ms)",
-                p,
-                "ov-p95",
-                lens.metric(
-                    "percentile", Field.LATENCY_MS, "p95", "p95 latency (ms)", percentile=95
-                ),
-                query=PREDICTIONS_ONLY,
-            ),
-            12,
-            0,
-            12,
-            6,
-        ),
-        Placed(
-            lens.single_metric(
-                "Error rate",
-                p,
-                "ov-err",
-                lens.share_of_documents("rate", "Error rate", FAILED),
-                query=PREDICTIONS_ONLY,
-            ),
-            24,
-            0,
-            12,
-            6,
-        ),
-        Placed(
-            lens.single_metric(
-                "New critical alerts",
-                a,
-                "ov-crit",
-                lens.count("n", "New critical alerts"),
-                query=f"{NEW_ALERTS} and {kql_is(Field.STATUS, Status.CRITICAL)}",
-            ),
-            36,
-            0,
-            12,
-            6,
-        ),
-        Placed(
-            lens.xy(
-                "Predictions per model version",
-                p,
-                "ov-volume",
-                x=time,
-                ys=(predictions,),
-                split=lens.terms(
-                    Field.MODEL_NAME,
-                    "model",
-                    "Model version",
-                    size=20,
-                    order_by="n",
-                    secondary=(Field.MODEL_VERSION,),
-                ),
-                series="bar_stacked",
-                query=PREDICTIONS_ONLY,
-            ),
-            0,
-            6,
-            24,
-            14,
-        ),
-        Placed(
-            lens.xy(
-                "Latency percentiles (ms)",
-                p,
-                "ov-latency",
-                x=time,
-                ys=tuple(
-                    lens.metric("percentile", Field.LATENCY_MS, f"p{q}", f"p{q}", percentile=q)
-                    for q in (50, 95, 99)
-                ),
-                query=PREDICTIONS_ONLY,
-            ),
-            24,
-            6,
-            24,
-            14,
-        ),
-        Placed(
-            lens.xy(
-                "Error rate by model",
-                p,
-                "ov-errors",
-                x=time,
-                ys=(lens.share_of_documents("rate", "Error rate", FAILED),),
-                split=lens.terms(Field.MODEL_NAME, "model", "Model", size=10),
-                query=PREDICTIONS_ONLY,
-            ),
-            0,
-            20,
-            24,
-            14,
-        ),
-        Placed(
-            lens.xy(
-                "New alerts by severity",
-                a,
-                "ov-alerts",
-                x=time,
-                ys=(lens.count("n", "Alerts"),),
-                split=lens.terms(Field.STATUS, "status", "Severity", size=5, order_by="n"),
-                series="bar_stacked",
-                query=NEW_ALERTS,
-            ),
-            24,
-            20,
-            24,
-            14,
-        ),
+        Placed(count_tile, 0, 0, 12, 6),
+        Placed(p95_tile, 12, 0, 12, 6),
+        Placed(error_tile, 24, 0, 12, 6),
+        Placed(critical_tile, 36, 0, 12, 6),
+        Placed(volume, 0, 6, 24, 14),
+        Placed(latency, 24, 6, 24, 14),
+        Placed(errors, 0, 20, 24, 14),
+        Placed(alerts, 24, 20, 24, 14),
     ]
     return dashboard(
         OVERVIEW,
@@ -390,50 +349,48 @@ def _rate_by_feature(title: str, layer: str, check: Check, what: str) -> Visuali
     )
 
 
+def _last(field_name: str, column_id: str, label: str, data_type: str = "number") -> lens.Column:
+    return lens.metric("last_value", field_name, column_id, label, data_type=data_type)
+
+
 def _data_quality() -> Body:
     c = DataView.CHECKS
-    last = "last_value"
-    category_table = lens.table(
+    presence = _rate_by_feature(
+        "Presence rate by feature", "dq-presence", Check.FEATURE_VANISHED, "presence"
+    )
+    missing = _rate_by_feature(
+        "Missing (NA) rate by feature", "dq-missing", Check.MISSING_SPIKE, "NA rate"
+    )
+    unseen = _against_threshold(
+        "Unseen categories and out-of-vocabulary tokens",
+        "dq-unseen",
+        (Check.UNSEEN_CATEGORIES, Check.TEXT_OOV),
+        "unseen rate",
+    )
+    drift = _against_threshold(
+        "Input drift (numeric and categorical)",
+        "dq-drift",
+        (Check.NUMERIC_DRIFT, Check.CATEGORY_SHIFT),
+        "drift",
+    )
+    prediction_drift = _against_threshold(
+        "Prediction drift", "dq-prediction", (Check.PREDICTION_DRIFT,), "drift"
+    )
+    categories = lens.table(
         "Category shares: top mover, baseline vs window",
         c,
         "dq-categories",
         (
             lens.terms(Field.FEATURE, "feature", "Feature", size=50, order_by="value"),
-            lens.metric(last, Field.EXPECTED, "expected", "Baseline share"),
-            lens.metric(last, Field.OBSERVED, "observed", "Window share"),
-            lens.metric(last, Field.VALUE, "value", "Shift"),
-            lens.metric(last, Field.THRESHOLD, "threshold", "Threshold"),
-            lens.metric(last, Field.STATUS, "status", "Status", data_type="string"),
+            _last(Field.EXPECTED, "expected", "Baseline share"),
+            _last(Field.OBSERVED, "observed", "Window share"),
+            _last(Field.VALUE, "value", "Shift"),
+            _last(Field.THRESHOLD, "threshold", "Threshold"),
+            _last(Field.STATUS, "status", "Status", data_type="string"),
         ),
         sort_by="value",
         query=_check_query(Check.CATEGORY_SHIFT),
         description="Latest category_shift result per feature; details in mlmon.context.",
-    )
-    not_ok = lens.table(
-        "Checks that are not ok",
-        c,
-        "dq-not-ok",
-        (
-            lens.terms(
-                Field.MODEL_NAME,
-                "model",
-                "Model version",
-                size=20,
-                order_by="n",
-                secondary=(Field.MODEL_VERSION,),
-            ),
-            lens.terms(Field.CHECK, "check", "Check", size=len(Check), order_by="n"),
-            lens.terms(
-                Field.FEATURE, "feature", "Feature", size=100, order_by="n", missing_bucket=True
-            ),
-            lens.count("n", "Windows not ok"),
-            lens.metric(last, Field.STATUS, "status", "Last status", data_type="string"),
-            lens.metric(last, Field.VALUE, "value", "Last value"),
-            lens.metric(last, Field.THRESHOLD, "threshold", "Threshold"),
-            lens.metric("max", Field.TIMESTAMP, "seen", "Last seen", data_type="date"),
-        ),
-        sort_by="seen",
-        query=f"{CHECKS_ONLY} and {NOT_OK}",
     )
     status = lens.xy(
         "Check results by status",
@@ -445,59 +402,32 @@ def _data_quality() -> Body:
         series="bar_stacked",
         query=CHECKS_ONLY,
     )
+    not_ok = lens.table(
+        "Checks that are not ok",
+        c,
+        "dq-not-ok",
+        (
+            _model_versions(),
+            lens.terms(Field.CHECK, "check", "Check", size=len(Check), order_by="n"),
+            lens.terms(
+                Field.FEATURE, "feature", "Feature", size=100, order_by="n", missing_bucket=True
+            ),
+            lens.count("n", "Windows not ok"),
+            _last(Field.STATUS, "status", "Last status", data_type="string"),
+            _last(Field.VALUE, "value", "Last value"),
+            _last(Field.THRESHOLD, "threshold", "Threshold"),
+            lens.metric("max", Field.TIMESTAMP, "seen", "Last seen", data_type="date"),
+        ),
+        sort_by="seen",
+        query=f"{CHECKS_ONLY} and {NOT_OK}",
+    )
     panels = [
-        Placed(
-            _rate_by_feature(
-                "Presence rate by feature", "dq-presence", Check.FEATURE_VANISHED, "presence"
-            ),
-            0,
-            0,
-            24,
-            14,
-        ),
-        Placed(
-            _rate_by_feature(
-                "Missing (NA) rate by feature", "dq-missing", Check.MISSING_SPIKE, "NA rate"
-            ),
-            24,
-            0,
-            24,
-            14,
-        ),
-        Placed(
-            _against_threshold(
-                "Unseen categories and out-of-vocabulary tokens",
-                "dq-unseen",
-                (Check.UNSEEN_CATEGORIES, Check.TEXT_OOV),
-                "unseen rate",
-            ),
-            0,
-            14,
-            24,
-            14,
-        ),
-        Placed(
-            _against_threshold(
-                "Input drift (numeric and categorical)",
-                "dq-drift",
-                (Check.NUMERIC_DRIFT, Check.CATEGORY_SHIFT),
-                "drift",
-            ),
-            24,
-            14,
-            24,
-            14,
-        ),
-        Placed(category_table, 0, 28, 24, 14),
-        Placed(
-            _against_threshold(
-                "Prediction drift", "dq-prediction", (Check.PREDICTION_DRIFT,), "drift"
-            ),
-            24,
-            28,
-            24,
-            14,
-        ),
+        Placed(presence, 0, 0, 24, 14),
+        Placed(missing, 24, 0, 24, 14),
+        Placed(unseen, 0, 14, 24, 14),
+        Placed(drift, 24, 14, 24, 14),
+        Placed(categories, 0, 28, 24, 14),
+        Placed(prediction_drift, 24, 28, 24, 14),
         Placed(status, 0, 42, 16, 14),
         Placed(not_ok, 16, 42, 32, 14),
     ]
@@ -517,106 +447,67 @@ def _data_quality() -> Body:
 def _alerts() -> Body:
     a, p = DataView.ALERTS, DataView.PREDICTIONS
     time = lens.date_histogram()
-    alert_table = lens.table(
+    timeline = lens.xy(
+        "Alert timeline by severity (drag to zoom into a window)",
+        a,
+        "al-timeline",
+        x=time,
+        ys=(lens.count("n", "Alerts"),),
+        split=lens.terms(Field.STATUS, "status", "Severity", size=5, order_by="n"),
+        series="bar_stacked",
+        query=NEW_ALERTS,
+    )
+    by_check = lens.xy(
+        "Alerts by check",
+        a,
+        "al-checks",
+        x=time,
+        ys=(lens.count("n", "Alerts"),),
+        split=lens.terms(Field.RULE_NAME, "check", "Check", size=len(Check), order_by="n"),
+        series="bar_stacked",
+        query=NEW_ALERTS,
+    )
+    table = lens.table(
         "Alerts",
         a,
         "al-table",
         (
             lens.terms("message.keyword", "message", "Alert", size=200, order_by="seen"),
             lens.metric("max", Field.TIMESTAMP, "seen", "Last seen", data_type="date"),
-            lens.metric("last_value", Field.STATUS, "status", "Severity", data_type="string"),
-            lens.metric(
-                "last_value", Field.TRANSITION, "transition", "Transition", data_type="string"
-            ),
-            lens.metric("last_value", Field.RULE_NAME, "check", "Check", data_type="string"),
+            _last(Field.STATUS, "status", "Severity", data_type="string"),
+            _last(Field.TRANSITION, "transition", "Transition", data_type="string"),
+            _last(Field.RULE_NAME, "check", "Check", data_type="string"),
         ),
         sort_by="seen",
         description="One row per alert sentence, latest first.",
     )
+    # The drill-down: these follow the dashboard's time range (drag across the
+    # timeline to select an alert's window) but ignore the filters made by
+    # clicking alert rows, whose fields predictions do not have.
+    window_volume = lens.xy(
+        "Predictions in the selected window, per model version",
+        p,
+        "al-predictions",
+        x=time,
+        ys=(lens.count("n", "Predictions"),),
+        split=_model_versions(),
+        series="bar_stacked",
+        query=PREDICTIONS_ONLY,
+    )
+    window_health = lens.xy(
+        "Latency p95 and error rate in the selected window",
+        p,
+        "al-latency",
+        x=time,
+        ys=(_p95(), _error_rate()),
+        query=PREDICTIONS_ONLY,
+    )
     panels = [
-        Placed(
-            lens.xy(
-                "Alert timeline by severity (drag to zoom into a window)",
-                a,
-                "al-timeline",
-                x=time,
-                ys=(lens.count("n", "Alerts"),),
-                split=lens.terms(Field.STATUS, "status", "Severity", size=5, order_by="n"),
-                series="bar_stacked",
-                query=NEW_ALERTS,
-            ),
-            0,
-            0,
-            24,
-            12,
-        ),
-        Placed(
-            lens.xy(
-                "Alerts by check",
-                a,
-                "al-checks",
-                x=time,
-                ys=(lens.count("n", "Alerts"),),
-                split=lens.terms(Field.RULE_NAME, "check", "Check", size=len(Check), order_by="n"),
-                series="bar_stacked",
-                query=NEW_ALERTS,
-            ),
-            24,
-            0,
-            24,
-            12,
-        ),
-        Placed(alert_table, 0, 12, 48, 16),
-        Placed(
-            lens.xy(
-                "Predictions in the selected window, per model version",
-                p,
-                "al-predictions",
-                x=time,
-                ys=(lens.count("n", "Predictions"),),
-                split=lens.terms(
-                    Field.MODEL_NAME,
-                    "model",
-                    "Model version",
-                    size=20,
-                    order_by="n",
-                    secondary=(Field.MODEL_VERSION,),
-                ),
-                series="bar_stacked",
-                query=PREDICTIONS_ONLY,
-            ),
-            0,
-            28,
-            24,
-            12,
-        ),
-        Placed(
-            lens.xy(
-                "Latency p95 and error rate in the selected window",
-                p,
-                "al-latency",
-                x=time,
-                ys=(
-                    lens.metric(
-                        "percentile", Field.LATENCY_MS, "p95", "p95 latency (ms)", percentile=95
-                    ),
-                    lens.share_of_documents("rate", "Error rate", FAILED),
-                ),
-                query=PREDICTIONS_ONLY,
-            ),
-            24,
-            28,
-            24,
-            12,
-        ),
-    ]
-    # Clicking an alert row filters on alert fields; the prediction panels keep
-    # following the time range only.
-    panels = [
-        replace(p, visualization=replace(p.visualization, ignore_global_filters=True))
-        if p.visualization.data_view == DataView.PREDICTIONS
-        else p
-        for p in panels
+        Placed(timeline, 0, 0, 24, 12),
+        Placed(by_check, 24, 0, 24, 12),
+        Placed(table, 0, 12, 48, 16),
+        Placed(replace(window_volume, ignore_global_filters=True), 0, 28, 24, 12),
+        Placed(replace(window_health, ignore_global_filters=True), 24, 28, 24, 12),
     ]
     return dashboard(
         ALERTS,
