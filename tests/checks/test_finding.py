@@ -51,7 +51,7 @@ def test_significant_but_small_is_ok_and_warning_below_twice() -> None:
 def test_insufficient_data_is_never_an_alert() -> None:
     """A reason for insufficient data wins over everything else."""
     r = decide(
-        Finding(**{**_fields(BASE), "insufficient": "12 values < 200 (min_rows)"}),
+        replace(BASE, insufficient="12 values < 200 (min_rows)"),
         0.0,
         CheckSettings(),
     )
