@@ -174,3 +174,20 @@ def test_malformed_counts_become_an_error_result(baseline) -> None:
     r = result(run(baseline, profile), Check.NUMERIC_DRIFT, "x")
     assert r.status is Status.ERROR
     assert "bin counts" in r.summary
+
+
+def test_a_run_of_500_clean_checks_raises_nothing(baseline) -> None:
+    """Twenty-five models' clean windows in one run: 500+ results, no alert from noise."""
+    jobs = [
+        ModelJob(
+            ModelWindow(
+                f"m{i}", T, T, {"1": window(baseline, training_frame(1_000, seed=100 + i))}
+            ),
+            {"1": baseline},
+        )
+        for i in range(25)
+    ]
+    results = check_run(jobs)
+    statuses = [r.status for w in results for r in w.results]
+    assert len(statuses) >= 500
+    assert not [s for s in statuses if s.is_alert]
