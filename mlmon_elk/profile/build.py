@@ -258,10 +258,9 @@ def _retype(
 
 def _looks_like_text(strings: NDArray[np.object_]) -> bool:
     scalars = [s for s in strings[:10_000] if isinstance(s, str)]
-    if not scalars:
+    if not scalars or len(set(scalars)) / len(scalars) < TEXT_MIN_DISTINCT:
         return False
-    tokens = sum(len(tokenize(s)) for s in scalars) / len(scalars)
-    return tokens >= TEXT_MIN_TOKENS and len(set(scalars)) / len(scalars) >= TEXT_MIN_DISTINCT
+    return sum(len(tokenize(s)) for s in scalars) / len(scalars) >= TEXT_MIN_TOKENS
 
 
 # ------------------------------------------------------------------ profiles
@@ -396,7 +395,7 @@ def _category_values(typed: TypedColumn) -> pd.Series:
     """Categorical values, one per row — arrays contribute each distinct element."""
     strings = typed.string[typed.mask(Kind.CAT)]
     series: pd.Series = pd.Series(strings, dtype=object)
-    if any(isinstance(s, tuple) for s in strings):
+    if typed.has_arrays:
         series = cast("pd.Series", series.explode().dropna().astype(str))
     return series
 
@@ -530,9 +529,9 @@ def _row_codes(
         return codes, len(feature.numeric.shares), None, None
     if feature.categorical is not None:
         cat = feature.categorical
-        strings = held.string[mask]
-        if any(isinstance(s, tuple) for s in strings):
+        if held.has_arrays:
             return None
+        strings = held.string[mask]
         index = {name: i for i, name in enumerate(cat.top_names)}
         k = len(index)
         seen = pd.Series(strings, dtype=object).isin(list(cat.vocabulary)).to_numpy()
