@@ -27,7 +27,7 @@ import json
 import lzma
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, cast
@@ -121,6 +121,9 @@ def build_baseline(
     model: str,
     version: str,
     options: BuildOptions | None = None,
+    kinds: Mapping[str, Kind | str] | None = None,
+    outputs: Sequence[str] = (),
+    ignore: Sequence[str] = (),
     holdout: pd.DataFrame | None = None,
     absent: Mapping[str, NDArray[np.bool_]] | None = None,
     holdout_absent: Mapping[str, NDArray[np.bool_]] | None = None,
@@ -134,6 +137,9 @@ def build_baseline(
         model: model name as the handler logs it.
         version: model version as the handler logs it.
         options: kinds, outputs, bins, calibration… (:class:`BuildOptions`).
+        kinds: shorthand: column → kind overrides, added to ``options.kinds``.
+        outputs: shorthand: output columns, added to ``options.outputs``.
+        ignore: shorthand: columns to leave out, added to ``options.ignore``.
         holdout: held-out rows with the same columns; without it
             ``options.holdout_fraction`` of ``frame`` is carved out at random.
         absent: column → rows whose record did not carry the key at all.
@@ -145,6 +151,13 @@ def build_baseline(
         BaselineError: no usable column, or an option names an unknown column.
     """
     opts = options or BuildOptions()
+    if kinds or outputs or ignore:
+        opts = replace(
+            opts,
+            kinds={**opts.kinds, **{k: Kind(v) for k, v in (kinds or {}).items()}},
+            outputs=opts.outputs | frozenset(outputs),
+            ignore=opts.ignore | frozenset(ignore),
+        )
     say = progress or (lambda _msg: None)
     _check_columns(frame, opts)
     train_absent = dict(absent or {})

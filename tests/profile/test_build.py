@@ -152,3 +152,16 @@ def test_unreadable_input_is_a_data_error(tmp_path) -> None:
     bad.write_text('{"a": 1}\nnot json\n')
     with pytest.raises(DataError, match=r"bad\.jsonl:2: not JSON"):
         read_table(bad)
+
+
+def test_shorthand_keywords_add_to_the_options() -> None:
+    """kinds=, outputs= and ignore= read like the CLI flags."""
+    b = build_baseline(
+        frame(500), model="m", version="1", kinds={"zip": "cat"}, outputs=["age"], ignore=["id"]
+    )
+    zip_code, age = b.feature(Role.INPUT, "zip"), b.feature(Role.OUTPUT, "age")
+    assert zip_code is not None
+    assert zip_code.kind is Kind.CAT
+    assert age is not None
+    assert b.feature(Role.INPUT, "id") is None
+    assert b.options["kinds"] == {"zip": "cat"}
