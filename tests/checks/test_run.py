@@ -191,3 +191,14 @@ def test_a_run_of_500_clean_checks_raises_nothing(baseline) -> None:
     statuses = [r.status for w in results for r in w.results]
     assert len(statuses) >= 500
     assert not [s for s in statuses if s.is_alert]
+
+
+def test_a_silent_model_is_a_critical_volume_alert() -> None:
+    """No predictions at all after normal traffic: volume critical, nothing else judged."""
+    results = check_run([ModelJob(ModelWindow("m", T, T, {}, history=(100, 120, 90)), {})])
+    assert [w.version for w in results] == [None]
+    statuses = {r.check: r.status for r in results[0].results}
+    assert statuses == {
+        Check.VOLUME: Status.CRITICAL,
+        Check.MODEL_VERSION: Status.INSUFFICIENT_DATA,
+    }
