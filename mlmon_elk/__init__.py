@@ -26,12 +26,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 # stays cheap and never pulls in the analyzer's dependencies.
 _LAZY = {
     "PredictionHandler": "mlmon_elk.handler",
+    "PredictionFormatter": "mlmon_elk.formatter",
     "log_prediction": "mlmon_elk.api",
     "monitored": "mlmon_elk.api",
     "MlmonError": "mlmon_elk.errors",
 }
 
-__all__ = ["PredictionHandler", "__version__", "log_prediction", "monitored"]
+__all__ = ["PredictionFormatter", "PredictionHandler", "__version__", "log_prediction", "monitored"]
 
 # A library never configures logging for its users (stdlib advice).
 logging.getLogger(__name__).addHandler(logging.NullHandler())
