@@ -15,7 +15,13 @@ from __future__ import annotations
 import importlib
 import logging
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the lazy names, typed for type checkers
+    from mlmon_elk.api import log_prediction, monitored
+    from mlmon_elk.errors import MlmonError as MlmonError
+    from mlmon_elk.formatter import PredictionFormatter
+    from mlmon_elk.handler import PredictionHandler
 
 try:
     __version__ = version("mlmon-elk")

@@ -112,7 +112,7 @@ def log_prediction(
             model_version,
             feature_names,
         )
-        filename, line, function = _caller(stacklevel + 1)
+        filename, line, function = _caller(stacklevel)
         rows = 1 if type(inputs) is dict or not is_batch(inputs) else len(inputs)
         state = outcome or ("failure" if error is not None else "success")
         args: tuple[object, ...]

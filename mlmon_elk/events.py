@@ -208,14 +208,14 @@ def _safe_name(raw: object) -> str:
     try:
         return sanitize_name(raw)
     except Exception:  # a key whose __str__ raises: named after its type
-        return sanitize_name(f"<{type(raw).__qualname__}>")
+        return sanitize_name(f"<{type(raw).__name__}>")
 
 
 def _raw_text(raw: object) -> str:
     try:
         return raw if isinstance(raw, str) else str(raw)
     except Exception:
-        return f"<{type(raw).__qualname__}>"
+        return f"<{type(raw).__name__}>"
 
 
 def error_type(exc: BaseException) -> str:
@@ -230,7 +230,7 @@ def error_message(exc: BaseException) -> str:
     try:
         text = str(exc)
     except Exception:
-        text = f"<unprintable {type(exc).__qualname__}>"
+        text = f"<unprintable {type(exc).__name__}>"
     return text[:MAX_ERROR_MESSAGE_CHARS]
 
 
@@ -614,7 +614,7 @@ class DocumentBuilder:
                     break
                 num[name] = value
             else:
-                return {"num": num}
+                return {"num": num} if num else None
         typed = _Typed()
         plan = self._plan(tuple(outputs), inputs=False)
         try:
@@ -702,9 +702,11 @@ class DocumentBuilder:
         if self._service is not None:
             doc["service"] = self._service
         if labels:
-            doc["labels"] = (
+            merged = (
                 {**self._labels, **label_values(labels)} if self._labels else label_values(labels)
             )
+            if merged:
+                doc["labels"] = merged
         elif self._labels is not None:
             doc["labels"] = self._labels
         doc["mlmon"] = mlmon

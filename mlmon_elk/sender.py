@@ -258,6 +258,7 @@ class Sender:
         """Deliver or spool what is left within ``close_timeout``; stop the thread."""
         with self._lock:
             self._closed = True
+            self._queue_size = 0  # every later submit takes the slow path, which drops it
             thread = self._thread
         if thread is None:
             return

@@ -168,8 +168,6 @@ def _numpy(value: Any, empty_as_null: bool, depth: int) -> Typed:
         return _array_like(value, empty_as_null, depth)
     if isinstance(value, np.bool_):
         return CAT, "true" if value else "false"
-    if isinstance(value, (np.integer, np.floating)):
-        return number(float(value))
     if isinstance(value, np.datetime64):
         if np.isnat(value):
             return NULL, None
@@ -181,6 +179,8 @@ def _numpy(value: Any, empty_as_null: bool, depth: int) -> Typed:
         if np.isnat(value):
             return NULL, None
         return number(float(value / np.timedelta64(1, "s")))
+    if isinstance(value, (np.integer, np.floating)):  # after timedelta64, an integer subclass
+        return number(float(value))
     return INVALID, None  # complex, bytes_, void (structured) scalars
 
 

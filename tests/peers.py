@@ -271,6 +271,8 @@ class HttpPeer(_Peer):
         self.credentials = credentials
         self.status = 200
         """Status of every answer; non-2xx answers do not accept the events."""
+        self.delay = 0.0
+        """Seconds to wait before answering (a slow, back-pressured Logstash)."""
         self.collector = _Collector()
         self.requests = 0
         self.refused = 0
@@ -301,6 +303,8 @@ class HttpPeer(_Peer):
             def do_POST(self) -> None:
                 peer.requests += 1
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if peer.delay:
+                    time.sleep(peer.delay)
                 status = peer.status
                 if peer.credentials is not None and not peer._authorized(self.headers):
                     status = 401
