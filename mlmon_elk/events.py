@@ -24,7 +24,7 @@ import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from mlmon_elk import values as v
 from mlmon_elk.contract import (
@@ -607,14 +607,23 @@ class DocumentBuilder:
             outputs = {DEFAULT_OUTPUT_NAME: outputs}
         if len(outputs) <= 4:  # the usual few outputs: skip the plan machinery
             num: dict[str, float] = {}
+            cat: dict[str, str] = {}
             name_of = self._names.get
             for key, value in outputs.items():
                 name = name_of(key) or self.name(key)
-                if type(value) is not float or value - value != 0.0 or name in num:
+                if name in num or name in cat:
                     break
-                num[name] = value
+                kind = type(value)
+                if kind is float and value - value == 0.0:
+                    num[name] = value
+                elif kind is str and len(value) <= v.MAX_CATEGORY_CHARS and value:
+                    cat[name] = value
+                else:
+                    break
             else:
-                return {"num": num} if num else None
+                if num and cat:
+                    return {"num": num, "cat": cat}
+                return {"num": num} if num else {"cat": cat} if cat else None
         typed = _Typed()
         plan = self._plan(tuple(outputs), inputs=False)
         try:
@@ -626,11 +635,10 @@ class DocumentBuilder:
 
     # -- documents ---------------------------------------------------------------
 
-    def prediction(
+    def prediction(  # noqa: PLR0917 - positional too: the hot path saves the cost of keywords
         self,
         inputs: object,
         outputs: object = None,
-        *,
         latency_ms: object = None,
         prediction_id: object = None,
         labels: Mapping[Any, object] | None = None,
@@ -761,13 +769,13 @@ PREDICTION_ATTR: Final = "mlmon_prediction"
 """``LogRecord`` attribute carrying a :class:`PredictionCall` (set by ``log_prediction``)."""
 
 
-@dataclass(frozen=True, slots=True)
-class PredictionCall:
+class PredictionCall(NamedTuple):
     """The values of one ``log_prediction`` call, carried on a ``LogRecord``.
 
     ``inputs`` is a mapping (one prediction) or a batch (see
     :mod:`mlmon_elk.batches`); the other fields are those of
-    :meth:`DocumentBuilder.prediction`.
+    :meth:`DocumentBuilder.prediction`. A named tuple: immutable, and four
+    times cheaper to make than a frozen dataclass on the logging path.
     """
 
     inputs: Any

@@ -122,8 +122,25 @@ class PredictionFormatter(JsonFormatter):
         builder = self.builder
         timestamp = call.timestamp if call.timestamp is not None else created
         inputs = call.inputs
+        limit = self.max_document_bytes
+        if type(inputs) is dict:  # the usual case, without the batch machinery
+            line = encode_line(
+                builder.prediction(
+                    inputs,
+                    call.outputs,
+                    call.latency_ms,
+                    call.prediction_id,
+                    call.labels,
+                    timestamp,
+                    call.error,
+                    call.outcome,
+                    call.model,
+                    call.model_version,
+                )
+            )
+            return Encoded(line, 0, ()) if len(line) <= limit else Encoded(b"", 1, ())
         problems: list[str] = []
-        if type(inputs) is not dict and is_batch(inputs):
+        if is_batch(inputs):
             docs, problems = batch_documents(
                 builder,
                 inputs,
@@ -153,7 +170,6 @@ class PredictionFormatter(JsonFormatter):
                     model_version=call.model_version,
                 )
             ]
-        limit = self.max_document_bytes
         lines = [encode_line(doc) for doc in docs]
         kept = [line for line in lines if len(line) <= limit]
         return Encoded(b"".join(kept), len(lines) - len(kept), tuple(problems))

@@ -327,14 +327,14 @@ class PredictionHandler(logging.Handler):
                     formatter.builder.prediction(
                         inputs,
                         outputs,
-                        latency_ms=latency_ms,
-                        prediction_id=prediction_id,
-                        labels=labels,
-                        timestamp=timestamp,
-                        error=error,
-                        outcome=outcome,
-                        model=model,
-                        model_version=model_version,
+                        latency_ms,
+                        prediction_id,
+                        labels,
+                        timestamp,
+                        error,
+                        outcome,
+                        model,
+                        model_version,
                     )
                 )
                 if len(data) <= formatter.max_document_bytes:

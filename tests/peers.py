@@ -76,7 +76,15 @@ class _Collector:
         self.events: list[dict[str, Any]] = []
         self.failures: list[bytes] = []
         self.ids: set[str] = set()
+        self.counted = 0
+        """Lines counted without decoding (``count_only`` peers, for benchmarks)."""
         self._changed = threading.Condition()
+
+    def count(self, lines: int) -> None:
+        """Count lines without decoding them."""
+        with self._changed:
+            self.counted += lines
+            self._changed.notify_all()
 
     def add(self, payloads: list[bytes]) -> None:
         """Decode payloads (lines or request bodies) into events or failures."""
@@ -153,11 +161,14 @@ class JsonLinesPeer(_Peer):
         *,
         ssl_context: ssl.SSLContext | None = None,
         max_line_bytes: int = MAX_LINE_BYTES,
+        count_only: bool = False,
     ) -> None:
         self.host = host
         self.port = port
         self.ssl_context = ssl_context
         self.max_line_bytes = max_line_bytes
+        self.count_only = count_only
+        """Count lines instead of decoding them (a benchmark's peer must not be the bottleneck)."""
         self.collector = _Collector()
         self.connections = 0
         self._listener: socket.socket | None = None
@@ -243,6 +254,10 @@ class JsonLinesPeer(_Peer):
                     if len(buffer) > self.max_line_bytes:
                         self.collector.failures.append(buffer[:1000])
                         buffer = b""
+                    continue
+                if self.count_only:
+                    self.collector.count(buffer.count(b"\n"))
+                    buffer = buffer[buffer.rfind(b"\n") + 1 :]
                     continue
                 *lines, buffer = buffer.split(b"\n")
                 self.collector.add(lines)
@@ -369,13 +384,19 @@ def _serve_cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("kind", choices=("tcp", "http"))
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--count-only", action="store_true", help="count lines, do not decode")
     args = parser.parse_args(argv)
-    peer: _Peer
-    peer = JsonLinesPeer(port=args.port) if args.kind == "tcp" else HttpPeer(port=args.port)
+    peer: JsonLinesPeer | HttpPeer
+    if args.kind == "tcp":
+        peer = JsonLinesPeer(port=args.port, count_only=args.count_only)
+    else:
+        peer = HttpPeer(port=args.port)
     with peer:
-        print(getattr(peer, "port", 0), flush=True)
+        print(peer.port, flush=True)
         for _ in _lines(sys.stdin):
-            print(len(peer.collector.events), len(peer.collector.failures), flush=True)
+            collector = peer.collector
+            received = collector.counted + len(collector.events)
+            print(received, len(collector.failures), flush=True)
     return 0
 
 

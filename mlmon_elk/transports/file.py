@@ -85,6 +85,8 @@ class FileTransport:
         self._identity: tuple[int, int] | None = None
         self._lock_fd: int | None = None
         self._compressor: threading.Thread | None = None
+        self._compress_lock = threading.Lock()
+        self._compress_pending = False
 
     def send(self, data: bytes) -> None:
         """Append whole lines; rotate afterwards if the file is full."""
@@ -147,22 +149,29 @@ class FileTransport:
         self._prune()
 
     def _start_compressing(self) -> None:
-        if self._compressor is not None and self._compressor.is_alive():
-            return  # it picks up every uncompressed rotation before it ends
-        self._compressor = threading.Thread(
-            target=self._compress_all, name="mlmon-elk-compress", daemon=True
-        )
-        self._compressor.start()
+        with self._compress_lock:
+            self._compress_pending = True
+            if self._compressor is None:
+                self._compressor = threading.Thread(
+                    target=self._compress_all, name="mlmon-elk-compress", daemon=True
+                )
+                self._compressor.start()
 
     def _compress_all(self) -> None:
-        """Compress every uncompressed rotation nobody else is compressing."""
-        with contextlib.suppress(OSError):
-            for path in _uncompressed_rotations(self.path):
-                _compress(path)
-            now = time.time()
-            for tmp in self.path.parent.glob(f"{_stem(self.path)}-*.gz.tmp"):
-                if now - tmp.stat().st_mtime > _STALE_TMP_SECONDS:
-                    tmp.unlink(missing_ok=True)
+        """Compress every uncompressed rotation nobody else is compressing, until none is new."""
+        while True:
+            with self._compress_lock:
+                if not self._compress_pending:
+                    self._compressor = None  # the next rotation starts a new thread
+                    return
+                self._compress_pending = False
+            with contextlib.suppress(OSError):
+                for path in _uncompressed_rotations(self.path):
+                    _compress(path)
+                now = time.time()
+                for tmp in self.path.parent.glob(f"{_stem(self.path)}-*.gz.tmp"):
+                    if now - tmp.stat().st_mtime > _STALE_TMP_SECONDS:
+                        tmp.unlink(missing_ok=True)
 
     def _prune(self) -> None:
         if self.backups <= 0:
@@ -187,7 +196,7 @@ class FileTransport:
                 os.close(self._lock_fd)
             self._lock_fd = None
         compressor = self._compressor
-        if compressor is not None:
+        if compressor is not None:  # unfinished work is picked up by the next rotation
             compressor.join(max(timeout, 0.0))
         return True
 
@@ -199,6 +208,8 @@ class FileTransport:
                 os.close(self._lock_fd)  # flock is per open file: the parent keeps its lock
             self._lock_fd = None
         self._compressor = None
+        self._compress_lock = threading.Lock()
+        self._compress_pending = False
 
     def _close_file(self) -> None:
         fd, self._fd, self._identity = self._fd, None, None
