@@ -599,12 +599,15 @@ class DocumentBuilder:
             return self._type_nested(inputs, typed, inputs=True)
         return plan.present
 
-    def type_outputs(self, outputs: object) -> dict[str, Any] | None:
+    def type_outputs(self, given: object) -> dict[str, Any] | None:
         """``mlmon.outputs`` of a mapping (or a bare value, named ``prediction``)."""
-        if outputs is None:
+        if given is None:
             return None
-        if type(outputs) is not dict and not isinstance(outputs, Mapping):
-            outputs = {DEFAULT_OUTPUT_NAME: outputs}
+        outputs: Mapping[Any, Any]
+        if type(given) is dict or isinstance(given, Mapping):
+            outputs = given
+        else:
+            outputs = {DEFAULT_OUTPUT_NAME: given}
         if len(outputs) <= 4:  # the usual few outputs: skip the plan machinery
             num: dict[str, float] = {}
             cat: dict[str, str] = {}
