@@ -364,6 +364,9 @@ class DocumentBuilder:
         self.settings = settings
         self.new_id = IdGenerator()
         self.format_timestamp = TimestampFormatter()
+        # Bound methods: calling an instance's __call__ costs more on the hot path.
+        self._next_id = self.new_id.__call__
+        self._timestamp = self.format_timestamp.__call__
         self._names: dict[object, str] = {}
         self._plans: dict[tuple[object, ...], _Plan] = {}
         self._output_plans: dict[tuple[object, ...], _Plan] = {}
@@ -588,7 +591,8 @@ class DocumentBuilder:
         if type(inputs) is not dict and not isinstance(inputs, Mapping):
             typed.add_invalid(INPUTS_NOT_A_MAPPING)
             return []
-        plan = self._plan(tuple(inputs), inputs=True)
+        keys = tuple(inputs)
+        plan = self._plans.get(keys) or self._plan(keys, inputs=True)
         try:
             self._type_values(plan, inputs.values(), typed)
         except _Nested:
@@ -674,7 +678,7 @@ class DocumentBuilder:
             "model": self._model
             if model is None and model_version is None
             else self._model_object(model, model_version),
-            "prediction_id": self.new_id()
+            "prediction_id": self._next_id()
             if prediction_id is None
             else self._prediction_id(prediction_id),
         }
@@ -703,7 +707,7 @@ class DocumentBuilder:
         if typed.invalid:
             mlmon["invalid"] = typed.invalid
         doc: Document = {
-            "@timestamp": self.format_timestamp(
+            "@timestamp": self._timestamp(
                 time.time() if timestamp is None else epoch_seconds(timestamp)
             ),
             "ecs": self._ecs,

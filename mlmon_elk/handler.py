@@ -41,11 +41,10 @@ from mlmon_elk.spool import DiskSpool, MemorySpool, Spool, SpoolPolicy, check_li
 from mlmon_elk.transports import (
     DEFAULT_URL,
     Destination,
-    Transport,
     TransportOptions,
-    open_transport,
     parse_url,
     tls_context,
+    transport_factory,
 )
 
 REFUSED_LOGGERS: Final = ("mlmon_elk", "elasticsearch", "elastic_transport", "urllib3")
@@ -201,7 +200,7 @@ class PredictionHandler(logging.Handler):
         self._spool_full: SpoolPolicy = spool_full
         self.diagnostics = Diagnostics()
         self._sender = Sender(
-            self._open_transport,
+            transport_factory(self.destination, self._transport_options),
             self._open_spool,
             SenderSettings(
                 queue_size=queue_size,
@@ -226,9 +225,6 @@ class PredictionHandler(logging.Handler):
         if isinstance(spool_dir, str) and spool_dir == AUTO:
             return default_spool_dir(self.url) if self.destination.is_network else None
         return Path(spool_dir)
-
-    def _open_transport(self) -> Transport:
-        return open_transport(self.destination, self._transport_options)
 
     def _open_spool(self) -> Spool:
         if self.spool_dir is None:

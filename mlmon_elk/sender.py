@@ -28,7 +28,7 @@ from typing import NamedTuple
 from mlmon_elk._diagnostics import Diagnostics
 from mlmon_elk.errors import ConfigError
 from mlmon_elk.spool import MemorySpool, Position, Spool
-from mlmon_elk.transports import DeliveryError, Transport
+from mlmon_elk.transports import DeliveryError, LazyTransport, Transport
 
 _ADOPT_EVERY = 30.0  # seconds between looks for dead processes' spool segments
 _SPOOL_TAKE_BYTES = 32 * 1024 * 1024
@@ -137,7 +137,9 @@ class Sender:
         self._pid = os.getpid()
         self._queue: deque[bytes] = deque()
         self._queue_size = self.settings.queue_size
-        self._wake_at = min(512, self.settings.queue_size)
+        # Woken by the callers every few thousand documents (or by its own timer):
+        # each wake-up takes the GIL from the serving threads once.
+        self._wake_at = max(1, min(4096, self.settings.queue_size // 4))
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -257,6 +259,8 @@ class Sender:
 
     def close(self) -> None:
         """Deliver or spool what is left within ``close_timeout``; stop the thread."""
+        if self._pid != os.getpid():
+            self._forked_without_hook()
         with self._lock:
             self._closed = True
             self._queue_size = 0  # every later submit takes the slow path, which drops it
@@ -296,7 +300,7 @@ class Sender:
         self._finish()
 
     def _open(self) -> None:
-        self._transport = self._transport_factory()
+        self._transport = LazyTransport(self._transport_factory)
         try:
             self._spool = self._spool_factory()
             adopted = self._spool.adopt()
@@ -347,7 +351,7 @@ class Sender:
         spool = self._spool
         assert spool is not None  # noqa: S101 - set by _open
         batch_bytes = self.settings.batch_bytes
-        while deadline is None or time.monotonic() < deadline:
+        while not self._must_stop(deadline):
             backing_off = time.monotonic() < self._retry_at
             # Spooling takes everything at once: each system call costs this thread
             # a wait for the GIL while the serving threads run.
@@ -368,14 +372,23 @@ class Sender:
             elif not self._queue:
                 return
 
+    def _must_stop(self, deadline: float | None) -> bool:
+        """Past the closing deadline, or (outside closing) asked to close: ``_finish`` goes on."""
+        if deadline is not None:
+            return time.monotonic() >= deadline
+        return self._stopping.is_set()
+
     def _take(self, max_bytes: int) -> tuple[bytes, int]:
         """Up to about ``max_bytes`` from the queue, joined; and its number of documents."""
         queue = self._queue
         if not queue:
             return b"", 0
-        # Guess the item count from the first item; then pop at C speed (map over
-        # deque.popleft), so the serving threads wait as little as possible for the GIL.
+        # Guess the item count from the first item, check it (batches of rows make
+        # items of very different sizes), then pop at C speed (map over
+        # deque.popleft): the serving threads wait as little as possible for the GIL.
         items = min(len(queue), max(1, max_bytes // max(len(queue[0]), 1)))
+        while items > 1 and sum(map(len, itertools.islice(queue, items))) > max_bytes:
+            items //= 2
         data = b"".join(map(deque.popleft, itertools.repeat(queue, items)))
         count = data.count(b"\n")
         self._logged += count

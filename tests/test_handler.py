@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import logging.config
@@ -350,3 +351,27 @@ def test_fork_gives_the_child_its_own_sender(tmp_path: Path) -> None:
     assert sorted(named) == sorted(expected), "each exactly once"
     (child_generated,) = [i for i in ids if i not in expected]
     assert child_generated.split("-")[0] != parent_generated.split("-")[0]
+
+
+@pytest.mark.parametrize("count", [10, 6_000])
+def test_fork_from_c_without_the_at_fork_hook(tmp_path: Path, count: int) -> None:
+    """A child forked by C code (no Python at-fork hooks, as some servers do) still
+    delivers its documents: the handler notices the new pid."""
+    path = tmp_path / "p.jsonl"
+    handler = PredictionHandler(f"file://{path}", model="m", counters_interval=0)
+    handler.log_prediction(inputs={}, prediction_id="parent")
+    assert handler.drain(5.0)
+    pid = ctypes.PyDLL(None).fork()  # libc fork(), bypassing os.fork's hooks
+    if pid == 0:  # pragma: no cover - the child
+        code = 1
+        try:
+            for i in range(count):
+                handler.log_prediction(inputs={"i": i}, prediction_id=f"child-{i}")
+            handler.close()
+            code = 0
+        finally:
+            os._exit(code)
+    assert os.waitpid(pid, 0)[1] == 0
+    handler.close()
+    ids = [doc["mlmon"]["prediction_id"] for doc in read_docs(path)]
+    assert sorted(ids) == sorted(["parent", *(f"child-{i}" for i in range(count))])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -150,22 +151,81 @@ def tls_context(options: TransportOptions) -> ssl.SSLContext:
     return context
 
 
-def open_transport(destination: Destination, options: TransportOptions) -> Transport:
-    """The transport for ``destination``; nothing connects until the first send."""
+def transport_factory(
+    destination: Destination, options: TransportOptions
+) -> Callable[[], Transport]:
+    """A function that makes the transport for ``destination`` (nothing connects yet).
+
+    Call this where the handler is made: the transport's module is imported
+    here, never on the sender thread — an import in progress on another thread
+    during ``fork()`` would leave the child a half-imported module.
+    """
     if destination.scheme in ("tcp", "tls"):
         from mlmon_elk.transports.tcp import TcpTransport
 
-        context = tls_context(options) if destination.scheme == "tls" else None
-        return TcpTransport(destination.host, destination.port, options, ssl_context=context)
+        def tcp() -> Transport:
+            context = tls_context(options) if destination.scheme == "tls" else None
+            return TcpTransport(destination.host, destination.port, options, ssl_context=context)
+
+        return tcp
     if destination.scheme in ("http", "https"):
         from mlmon_elk.transports.http import HttpTransport
 
-        context = tls_context(options) if destination.scheme == "https" else None
-        return HttpTransport(destination, options, ssl_context=context)
+        def http() -> Transport:
+            context = tls_context(options) if destination.scheme == "https" else None
+            return HttpTransport(destination, options, ssl_context=context)
+
+        return http
     if destination.scheme == "file":
         from mlmon_elk.transports.file import FileTransport
 
-        return FileTransport(Path(destination.path), options)
+        return lambda: FileTransport(Path(destination.path), options)
     from mlmon_elk.transports.stdout import StdoutTransport
 
-    return StdoutTransport()
+    return StdoutTransport
+
+
+class LazyTransport:
+    """Makes its transport on first use; a failure to make it is a delivery failure.
+
+    The sender always has a transport this way: if, say, a CA file vanished,
+    documents are spooled and retried with backoff instead of the sender
+    thread dying.
+    """
+
+    def __init__(self, factory: Callable[[], Transport]) -> None:
+        self._factory = factory
+        self._inner: Transport | None = None
+        self.resend_window = 0
+
+    def _transport(self) -> Transport:
+        if self._inner is None:
+            try:
+                self._inner = self._factory()
+            except Exception as exc:
+                msg = f"cannot set up the transport: {exc!r}"
+                raise DeliveryError(msg) from exc
+            self.resend_window = self._inner.resend_window
+        return self._inner
+
+    def send(self, data: bytes) -> None:
+        """Send through the transport, making it first if needed."""
+        self._transport().send(data)
+
+    def unacknowledged(self) -> int:
+        """As the transport says (0 before it exists)."""
+        return 0 if self._inner is None else self._inner.unacknowledged()
+
+    def check(self) -> None:
+        """As the transport does (nothing before it exists)."""
+        if self._inner is not None:
+            self._inner.check()
+
+    def close(self, timeout: float) -> bool:
+        """Close the transport if it was made."""
+        return True if self._inner is None else self._inner.close(timeout)
+
+    def discard(self) -> None:
+        """Discard the transport if it was made."""
+        if self._inner is not None:
+            self._inner.discard()

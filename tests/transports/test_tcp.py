@@ -155,6 +155,33 @@ class TestTls:
             assert handler.counters().sent == 0
             assert peer.events == []
 
+    def test_a_vanished_ca_file_delays_documents_but_loses_none(
+        self, certificates: Certificates, tmp_path: Path
+    ) -> None:
+        """If the transport cannot be set up (its CA file is gone), documents are spooled
+        and retried; once the file is back they are delivered."""
+        ca = tmp_path / "ca.pem"
+        ca.write_bytes(certificates.ca.read_bytes())
+        with JsonLinesPeer(ssl_context=certificates.server_context()) as peer:
+            handler = PredictionHandler(
+                peer.url,
+                model="m",
+                ca_certs=str(ca),
+                spool_dir=tmp_path / "spool",
+                counters_interval=0,
+                backoff_initial=0.05,
+                backoff_max=0.2,
+            )
+            ca.rename(tmp_path / "away.pem")
+            handler.log_prediction(inputs={"x": 1}, prediction_id="later")
+            deadline = time.monotonic() + 10
+            while handler.counters().errors < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert handler.counters().spooled == 1
+            (tmp_path / "away.pem").rename(ca)
+            assert peer.wait_for_ids({"later"}, timeout=10)
+            handler.close()
+
     def test_host_name_is_checked(self, certificates: Certificates, tmp_path: Path) -> None:
         """A certificate for another host name is refused even from a trusted CA."""
         with JsonLinesPeer(ssl_context=certificates.server_context(other_host=True)) as peer:
