@@ -408,7 +408,7 @@ class DiskSpool:
             segment.read_fd = os.open(segment.path, os.O_RDONLY | _CLOEXEC)
         want = min(max(max_bytes, 1), segment.size - segment.read_offset)
         while True:
-            chunk = os.pread(segment.read_fd, want, segment.read_offset)
+            chunk = _pread(segment.read_fd, want, segment.read_offset)
             end = chunk.rfind(b"\n") + 1
             if end or segment.read_offset + len(chunk) >= segment.size:
                 break
@@ -442,7 +442,7 @@ class DiskSpool:
         if segment.pos_fd is None:
             flags = os.O_WRONLY | os.O_CREAT | _CLOEXEC
             segment.pos_fd = os.open(f"{segment.path}.pos", flags, 0o600)
-        os.pwrite(segment.pos_fd, f"{segment.confirmed:020d}".encode(), 0)
+        _pwrite(segment.pos_fd, f"{segment.confirmed:020d}".encode(), 0)
 
     def rewind(self) -> None:
         """Unconfirmed documents are read again."""
@@ -542,6 +542,22 @@ def _read_position(path: Path) -> int:
     except (OSError, UnicodeError):
         return 0
     return int(text) if text.isdigit() else 0
+
+
+def _pread(fd: int, size: int, offset: int) -> bytes:
+    """``os.pread``, or seek and read where it is missing (Windows; one thread reads)."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, offset)
+    os.lseek(fd, offset, os.SEEK_SET)  # pragma: no cover - Windows
+    return os.read(fd, size)  # pragma: no cover - Windows
+
+
+def _pwrite(fd: int, data: bytes, offset: int) -> None:
+    if hasattr(os, "pwrite"):
+        os.pwrite(fd, data, offset)
+        return
+    os.lseek(fd, offset, os.SEEK_SET)  # pragma: no cover - Windows
+    os.write(fd, data)  # pragma: no cover - Windows
 
 
 def _close(fd: int) -> None:

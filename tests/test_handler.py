@@ -272,6 +272,19 @@ class TestNeverHurtsTheApp:
         assert counters.dropped == 100
         assert counters.sent == 0
 
+    def test_an_unusable_spool_directory_falls_back_to_memory(self, tmp_path: Path) -> None:
+        """A spool_dir that cannot be created: documents still go out, an error is counted."""
+        not_a_directory = tmp_path / "file"
+        not_a_directory.write_text("x")
+        with JsonLinesPeer() as peer:
+            handler = PredictionHandler(
+                peer.url, model="m", spool_dir=not_a_directory / "spool", counters_interval=0
+            )
+            handler.log_prediction(inputs={}, prediction_id="still")
+            assert peer.wait_for_ids({"still"}, timeout=10)
+            handler.close()
+        assert handler.counters().errors == 1
+
     def test_documents_after_close_are_dropped_and_counted(self, tmp_path: Path) -> None:
         """Logging into a closed handler is harmless and counted."""
         handler, _ = file_handler(tmp_path)
