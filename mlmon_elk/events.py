@@ -657,6 +657,10 @@ class DocumentBuilder:
     ) -> Document:
         """One prediction document (DESIGN.md §3) from the values of one call.
 
+        The document shares its constant parts (``ecs``, ``data_stream``,
+        ``service``, ``mlmon.model``, ``mlmon.present``…) with the other
+        documents of this builder: treat it as read-only.
+
         Args:
             inputs: Mapping of input name → value (nested mappings are flattened).
             outputs: Mapping of output name → value, or a bare value (``prediction``).

@@ -388,3 +388,49 @@ def test_fork_from_c_without_the_at_fork_hook(tmp_path: Path, count: int) -> Non
     handler.close()
     ids = [doc["mlmon"]["prediction_id"] for doc in read_docs(path)]
     assert sorted(ids) == sorted(["parent", *(f"child-{i}" for i in range(count))])
+
+
+def test_the_call_never_raises_whatever_it_is_given(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Arbitrary inputs, outputs, labels, ids and latencies: no exception reaches the
+    caller, every line written is strict JSON, and the only errors counted are the
+    documented batch mismatches."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from tests.test_values import ANY_VALUE
+
+    handler, path = file_handler(tmp_path, text_inputs=["t"])
+    calls = 0
+
+    @settings(max_examples=150, deadline=None)
+    @given(
+        inputs=st.one_of(st.dictionaries(st.text(max_size=4), ANY_VALUE, max_size=6), ANY_VALUE),
+        outputs=ANY_VALUE,
+        labels=st.one_of(st.none(), st.dictionaries(st.text(max_size=3), ANY_VALUE, max_size=2)),
+        prediction_id=st.one_of(st.none(), st.text(max_size=5), st.integers()),
+        latency_ms=ANY_VALUE,
+    )
+    def log(inputs: Any, outputs: Any, labels: Any, prediction_id: Any, latency_ms: Any) -> None:
+        nonlocal calls
+        calls += 1
+        handler.log_prediction(
+            inputs=inputs,
+            outputs=outputs,
+            labels=labels,
+            prediction_id=prediction_id,
+            latency_ms=latency_ms,
+        )
+
+    log()
+    handler.close()
+    strict = json.JSONDecoder(parse_constant=lambda token: pytest.fail(f"bare {token}"))
+    lines = path.read_bytes().splitlines()
+    assert len(lines) >= calls
+    for line in lines:
+        assert isinstance(strict.decode(line.decode("utf-8")), dict)
+    reported = {
+        r.getMessage().split(":")[0] for r in caplog.records if r.name == "mlmon_elk.shipper"
+    }
+    assert reported <= {"batch logged without mismatched values"}
