@@ -469,8 +469,7 @@ class Sender:
             self._dropped += count
             self.diagnostics.warning("spool-write", "cannot write the spool (%s): dropped", exc)
             return
-        if stored:
-            self._spooled += count
+        self._spooled += stored
         if dropped:
             self._dropped += dropped
             self.diagnostics.warning(

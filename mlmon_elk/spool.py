@@ -31,6 +31,7 @@ import secrets
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal, Protocol
@@ -60,15 +61,15 @@ class Spool(Protocol):
 
     persistent: bool
 
-    def append(self, data: bytes, count: int) -> tuple[bool, int]:
-        """Store ``count`` documents.
+    def append(self, data: bytes, count: int) -> tuple[int, int]:
+        """Store ``count`` documents (whole lines; large batches are split).
 
         Returns:
-            Whether the batch was stored, and how many documents the policy
-            dropped to make room (or the batch's own count if it was refused).
+            How many documents were stored, and how many the policy dropped:
+            older ones to make room, or new ones it refused.
 
         Raises:
-            OSError: The disk refused the write (nothing of the batch is kept).
+            OSError: The disk refused a write (nothing of that piece is kept).
         """
 
     def read(self, max_bytes: int) -> tuple[bytes, int, Position] | None:
@@ -139,12 +140,17 @@ class MemorySpool:
         self._bytes = 0
         self._records = 0
 
-    def append(self, data: bytes, count: int) -> tuple[bool, int]:
+    def append(self, data: bytes, count: int) -> tuple[int, int]:
         """Store a batch, dropping by policy when full."""
+        if len(data) > self.max_bytes // 4:
+            return _append_pieces(self._append, data, self.max_bytes // 4)
+        return self._append(data, count)
+
+    def _append(self, data: bytes, count: int) -> tuple[int, int]:
         if len(data) > self.max_bytes or (
             self.policy == "drop_newest" and self._bytes + len(data) > self.max_bytes
         ):
-            return False, count
+            return 0, count
         dropped = 0
         while self._bytes + len(data) > self.max_bytes:
             oldest = self._chunks.popleft()
@@ -156,7 +162,7 @@ class MemorySpool:
         self._chunks.append(_Chunk(self._seq, data, count))
         self._bytes += len(data)
         self._records += count
-        return True, dropped
+        return count, dropped
 
     def read(self, max_bytes: int) -> tuple[bytes, int, Position] | None:
         """Whole chunks up to about ``max_bytes``."""
@@ -334,12 +340,17 @@ class DiskSpool:
 
     # -- writing -------------------------------------------------------------------
 
-    def append(self, data: bytes, count: int) -> tuple[bool, int]:
+    def append(self, data: bytes, count: int) -> tuple[int, int]:
         """Append a batch to this process's newest segment, dropping by policy when full."""
-        if len(data) > self.max_bytes - self.segment_bytes:
-            return False, count
+        if len(data) > self.segment_bytes:
+            return _append_pieces(self._append, data, self.segment_bytes)
+        return self._append(data, count)
+
+    def _append(self, data: bytes, count: int) -> tuple[int, int]:
+        if len(data) > self.max_bytes - self.segment_bytes:  # one line larger than the spool
+            return 0, count
         if self.policy == "drop_newest" and self._disk_bytes() + len(data) > self.max_bytes:
-            return False, count
+            return 0, count
         dropped = 0
         while self._disk_bytes() + len(data) > self.max_bytes and self._segments:
             dropped += self._drop_oldest()
@@ -357,7 +368,7 @@ class DiskSpool:
             raise
         segment.size += len(data)
         segment.records += count
-        return True, dropped
+        return count, dropped
 
     def _active_segment(self) -> _Segment:
         last = self._segments[-1] if self._segments else None
@@ -511,6 +522,22 @@ class DiskSpool:
             _close(self._lock_fd)  # flock belongs to the open file: the parent keeps it
             self._lock_fd = None
         self.owner = ""  # claimed again on the first append or adoption
+
+
+def _append_pieces(
+    append: Callable[[bytes, int], tuple[int, int]], data: bytes, size: int
+) -> tuple[int, int]:
+    """Append ``data`` in pieces of whole lines of about ``size`` bytes each."""
+    stored = dropped = start = 0
+    while start < len(data):
+        end = data.rfind(b"\n", start, start + size) + 1 or data.find(b"\n", start) + 1
+        end = end or len(data)
+        piece = data[start:end]
+        kept, lost = append(piece, piece.count(b"\n"))
+        stored += kept
+        dropped += lost
+        start = end
+    return stored, dropped
 
 
 def _owner_is_dead(lock: Path) -> bool:

@@ -48,7 +48,7 @@ def spool(request: pytest.FixtureRequest, tmp_path: Path) -> Spool:
 def test_replays_in_order(spool: Spool) -> None:
     """What goes in comes out oldest first, across segments."""
     for i in range(50):
-        assert spool.append(lines(f"a{i}", f"b{i}"), 2) == (True, 0)
+        assert spool.append(lines(f"a{i}", f"b{i}"), 2) == (2, 0)
     assert spool.pending_records == 100
     out = drain(spool, max_bytes=64)
     assert out == [b'{"id":"%s%d"}' % (k, i) for i in range(50) for k in (b"a", b"b")]
@@ -72,7 +72,7 @@ def test_drop_oldest_when_full(tmp_path: Path) -> None:
     dropped = 0
     for i in range(40):
         stored, lost = spool.append(lines(f"{i:03d}"), 1)
-        assert stored
+        assert stored == 1
         dropped += lost
     out = drain(spool)
     assert dropped + len(out) == 40
@@ -83,9 +83,9 @@ def test_drop_oldest_when_full(tmp_path: Path) -> None:
 def test_drop_newest_when_full() -> None:
     """Full spool, drop_newest: new batches are refused and counted."""
     spool = MemorySpool(max_bytes=30, policy="drop_newest")
-    assert spool.append(lines("1"), 1) == (True, 0)
-    assert spool.append(lines("2"), 1) == (True, 0)
-    assert spool.append(lines("3"), 1) == (False, 1)
+    assert spool.append(lines("1"), 1) == (1, 0)
+    assert spool.append(lines("2"), 1) == (1, 0)
+    assert spool.append(lines("3"), 1) == (0, 1)
     assert drain(spool) == [b'{"id":"1"}', b'{"id":"2"}']
 
 
@@ -204,3 +204,12 @@ def test_child_after_fork_writes_its_own_segments(tmp_path: Path) -> None:
     assert drain(spool) == [b'{"id":"parent"}']
     spool.adopt()  # the child is dead (exited without closing): its segment is adopted
     assert drain(spool) == [b'{"id":"child"}']
+
+
+def test_a_batch_larger_than_a_segment_is_split_on_lines(tmp_path: Path) -> None:
+    """A batch bigger than a segment (or a quarter of a memory spool) is stored in pieces of
+    whole lines, so a small spool still takes it, in order."""
+    for spool in (disk(tmp_path, max_bytes=4_000, segment_bytes=500), MemorySpool(max_bytes=4_000)):
+        data = lines(*(f"{i:04d}" for i in range(200)))  # 2,800 bytes
+        assert spool.append(data, 200) == (200, 0)
+        assert drain(spool, max_bytes=333) == data.splitlines()
