@@ -102,6 +102,23 @@ class ShipperCounters:
         return {k: val if k in self.GAUGES else val - before[k] for k, val in now.items()}
 
 
+def backoff_delay(
+    attempt: int, initial: float, maximum: float, rng: random.Random | None = None
+) -> float:
+    """Seconds to wait before retry number ``attempt`` (1, 2, …).
+
+    Exponential (``initial`` doubled per attempt, at most ``maximum``) with
+    "equal jitter": uniformly drawn from the upper half, so a retry never comes
+    at once and many processes never retry in step.
+    """
+    ceiling = min(maximum, initial * 2.0 ** min(attempt - 1, 60))
+    draw = (rng or _RANDOM).uniform(0.0, ceiling / 2.0)
+    return ceiling / 2.0 + draw
+
+
+_RANDOM = random.Random()  # noqa: S311 - jitter, not secrets
+
+
 class _Sent(NamedTuple):
     """A batch handed to a transport with a resend window, not yet known received."""
 
@@ -451,12 +468,9 @@ class Sender:
 
     def _schedule_retry(self) -> None:
         self._attempt += 1
-        delay = min(
-            self.settings.backoff_max,
-            self.settings.backoff_initial * 2.0 ** min(self._attempt - 1, 30),
+        delay = backoff_delay(
+            self._attempt, self.settings.backoff_initial, self.settings.backoff_max
         )
-        # "Equal jitter": never retry at once, and many processes never retry in step.
-        delay = delay / 2.0 + random.uniform(0.0, delay / 2.0)  # noqa: S311 - jitter, not secrets
         self._retry_at = time.monotonic() + delay
 
     def _to_spool(self, data: bytes, count: int) -> None:

@@ -291,6 +291,8 @@ class HttpPeer(_Peer):
         self.collector = _Collector()
         self.requests = 0
         self.refused = 0
+        self.body_sizes: list[int] = []
+        """Size of every request body, in arrival order."""
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._open: set[socket.socket] = set()
@@ -318,6 +320,7 @@ class HttpPeer(_Peer):
             def do_POST(self) -> None:
                 peer.requests += 1
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                peer.body_sizes.append(len(body))
                 if peer.delay:
                     time.sleep(peer.delay)
                 status = peer.status
