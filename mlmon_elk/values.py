@@ -157,7 +157,8 @@ def _sequence(items: Any, empty_as_null: bool, *, sort: bool = False) -> Typed:
         return NULL, None
     if sort:
         out.sort()
-    return CATS, out
+    # Distinct values, as Elasticsearch counts a document once per value it holds.
+    return CATS, list(dict.fromkeys(out))
 
 
 def _numpy(value: Any, empty_as_null: bool, depth: int) -> Typed:

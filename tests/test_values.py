@@ -104,6 +104,7 @@ CASES: list[tuple[str, Any, tuple[int, Any]]] = [
     ("tuple of bool and str", (True, "x"), (CATS, ["true", "x"])),
     ("set, sorted", {"b", "a"}, (CATS, ["a", "b"])),
     ("nulls skipped", ["a", None, math.nan], (CATS, ["a"])),
+    ("distinct values, first order", ["b", "a", "b"], (CATS, ["b", "a"])),
     ("empty list", [], (NULL, None)),
     ("only nulls", [None], (NULL, None)),
     ("list of numbers", [1, 2], (INVALID, None)),
