@@ -97,10 +97,12 @@ def test_a_cluster_back_within_the_retries_answers_the_fetch(es: EsTarget) -> No
     proxy = TcpProxy(es.url).start()
     client = connect_via(es, proxy.url, max_retries=0)
     proxy.stop()
+
+    def reopen(_: float) -> None:
+        proxy.start()
+
     try:
-        source = ElasticsearchSource(
-            client, es.namespace, retry=FAST, sleep=lambda _: proxy.start() and None
-        )
+        source = ElasticsearchSource(client, es.namespace, retry=FAST, sleep=reopen)
         fetched = source.fetch(CREDIT, WINDOW)
     finally:
         proxy.stop()
