@@ -16,7 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlmon_elk.contract import Dataset, stream_name
-from mlmon_elk.errors import SourceError
+from mlmon_elk.errors import MlmonError, SourceError
 from mlmon_elk.profile.window import ModelWindow
 from mlmon_elk.queries import (
     DEFAULT_PERCENTS,
@@ -78,14 +78,15 @@ def with_retries(
     what: str,
     *,
     sleep: Callable[[float], None] = time.sleep,
+    error: type[MlmonError] = SourceError,
 ) -> tuple[T, int]:
     """Run ``call`` until it succeeds or ``retry.attempts`` are spent.
 
     Returns the result and the number of tries. Transient Elasticsearch
-    failures are retried after a growing delay; any other error is final.
+    failures are retried after a growing delay; any other error is re-raised.
 
     Raises:
-        SourceError: the last try failed, or the failure is not transient.
+        MlmonError: ``error`` when the last try failed transiently.
     """
     for attempt in range(retry.attempts):
         try:
@@ -96,12 +97,12 @@ def with_retries(
                 raise
             if attempt + 1 >= retry.attempts:
                 msg = f"{what} failed after {retry.attempts} tries: {transient}"
-                raise SourceError(msg) from exc
+                raise error(msg) from exc
             wait = retry.delay(attempt)
             logger.warning("%s failed (%s); retrying in %.1f s", what, transient, wait)
             sleep(wait)
     msg = f"{what}: no tries allowed (attempts={retry.attempts})"
-    raise SourceError(msg)
+    raise error(msg)
 
 
 def _transient_reason(exc: BaseException) -> str | None:
