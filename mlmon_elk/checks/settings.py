@@ -18,13 +18,55 @@ class CheckSettings:
     """Thresholds and switches for one model's checks."""
 
     family_alpha: float = 0.01
-    """Probability that a whole run raises any false alarm from sampling noise
-    (Bonferroni-corrected over every check of the run)."""
+    """Probability that a whole run raises any false alarm from sampling noise.
+    Holm's correction over every statistical test of the run (all models,
+    versions, features and checks) keeps it, so a run of 500 checks is no
+    noisier than a run of 5. 1% is one noise-driven alert per hundred runs *at
+    most*; the effect gates below make it far rarer in practice."""
     min_rows: int = 200
-    """Windows (or features) with fewer rows give ``insufficient_data``."""
+    """Windows (or features) with fewer rows give ``insufficient_data``: below
+    ~200 rows a 10-bin histogram has ~20 values per bin and PSI's own noise
+    (about ``bins / n``) approaches its threshold."""
     critical_factor: float = 2.0
     """A firing check is ``critical`` when its effect is at least this many
-    times its threshold, ``warning`` otherwise."""
+    times its threshold, ``warning`` otherwise (PSI 0.1 → warning, 0.2 →
+    critical, close to the customary 0.25 "major shift")."""
+
+    min_psi: float = 0.1
+    """Minimum effect of ``category_shift``, ``numeric_drift`` and
+    ``prediction_drift``: PSI below 0.1 is customarily "no significant change".
+    Huge windows make tiny real shifts significant; this keeps them quiet."""
+    min_presence_drop: float = 0.02
+    """Minimum drop of a feature's presence rate (absolute, 2 points) for
+    ``feature_vanished``: a key missing from 2% of requests is a client bug
+    worth a warning; less is usually a partial rollout."""
+    min_null_rise: float = 0.02
+    """Minimum rise of the NA rate (absolute, 2 points) for ``missing_spike``."""
+    min_unseen_rise: float = 0.02
+    """Minimum rise of the unseen-category share over the expected unseen rate
+    (absolute, 2 points) for ``unseen_categories``; open vocabularies (ids,
+    tail numbers) always show some unseen values, which the expected rate and
+    the calibration absorb."""
+    min_oov_rise: float = 0.02
+    """Minimum rise of the out-of-vocabulary token share (absolute, 2 points)
+    for ``text_oov``."""
+    min_type_mismatch_share: float = 0.01
+    """``type_mismatch`` fires when at least this share of a feature's values
+    arrives under another type (training had none by construction)."""
+    min_new_feature_share: float = 0.01
+    """``new_feature`` fires for unknown inputs carried by at least this share
+    of requests (a stray debug key in one request is not an interface change)."""
+    use_calibration: bool = True
+    """Raise each threshold to the baseline's calibrated natural variation at
+    the window's size (``Calibration``); off, only the minimum effects apply."""
+    min_expected_count: int = 5
+    """Top categories expected fewer than this many times in the window are
+    pooled into "other" (χ² validity; stops rare ids from dominating PSI)."""
+    min_rows_operational: int = 20
+    """Fewest predictions for ``latency`` and ``error_rate``: a low-traffic
+    model that fails every request must still alert (the error-rate test
+    itself guards against noise), while a p95 of fewer than 20 values is just
+    the maximum."""
     disabled: frozenset[Check] = frozenset()
     """Checks not to run for this model."""
 
@@ -38,4 +80,7 @@ class CheckSettings:
     baseline."""
     min_volume_ratio: float = 0.5
     """``volume`` fires when a window has less than this share of the median of
-    the preceding windows."""
+    the preceding windows (critical at no predictions at all)."""
+    min_volume_history: int = 3
+    """Preceding windows needed before ``volume`` judges (fewer:
+    ``insufficient_data``); a median of one or two windows is an anecdote."""

@@ -95,10 +95,12 @@ class TextProfile:
 class Calibration:
     """Natural variation of one check's metric on no-drift windows.
 
-    ``upper`` maps a window size (rows) to the metric value that no-drift
-    windows of that size exceed with probability ``tail``; the checks
-    interpolate between sizes (on log n) and never go below their minimum
-    effect size.
+    ``upper`` maps a size — the number of rows the check looks at (its
+    ``count``: requests for presence, rows carrying the key for nulls, values
+    for distributions, documents for text) in windows of the baseline's
+    ``window_sizes`` — to the metric value that no-drift windows of that size
+    exceed with probability ``tail``; the checks interpolate between sizes (on
+    log n) and never go below their minimum effect size.
     """
 
     metric: str
@@ -147,6 +149,12 @@ class Baseline:
     window_sizes: tuple[int, ...] = ()
     """Window sizes the calibration was computed for."""
     tokenizer_version: int = TOKENIZER_VERSION
+    holdout_rows: int = 0
+    """Rows of held-out data the expected unseen / OOV rates and the calibration
+    were measured on (0: none; the rates are Good–Turing estimates)."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """How it was built (kind overrides, ``empty_as_null``, bins, top
+    categories, seed…), for people and for rebuilding it the same way."""
 
     def feature(self, role: Role, name: str) -> FeatureProfile | None:
         for f in self.features:
@@ -177,6 +185,8 @@ def baseline_to_dict(baseline: Baseline) -> dict[str, Any]:
         "rows": baseline.rows,
         "tokenizer_version": baseline.tokenizer_version,
         "window_sizes": list(baseline.window_sizes),
+        "holdout_rows": baseline.holdout_rows,
+        "options": dict(baseline.options),
         "features": [_feature_to_dict(f) for f in baseline.features],
     }
 
@@ -250,6 +260,8 @@ def baseline_from_dict(data: Mapping[str, Any], *, where: str = "baseline") -> B
         source=r.text("source", ""),
         window_sizes=tuple(int(x) for x in r.sequence("window_sizes", [])),
         tokenizer_version=tokenizer,
+        holdout_rows=r.integer("holdout_rows", 0),
+        options=dict(r.mapping("options", {})),
         features=tuple(
             _feature_from_dict(_Reader(item, f"{where}.features[{i}]"))
             for i, item in enumerate(r.sequence("features"))

@@ -1,0 +1,217 @@
+"""``category_shift``, ``numeric_drift`` and ``prediction_drift``: PSI on the baseline's bins.
+
+Bins are the baseline's, fixed at training time: numeric features use its
+quantile bins (plus the empty bins below the training minimum and above the
+training maximum, so out-of-range values show); categorical features use its
+top categories, "other" (seen in training, not top) and "unseen" (never seen).
+Top categories expected fewer than ``min_expected_count`` times in the window
+are pooled into "other", which keeps χ² valid and stops a few thousand rare ids
+from turning PSI into noise at small windows.
+
+Effect: PSI (``metrics.psi``). Test: Pearson χ² of the window against the
+baseline, two-sample (the baseline is a finite sample too). Threshold:
+``max(min_psi, calibrated PSI at this window size)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from mlmon_elk.checks import metrics
+from mlmon_elk.checks.finding import Finding, num, pct, required, too_few
+from mlmon_elk.checks.settings import CheckSettings
+from mlmon_elk.checks.thresholds import threshold
+from mlmon_elk.contract import Check
+from mlmon_elk.errors import DataError
+from mlmon_elk.profile.baseline import CategoricalProfile, FeatureProfile
+from mlmon_elk.profile.window import CategoricalCounts, FeatureCounts
+
+OTHER = "(other)"
+UNSEEN = "(unseen)"
+MOVERS = 5
+"""How many categories / bins that moved most are kept in the context."""
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryBins:
+    """The bins one window's categorical counts are compared on."""
+
+    labels: tuple[str, ...]
+    expected: NDArray[np.float64]
+    keep: NDArray[np.intp]
+    """Positions of the top categories kept as bins of their own."""
+    n_top: int
+
+    def fold(self, counts: ArrayLike) -> NDArray[np.float64]:
+        """``[top…, other, unseen]`` counts (any leading axes) → counts on these bins."""
+        c = np.asarray(counts, dtype=float)
+        top = c[..., : self.n_top]
+        pooled = top.sum(axis=-1) - top[..., self.keep].sum(axis=-1)
+        other = c[..., self.n_top] + pooled
+        return np.concatenate(
+            [top[..., self.keep], other[..., None], c[..., self.n_top + 1, None]], axis=-1
+        )
+
+
+def category_bins(profile: CategoricalProfile, n: int, min_expected: float) -> CategoryBins:
+    """Top categories (those expected ``min_expected`` times in ``n`` values), other, unseen."""
+    u = profile.expected_unseen_rate
+    top = np.array([share for _, share in profile.top], dtype=float) * (1 - u)
+    keep = np.flatnonzero(top * n >= min_expected)
+    names = profile.top_names
+    expected = np.concatenate(
+        [top[keep], [profile.other_share * (1 - u) + top.sum() - top[keep].sum()], [u]]
+    )
+    return CategoryBins(
+        labels=(*(names[i] for i in keep), OTHER, UNSEEN),
+        expected=expected,
+        keep=keep,
+        n_top=len(names),
+    )
+
+
+def category_vector(counts: CategoricalCounts, profile: CategoricalProfile) -> list[int]:
+    """``[top…, other, unseen]`` counts of a window, checked against the baseline's top list."""
+    if tuple(name for name, _ in counts.top) != profile.top_names:
+        msg = "categorical counts are not on the baseline's top categories"
+        raise DataError(msg)
+    return [c for _, c in counts.top] + [counts.other, counts.unseen]
+
+
+def values_in_baseline(feature: FeatureProfile, rows: int) -> float:
+    """How many values the baseline's proportions were estimated from."""
+    return rows * feature.presence * (1 - feature.null_rate)
+
+
+def category_shift(
+    feature: FeatureProfile,
+    counts: FeatureCounts,
+    settings: CheckSettings,
+    baseline_rows: int,
+    check: Check = Check.CATEGORY_SHIFT,
+) -> Finding:
+    """PSI of the window's category shares against the baseline's."""
+    profile = required(feature.categorical, feature.name)
+    cat = counts.categorical
+    n = cat.count if cat is not None else 0
+    base = Finding(check, "psi", n, feature=feature.name, role=feature.role)
+    if cat is None or n < settings.min_rows:
+        return _insufficient(base, n, settings)
+    bins = category_bins(profile, n, settings.min_expected_count)
+    observed_counts = bins.fold(category_vector(cat, profile))
+    return _compare(
+        base,
+        feature,
+        labels=bins.labels,
+        expected=bins.expected,
+        observed_counts=observed_counts,
+        settings=settings,
+        baseline_rows=baseline_rows,
+        quote=True,
+    )
+
+
+def numeric_drift(
+    feature: FeatureProfile,
+    counts: FeatureCounts,
+    settings: CheckSettings,
+    baseline_rows: int,
+    check: Check = Check.NUMERIC_DRIFT,
+) -> Finding:
+    """PSI of the window's values on the baseline's quantile bins."""
+    profile = required(feature.numeric, feature.name)
+    values = counts.numeric
+    n = values.count if values is not None else 0
+    base = Finding(check, "psi", n, feature=feature.name, role=feature.role)
+    if values is None or n < settings.min_rows:
+        return _insufficient(base, n, settings)
+    if len(values.bins) != len(profile.shares):
+        msg = (
+            f"{feature.name}: {len(values.bins)} bin counts for a baseline of"
+            f" {len(profile.shares)} bins"
+        )
+        raise DataError(msg)
+    edges = profile.edges
+    labels = tuple(
+        f"<{num(edges[0])}" if i == 0 else f"≥{num(edges[i - 1])}"
+        for i in range(len(profile.shares))
+    )
+    finding = _compare(
+        base,
+        feature,
+        labels=labels,
+        expected=np.asarray(profile.shares, dtype=float),
+        observed_counts=np.asarray(values.bins, dtype=float),
+        settings=settings,
+        baseline_rows=baseline_rows,
+        quote=False,
+    )
+    outside = (values.below_min + values.above_max) / n
+    detail = f"mean {num(profile.mean)} → {num(values.mean or 0.0)}"
+    if outside > 0:
+        detail += f", {pct(outside)} outside the training range"
+    context = dict(finding.context)
+    context.update(
+        out_of_range=outside,
+        below_min=values.below_min,
+        above_max=values.above_max,
+        mean=values.mean,
+        std=values.std,
+        expected_mean=profile.mean,
+        expected_std=profile.std,
+    )
+    return replace(
+        finding, expected=profile.mean, observed=values.mean, detail=detail, context=context
+    )
+
+
+def _compare(
+    base: Finding,
+    feature: FeatureProfile,
+    *,
+    labels: tuple[str, ...],
+    expected: NDArray[np.float64],
+    observed_counts: NDArray[np.float64],
+    settings: CheckSettings,
+    baseline_rows: int,
+    quote: bool,
+) -> Finding:
+    observed = metrics.shares(observed_counts)
+    value = float(metrics.psi(expected, observed))
+    _, _, p = metrics.chi2_homogeneity(
+        expected, values_in_baseline(feature, baseline_rows), observed_counts
+    )
+    thr, context = threshold(feature, base.check, settings.min_psi, base.count, settings)
+    diff = observed - expected
+    order = np.argsort(-np.abs(diff), kind="stable")[:MOVERS]
+    movers = [
+        {"bin": labels[i], "expected": float(expected[i]), "observed": float(observed[i])}
+        for i in order
+    ]
+    top = movers[0]
+    name = f'"{top["bin"]}"' if quote and top["bin"] not in (OTHER, UNSEEN) else top["bin"]
+    context.update(
+        movers=movers,
+        js_distance=float(metrics.js_distance(expected, observed)),
+        linf=float(metrics.linf(expected, observed)),
+        binned_ks=float(metrics.binned_ks(expected, observed)),
+    )
+    return replace(
+        base,
+        value=value,
+        threshold=thr,
+        p_value=p,
+        expected=top["expected"],
+        observed=top["observed"],
+        head=f"PSI {value:.2f}",
+        bound=f"{thr:.2f}",
+        detail=f"{name} {pct(top['expected'])} → {pct(top['observed'])}",
+        context=context,
+    )
+
+
+def _insufficient(base: Finding, n: int, settings: CheckSettings) -> Finding:
+    return replace(base, insufficient=too_few(n, settings.min_rows))

@@ -1,0 +1,154 @@
+"""A measured check before the run-wide decision, and the rule that decides it.
+
+Each check measures one effect (higher is always worse), its threshold and,
+where a statistical test applies, a raw p-value. Only when the whole run is
+measured can the multiple-testing correction say which p-values are
+significant, so checks return a :class:`Finding` and ``check_run`` turns every
+finding into a :class:`CheckResult` with :func:`decide`:
+
+* too few rows → ``insufficient_data``, never an alert;
+* fires ⇔ effect ≥ threshold **and** (no test applies, or the test is
+  significant after Holm's correction at ``family_alpha``);
+* a firing check is ``critical`` when its effect is at least
+  ``critical_factor`` × threshold (or by the check's own documented rule),
+  ``warning`` otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from mlmon_elk.checks.result import CheckResult
+from mlmon_elk.checks.settings import CheckSettings
+from mlmon_elk.contract import Check, Role, Status
+from mlmon_elk.errors import BaselineError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One check's measurement on one feature (or the model) in one window."""
+
+    check: Check
+    metric: str
+    count: int
+    feature: str | None = None
+    role: Role | None = None
+    value: float | None = None
+    """The effect, oriented so that larger is worse."""
+    threshold: float | None = None
+    p_value: float | None = None
+    """Raw one-sided p-value; ``None`` when the effect alone decides."""
+    expected: float | None = None
+    observed: float | None = None
+    head: str = ""
+    """What was seen, e.g. ``NA 2.5% → 12.6%`` or ``PSI 0.31``."""
+    effect: str = ""
+    """The effect when ``head`` does not already show it, e.g. ``+10.1 pts``."""
+    bound: str = ""
+    """The threshold as people read it, e.g. ``2.0 pts`` or ``0.10``."""
+    detail: str = ""
+    """What moved, e.g. ``"divorced" 12% → 31%``."""
+    insufficient: str = ""
+    """Why the window cannot be judged; non-empty means ``insufficient_data``."""
+    critical: bool | None = None
+    """Severity if it fires; ``None`` applies the ``critical_factor`` rule."""
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def tested(self) -> bool:
+        """Takes part in the run's multiple-testing correction."""
+        return self.p_value is not None and not self.insufficient
+
+
+def decide(finding: Finding, p_adjusted: float | None, settings: CheckSettings) -> CheckResult:
+    """The final status and message of ``finding`` (see the module docstring)."""
+    f = finding
+    context = dict(f.context)
+    if f.insufficient:
+        return _result(f, Status.INSUFFICIENT_DATA, f"insufficient data: {f.insufficient}", context)
+    large = f.value is not None and f.threshold is not None and f.value >= f.threshold
+    significant = f.p_value is None or (
+        p_adjusted is not None and p_adjusted <= settings.family_alpha
+    )
+    if p_adjusted is not None:
+        context["p_adjusted"] = p_adjusted
+    status = Status.OK
+    if large and significant:
+        critical = f.critical
+        if critical is None:
+            critical = f.value >= settings.critical_factor * f.threshold  # type: ignore[operator]
+        status = Status.CRITICAL if critical else Status.WARNING
+    cmp = "≥" if large else "<"
+    if f.effect:
+        text = f"{f.head} ({f.effect} {cmp} {f.bound}, n={f.count:,})"
+    else:
+        text = f"{f.head} {cmp} {f.bound} (n={f.count:,})"
+    if large and not significant:
+        text += f" but not significant after correction (p={f.p_value:.2g})"
+    if f.detail:
+        text += f"; {f.detail}"
+    return _result(f, status, text, context)
+
+
+def _result(f: Finding, status: Status, summary: str, context: dict[str, Any]) -> CheckResult:
+    return CheckResult(
+        check=f.check,
+        status=status,
+        metric=f.metric,
+        value=f.value,
+        threshold=f.threshold,
+        p_value=f.p_value,
+        count=f.count,
+        expected=f.expected,
+        observed=f.observed,
+        feature=f.feature,
+        role=f.role,
+        summary=summary,
+        context=context,
+    )
+
+
+# ------------------------------------------------------------------ formatting
+
+
+def pct(x: float) -> str:
+    """A share as people read it: ``0.126`` → ``12.6%`` (small shares keep digits)."""
+    if x != 0 and abs(x) < 0.001:
+        return f"{x:.2%}"
+    return f"{x:.1%}"
+
+
+def pts(x: float) -> str:
+    """A difference of shares in percentage points: ``0.101`` → ``+10.1 pts``."""
+    return f"{x * 100:+.1f} pts"
+
+
+def num(x: float) -> str:
+    """A measured number with a sensible precision: 1,406 / 12.3 / 0.0123."""
+    if x == 0 or abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.3g}"
+
+
+def examples(pairs: tuple[tuple[str, int], ...], k: int = 3) -> str:
+    """``"a" ×12, "b" ×9`` from (value, count) pairs."""
+    return ", ".join(f'"{v}" ×{c:,}' for v, c in pairs[:k])
+
+
+def too_few(n: int, minimum: int, what: str = "values") -> str:
+    """The reason of an ``insufficient_data`` result."""
+    return f"{n:,} {what} < {minimum:,} (min_rows)"
+
+
+def required(part: T | None, feature: str) -> T:
+    """A feature's kind-specific profile, which ``FeatureProfile`` guarantees."""
+    if part is None:  # pragma: no cover - FeatureProfile.__post_init__ forbids it
+        msg = f"feature {feature!r} lacks the profile of its kind"
+        raise BaselineError(msg)
+    return part

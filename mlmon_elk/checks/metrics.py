@@ -1,0 +1,166 @@
+"""The metric conventions and tests every check uses (DESIGN.md §5), pure and vectorised.
+
+Distribution metrics take *proportions* (last axis = bins) and broadcast over
+leading axes, so the baseline calibration evaluates thousands of resampled
+windows in one call with exactly the functions the checks use.
+
+Conventions, fixed here and nowhere else:
+
+* PSI = Σ (a − e)·ln(a / e), with both proportions clipped below at ``1e-4``;
+* Jensen–Shannon *distance*, log base 2, in ``[0, 1]``;
+* L∞ = max |a − e|;
+* binned KS = max |CDF_a − CDF_e| at the baseline's bin edges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import stats
+
+PSI_EPSILON = 1e-4
+"""Floor of proportions inside PSI's logarithm (an empty bin is not infinitely surprising)."""
+
+FloatArray = NDArray[np.float64]
+
+
+def shares(counts: ArrayLike) -> FloatArray:
+    """Counts → proportions along the last axis (all-zero rows stay zero)."""
+    c = np.asarray(counts, dtype=float)
+    total = c.sum(axis=-1, keepdims=True)
+    out: FloatArray = np.divide(c, total, out=np.zeros_like(c), where=total > 0)
+    return out
+
+
+def psi(expected: ArrayLike, observed: ArrayLike) -> FloatArray:
+    """Population stability index of ``observed`` against ``expected`` proportions."""
+    e = np.clip(np.asarray(expected, dtype=float), PSI_EPSILON, None)
+    a = np.clip(np.asarray(observed, dtype=float), PSI_EPSILON, None)
+    return np.asarray(np.sum((a - e) * np.log(a / e), axis=-1))
+
+
+def js_distance(expected: ArrayLike, observed: ArrayLike) -> FloatArray:
+    """Jensen–Shannon distance, log base 2 (0 = identical, 1 = disjoint)."""
+    e = np.asarray(expected, dtype=float)
+    a = np.asarray(observed, dtype=float)
+    m = (e + a) / 2
+
+    def kl(p: FloatArray) -> FloatArray:
+        ratio = np.divide(p, m, out=np.ones_like(p), where=p > 0)
+        return np.asarray(np.sum(p * np.log2(ratio), axis=-1))
+
+    return np.sqrt(np.clip((kl(e) + kl(a)) / 2, 0.0, 1.0))
+
+
+def linf(expected: ArrayLike, observed: ArrayLike) -> FloatArray:
+    """Largest absolute change of one bin's proportion."""
+    return np.asarray(
+        np.max(np.abs(np.asarray(observed, float) - np.asarray(expected, float)), axis=-1)
+    )
+
+
+def binned_ks(expected: ArrayLike, observed: ArrayLike) -> FloatArray:
+    """Kolmogorov–Smirnov distance evaluated at the bin edges only."""
+    diff = np.cumsum(np.asarray(observed, float), axis=-1) - np.cumsum(
+        np.asarray(expected, float), axis=-1
+    )
+    return np.asarray(np.max(np.abs(diff), axis=-1))
+
+
+def chi2_homogeneity(
+    expected: ArrayLike, reference_n: float, observed_counts: ArrayLike
+) -> tuple[float, int, float]:
+    """Pearson χ² test that window counts come from the baseline's distribution.
+
+    Two-sample: the baseline is itself a sample of ``reference_n`` values with
+    proportions ``expected``, so its noise is part of the test (treating it as
+    exact would overstate significance when windows are large). With
+    ``reference_n <= 0`` it is a goodness-of-fit test against exact proportions.
+    Bins empty in both samples are dropped.
+
+    Returns:
+        ``(statistic, degrees of freedom, p-value)``.
+    """
+    e = np.asarray(expected, dtype=float)
+    a = np.asarray(observed_counts, dtype=float)
+    n = a.sum()
+    if n <= 0:
+        return 0.0, 0, 1.0
+    if reference_n > 0:
+        b = e * reference_n
+        keep = (a + b) > 0
+        a, b = a[keep], b[keep]
+        q = (a + b) / (n + reference_n)
+        stat = float(
+            np.sum((a - n * q) ** 2 / (n * q) + (b - reference_n * q) ** 2 / (reference_n * q))
+        )
+    else:
+        keep = e > 0
+        if np.any(a[~keep] > 0):
+            return float("inf"), max(int(keep.sum()), 1), 0.0
+        a, e = a[keep], e[keep]
+        stat = float(np.sum((a - n * e) ** 2 / (n * e)))
+    df = max(int(a.size) - 1, 1)
+    return stat, df, float(stats.chi2.sf(stat, df))
+
+
+def rate_rise_pvalue(hits: int, n: int, expected_rate: float, reference_n: float = 0.0) -> float:
+    """One-sided p-value that a window's rate ``hits / n`` exceeds ``expected_rate``.
+
+    With a reference sample size (``reference_n > 0``) this is Fisher's exact
+    test (hypergeometric tail) of the window against the reference's
+    ``expected_rate · reference_n`` hits; without, an exact binomial tail. Exact
+    tests keep small counts honest — a normal approximation calls three unseen
+    values in 5,000 rows "p = 1e-12".
+    """
+    if n <= 0 or hits <= 0:
+        return 1.0
+    if reference_n > 0:
+        m = round(reference_n)
+        ref_hits = min(max(round(expected_rate * m), 0), m)
+        return float(stats.hypergeom.sf(hits - 1, m + n, ref_hits + hits, n))
+    return float(stats.binom.sf(hits - 1, n, min(max(expected_rate, 0.0), 1.0)))
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm step-down adjusted p-values (family-wise error control, any dependence).
+
+    A test is significant at family level ``alpha`` when its adjusted p-value is
+    at most ``alpha``; never less powerful than Bonferroni.
+    """
+    p = np.asarray(p_values, dtype=float)
+    m = p.size
+    if m == 0:
+        return []
+    order = np.argsort(p, kind="stable")
+    scaled = p[order] * (m - np.arange(m))
+    adjusted = np.minimum(np.maximum.accumulate(scaled), 1.0)
+    out = np.empty(m)
+    out[order] = adjusted
+    return [float(x) for x in out]
+
+
+def normal_upper(values: ArrayLike, tail: float) -> float:
+    """Upper ``1 − tail`` bound of a roughly normal metric from its resampled values."""
+    v = np.asarray(values, dtype=float)
+    return float(v.mean() + stats.norm.isf(tail) * v.std(ddof=1)) if v.size > 1 else float(v.mean())
+
+
+def scaled_chi2_upper(values: ArrayLike, tail: float) -> float:
+    """Upper ``1 − tail`` bound of a non-negative quadratic metric (PSI, χ²-like).
+
+    Under no drift such metrics behave like ``a·χ²_d``; matching the mean and
+    variance of the resampled values (Welch–Satterthwaite) gives ``a`` and
+    ``d``, and so a tail quantile far beyond what a few hundred resamples could
+    show directly.
+    """
+    v = np.asarray(values, dtype=float)
+    mean = float(v.mean()) if v.size else 0.0
+    var = float(v.var(ddof=1)) if v.size > 1 else 0.0
+    if mean <= 0 or var <= 0:
+        return max(mean, 0.0)
+    scale = var / (2 * mean)
+    dof = 2 * mean * mean / var
+    return float(scale * stats.chi2.isf(tail, dof))

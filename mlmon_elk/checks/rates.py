@@ -1,0 +1,177 @@
+"""Proportion checks: ``feature_vanished``, ``missing_spike``, ``unseen_categories``, ``text_oov``.
+
+Each watches one rate that should not rise: the share of requests *without*
+the key, of nulls among carried keys, of values never seen in training, of
+text tokens outside the training vocabulary. Effect: the rise over the
+baseline's rate in absolute points (for presence, the drop). Test: Fisher's
+exact test against the baseline's (or held-out data's) count, one-sided, or an
+exact binomial tail when the reference size is unknown. Threshold:
+``max(minimum rise, calibrated rise at this window size)``.
+
+Text tokens of one document are not independent trials, so the token test is
+optimistic; the calibration, which resamples whole held-out *documents*,
+measures the real spread and raises the threshold accordingly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from mlmon_elk.checks import metrics
+from mlmon_elk.checks.finding import Finding, examples, pct, required, too_few
+from mlmon_elk.checks.settings import CheckSettings
+from mlmon_elk.checks.thresholds import threshold
+from mlmon_elk.contract import Check, Role
+from mlmon_elk.profile.baseline import Baseline, FeatureProfile
+from mlmon_elk.profile.window import FeatureCounts
+
+
+def feature_vanished(
+    feature: FeatureProfile,
+    counts: FeatureCounts,
+    requests: int,
+    settings: CheckSettings,
+    baseline: Baseline,
+) -> Finding:
+    """Share of ``requests`` that did not carry the key, against the baseline's."""
+    expected = 1 - feature.presence
+    base = Finding(Check.FEATURE_VANISHED, "presence_drop", requests, feature.name, feature.role)
+    if requests < settings.min_rows:
+        return replace(base, insufficient=too_few(requests, settings.min_rows, "requests"))
+    absent = max(requests - counts.present, 0)
+    f = _rise(
+        base,
+        feature,
+        hits=absent,
+        trials=requests,
+        expected=expected,
+        minimum=settings.min_presence_drop,
+        settings=settings,
+        reference_n=baseline.rows,
+    )
+    what = "requests" if feature.role is Role.INPUT else "predictions"
+    return replace(
+        f,
+        expected=feature.presence,
+        observed=1 - absent / requests,
+        head=f"present in {pct(1 - absent / requests)} of {what}, expected {pct(feature.presence)}",
+        effect=f"drop {(f.value or 0.0) * 100:.1f} pts",
+    )
+
+
+def missing_spike(
+    feature: FeatureProfile, counts: FeatureCounts, settings: CheckSettings, baseline: Baseline
+) -> Finding:
+    """Share of nulls among the rows that carried the key, against the baseline's."""
+    n = counts.present
+    base = Finding(Check.MISSING_SPIKE, "null_rate_rise", n, feature.name, feature.role)
+    if n < settings.min_rows:
+        return replace(base, insufficient=too_few(n, settings.min_rows, "rows carrying it"))
+    f = _rise(
+        base,
+        feature,
+        hits=counts.null,
+        trials=n,
+        expected=feature.null_rate,
+        minimum=settings.min_null_rise,
+        settings=settings,
+        reference_n=baseline.rows * feature.presence,
+    )
+    return replace(f, head=f"NA {pct(feature.null_rate)} → {pct(counts.null / n)}")
+
+
+def unseen_categories(
+    feature: FeatureProfile, counts: FeatureCounts, settings: CheckSettings, baseline: Baseline
+) -> Finding:
+    """Share of values outside the training vocabulary, against the held-out rate."""
+    profile = required(feature.categorical, feature.name)
+    cat = counts.categorical
+    n = cat.count if cat is not None else 0
+    base = Finding(Check.UNSEEN_CATEGORIES, "unseen_rate_rise", n, feature.name, feature.role)
+    if cat is None or n < settings.min_rows:
+        return replace(base, insufficient=too_few(n, settings.min_rows))
+    reference = baseline.holdout_rows * feature.presence * (1 - feature.null_rate)
+    f = _rise(
+        base,
+        feature,
+        hits=cat.unseen,
+        trials=n,
+        expected=profile.expected_unseen_rate,
+        minimum=settings.min_unseen_rise,
+        settings=settings,
+        reference_n=reference,
+    )
+    context = dict(f.context)
+    context["examples"] = [list(pair) for pair in cat.unseen_examples]
+    return replace(
+        f,
+        head=f"unseen {pct(profile.expected_unseen_rate)} → {pct(cat.unseen / n)}",
+        detail=examples(cat.unseen_examples),
+        context=context,
+    )
+
+
+def text_oov(
+    feature: FeatureProfile, counts: FeatureCounts, settings: CheckSettings, baseline: Baseline
+) -> Finding:
+    """Share of text tokens outside the training token vocabulary."""
+    profile = required(feature.text, feature.name)
+    text = counts.text
+    docs = text.documents if text is not None else 0
+    base = Finding(Check.TEXT_OOV, "oov_rate_rise", docs, feature.name, feature.role)
+    if text is None or docs < settings.min_rows or text.tokens <= 0:
+        return replace(base, insufficient=too_few(docs, settings.min_rows, "documents"))
+    reference = (
+        baseline.holdout_rows * feature.presence * (1 - feature.null_rate) * profile.tokens_per_row
+    )
+    f = _rise(
+        base,
+        feature,
+        hits=text.oov_tokens,
+        trials=text.tokens,
+        expected=profile.expected_oov_rate,
+        minimum=settings.min_oov_rise,
+        settings=settings,
+        reference_n=reference,
+        n=docs,
+    )
+    context = dict(f.context)
+    context.update(examples=[list(pair) for pair in text.oov_examples], tokens=text.tokens)
+    detail = f"{text.tokens:,} tokens"
+    if text.oov_examples:
+        detail += f"; {examples(text.oov_examples)}"
+    return replace(
+        f,
+        head=f"OOV tokens {pct(profile.expected_oov_rate)} → {pct(text.oov_tokens / text.tokens)}",
+        detail=detail,
+        context=context,
+    )
+
+
+def _rise(
+    base: Finding,
+    feature: FeatureProfile,
+    *,
+    hits: int,
+    trials: int,
+    expected: float,
+    minimum: float,
+    settings: CheckSettings,
+    reference_n: float,
+    n: int | None = None,
+) -> Finding:
+    """Rise of ``hits / trials`` over ``expected``; ``n`` rows size the threshold."""
+    observed = hits / trials
+    value = observed - expected
+    thr, context = threshold(feature, base.check, minimum, n or trials, settings)
+    return replace(
+        base,
+        value=value,
+        threshold=thr,
+        p_value=metrics.rate_rise_pvalue(hits, trials, expected, reference_n),
+        expected=expected,
+        observed=observed,
+        effect=f"{value * 100:+.1f} pts",
+        bound=f"{thr * 100:.1f} pts",
+        context=context,
+    )
