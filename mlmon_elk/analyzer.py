@@ -157,7 +157,7 @@ class Analyzer:
         results: list[WindowResult] = []
         if jobs:
             try:
-                from mlmon_elk.checks import check_run  # type: ignore[attr-defined]
+                from mlmon_elk.checks import check_run
 
                 results = check_run(jobs)
             except Exception as exc:  # a bug in a check must not stop the service

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -201,8 +202,8 @@ def write_jsonl(path: Path, docs: Iterable[Mapping[str, Any]], *, gzipped: bool 
 def index_documents(client: Any, index: str, docs: Sequence[Mapping[str, Any]]) -> None:
     """Bulk-``create`` documents and refresh, failing loudly on any rejected one."""
     operations: list[Mapping[str, Any]] = []
-    for i, doc in enumerate(docs):
-        operations.extend(({"create": {"_index": index, "_id": f"doc-{i}"}}, doc))
+    for doc in docs:
+        operations.extend(({"create": {"_index": index, "_id": uuid.uuid4().hex}}, doc))
     for start in range(0, len(operations), 2000):
         response = client.bulk(operations=operations[start : start + 2000])
         if response["errors"]:
