@@ -44,9 +44,16 @@ class Backend:
     """One way of running the analyzer: Elasticsearch (osmem or a real cluster) or files."""
 
     name: str
-    config: Config
+    source: dict[str, Any]
+    """The config's source section (``elasticsearch:`` or ``files:``) and namespace."""
+    base: Path
+    baseline_path: Path
     es: EsTarget | None = None
     files: Path | None = None
+
+    @property
+    def config(self) -> Config:
+        return config_from_dict(config_data(self.baseline_path, **self.source), base=self.base)
 
     def add(self, docs: list[dict[str, Any]], part: int) -> None:
         if self.es is not None:
@@ -70,8 +77,7 @@ class Backend:
                     "count"
                 ]
             )
-        assert self.config.files is not None
-        return len(FileSink(self.config.files.output).read(dataset))
+        return len(FileSink(self.base / "out").read(dataset))
 
 
 @pytest.fixture(params=["elasticsearch", "files"])
@@ -81,17 +87,14 @@ def backend(
     _, path = baseline
     if request.param == "elasticsearch":
         es: EsTarget = request.getfixturevalue("es")
-        data = config_data(
-            path,
-            elasticsearch={"hosts": [es.url], "retry": {"attempts": 2, "initial": "50ms"}},
-            namespace=es.namespace,
-        )
-        yield Backend("elasticsearch", config_from_dict(data, base=tmp_path), es=es)
+        source = {
+            "elasticsearch": {"hosts": [es.url], "retry": {"attempts": 2, "initial": "50ms"}},
+            "namespace": es.namespace,
+        }
+        yield Backend("elasticsearch", source, tmp_path, path, es=es)
     else:
-        data = config_data(
-            path, files={"predictions": [str(tmp_path / "predictions.jsonl*")], "output": "out"}
-        )
-        yield Backend("files", config_from_dict(data, base=tmp_path), files=tmp_path)
+        source = {"files": {"predictions": [str(tmp_path / "predictions.jsonl*")], "output": "out"}}
+        yield Backend("files", source, tmp_path, path, files=tmp_path)
 
 
 def alerting(outcome: RunOutcome) -> set[tuple[Check, str | None]]:
@@ -162,26 +165,7 @@ def test_a_missing_baseline_fails_the_run_and_the_next_tick_recovers(
     """No baseline file: the run is recorded as failed, not raised; once it exists, it succeeds."""
     backend.add(scenario.documents(0), 0)
     path = tmp_path / "later.yaml"
-    data = config_data(path)
-    config = backend.config
-    moved = config_from_dict(
-        {
-            **data,
-            "namespace": config.namespace,
-            **(
-                {"elasticsearch": {"hosts": [backend.es.url]}}
-                if backend.es is not None
-                else {
-                    "files": {
-                        "predictions": list(config.files.predictions),
-                        "output": str(config.files.output),
-                    }
-                }  # type: ignore[union-attr]
-            ),
-        },
-        base=tmp_path,
-    )
-    backend.config = moved
+    backend.baseline_path = path
     analyzer = backend.analyzer()
 
     failed = analyzer.run(window(0))
