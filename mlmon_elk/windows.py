@@ -140,6 +140,8 @@ def parse_duration(text: object) -> timedelta:
 def format_duration(delta: timedelta) -> str:
     """The shortest exact spelling of ``delta`` in the units :func:`parse_duration` reads."""
     micros = _micros(delta)
+    if micros == 0:
+        return "0s"
     for unit, seconds in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         if micros and micros % (seconds * 1_000_000) == 0:
             return f"{micros // (seconds * 1_000_000)}{unit}"
