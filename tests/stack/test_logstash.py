@@ -1,0 +1,409 @@
+"""The Logstash pipeline and settings follow the documented structure and the contract.
+
+No Logstash distribution is reachable here, so nothing runs the pipeline; these
+tests parse it (balanced blocks, valid syntax) and check it against the plugin
+documentation (known plugins and options), the contract (stream names, the
+namespace rule) and the settings the issue requires (decode size limit,
+persistent and dead-letter queues, ECS compatibility, env-only secrets).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mlmon_elk.assets import asset_dir
+from mlmon_elk.contract import Dataset, validate_namespace
+from mlmon_elk.stack.templates import INVALID_DATASET
+from tests.stack.logstash_config import (
+    Bareword,
+    ConfigSyntaxError,
+    Plugin,
+    conditions,
+    parse,
+    walk,
+)
+
+LOGSTASH = asset_dir("logstash")
+PIPELINE = LOGSTASH / "pipeline" / "mlmon.conf"
+CONTAINER_ROOT = "/usr/share/logstash/"
+
+# Options from each plugin's docs/index.asciidoc (logstash-plugins/*, 2025–2026)
+# plus the common options of its kind.
+COMMON = {
+    "input": {"add_field", "codec", "enable_metric", "id", "tags", "type"},
+    "filter": {
+        "add_field",
+        "add_tag",
+        "enable_metric",
+        "id",
+        "periodic_flush",
+        "remove_field",
+        "remove_tag",
+    },
+    "output": {"codec", "enable_metric", "id"},
+}
+OPTIONS = {
+    ("input", "tcp"): {
+        "dns_reverse_lookup_enabled",
+        "ecs_compatibility",
+        "host",
+        "mode",
+        "port",
+        "proxy_protocol",
+        "ssl_certificate",
+        "ssl_certificate_authorities",
+        "ssl_cipher_suites",
+        "ssl_client_authentication",
+        "ssl_enabled",
+        "ssl_extra_chain_certs",
+        "ssl_key",
+        "ssl_key_passphrase",
+        "ssl_supported_protocols",
+        "ssl_verification_mode",
+        "tcp_keep_alive",
+    },
+    ("input", "http"): {
+        "additional_codecs",
+        "ecs_compatibility",
+        "host",
+        "password",
+        "port",
+        "max_content_length",
+        "max_pending_requests",
+        "response_code",
+        "response_headers",
+        "remote_host_target_field",
+        "request_headers_target_field",
+        "ssl_certificate",
+        "ssl_certificate_authorities",
+        "ssl_cipher_suites",
+        "ssl_client_authentication",
+        "ssl_enabled",
+        "ssl_handshake_timeout",
+        "ssl_key",
+        "ssl_key_passphrase",
+        "ssl_keystore_path",
+        "ssl_keystore_type",
+        "ssl_keystore_password",
+        "ssl_supported_protocols",
+        "ssl_truststore_password",
+        "ssl_truststore_path",
+        "ssl_truststore_type",
+        "threads",
+        "user",
+    },
+    ("input", "beats"): {
+        "add_hostname",
+        "client_inactivity_timeout",
+        "ecs_compatibility",
+        "enrich",
+        "event_loop_threads",
+        "executor_threads",
+        "host",
+        "include_codec_tag",
+        "port",
+        "ssl_certificate",
+        "ssl_certificate_authorities",
+        "ssl_cipher_suites",
+        "ssl_client_authentication",
+        "ssl_enabled",
+        "ssl_handshake_timeout",
+        "ssl_key",
+        "ssl_key_passphrase",
+        "ssl_supported_protocols",
+    },
+    ("filter", "mutate"): {
+        "convert",
+        "copy",
+        "gsub",
+        "join",
+        "lowercase",
+        "merge",
+        "coerce",
+        "rename",
+        "replace",
+        "split",
+        "strip",
+        "update",
+        "uppercase",
+        "capitalize",
+        "tag_on_failure",
+    },
+    ("output", "elasticsearch"): {
+        "action",
+        "api_key",
+        "bulk_path",
+        "ca_trusted_fingerprint",
+        "cloud_auth",
+        "cloud_id",
+        "compression_level",
+        "data_stream",
+        "data_stream_auto_routing",
+        "data_stream_dataset",
+        "data_stream_namespace",
+        "data_stream_sync_fields",
+        "data_stream_type",
+        "dlq_custom_codes",
+        "dlq_on_failed_indexname_interpolation",
+        "ecs_compatibility",
+        "custom_headers",
+        "healthcheck_path",
+        "hosts",
+        "http_compression",
+        "manage_template",
+        "parameters",
+        "password",
+        "path",
+        "pipeline",
+        "pool_max",
+        "pool_max_per_route",
+        "proxy",
+        "resurrect_delay",
+        "retry_initial_interval",
+        "retry_max_interval",
+        "routing",
+        "silence_errors_in_log",
+        "sniffing",
+        "sniffing_delay",
+        "sniffing_path",
+        "ssl_certificate",
+        "ssl_certificate_authorities",
+        "ssl_cipher_suites",
+        "ssl_enabled",
+        "ssl_key",
+        "ssl_keystore_password",
+        "ssl_keystore_path",
+        "ssl_keystore_type",
+        "ssl_supported_protocols",
+        "ssl_truststore_password",
+        "ssl_truststore_path",
+        "ssl_truststore_type",
+        "ssl_verification_mode",
+        "template_api",
+        "timeout",
+        "user",
+        "validate_after_inactivity",
+    },
+}
+CODEC_OPTIONS = {
+    "json_lines": {"charset", "decode_size_limit_bytes", "delimiter", "ecs_compatibility", "target"}
+}
+
+# The elasticsearch output refuses these with data streams (data_stream_support.rb).
+DATA_STREAM_INCOMPATIBLE = {
+    "index",
+    "document_id",
+    "ilm_enabled",
+    "ilm_policy",
+    "ilm_pattern",
+    "ilm_rollover_alias",
+    "template",
+    "template_name",
+    "template_overwrite",
+}
+
+# Settings known to logstash-core (lib/logstash/environment.rb).
+KNOWN_SETTINGS = {
+    "api.http.host",
+    "api.http.port",
+    "pipeline.ecs_compatibility",
+    "config.reload.automatic",
+    "queue.type",
+    "queue.max_bytes",
+    "queue.checkpoint.writes",
+    "queue.checkpoint.acks",
+    "queue.page_capacity",
+    "dead_letter_queue.enable",
+    "dead_letter_queue.max_bytes",
+    "dead_letter_queue.storage_policy",
+    "dead_letter_queue.retain.age",
+    "pipeline.workers",
+    "pipeline.batch.size",
+    "pipeline.id",
+    "path.config",
+}
+
+ENV = re.compile(r"\$\{([A-Z0-9_]+)(?::([^}]*))?\}")
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> dict[str, list[Any]]:
+    """The parsed pipeline."""
+    return parse(PIPELINE.read_text(encoding="utf-8"))
+
+
+def _plugins(pipeline: dict[str, list[Any]], section: str) -> dict[str, Plugin]:
+    return {p.name: p for p in walk(pipeline[section])}
+
+
+def _text(value: Any) -> str:
+    return value.text if isinstance(value, Bareword) else str(value)
+
+
+def test_pipeline_parses_with_balanced_blocks(pipeline: dict[str, list[Any]]) -> None:
+    """Three sections, every brace, bracket and quote closed."""
+    assert set(pipeline) == {"input", "filter", "output"}
+
+
+def test_the_parser_rejects_what_logstash_would() -> None:
+    """Unbalanced blocks, a dangling else and repeated settings are errors."""
+    for broken in (
+        "input { tcp { port => 5000 }",
+        "filter { else { } }",
+        "output { stdout { codec => json codec => json } }",
+        "input { tcp { port => 5000 } } inputs { }",
+    ):
+        with pytest.raises(ConfigSyntaxError):
+            parse(broken)
+
+
+def test_inputs_are_tcp_json_lines_http_and_beats(pipeline: dict[str, list[Any]]) -> None:
+    """tcp with json_lines and a decode size limit, http for JSON arrays, beats for Filebeat."""
+    inputs = _plugins(pipeline, "input")
+    assert set(inputs) == {"tcp", "http", "beats"}
+    codec = inputs["tcp"].settings["codec"]
+    assert isinstance(codec, Plugin)
+    assert codec.name == "json_lines"
+    limit = ENV.fullmatch(codec.settings["decode_size_limit_bytes"])
+    assert limit is not None
+    assert 0 < int(limit.group(2)) <= 20 * 1024 * 1024
+    assert inputs["http"].settings["additional_codecs"]["application/json"] == "json"
+    for plugin in inputs.values():
+        assert plugin.settings["ecs_compatibility"] == "v8"
+        assert plugin.settings["id"].startswith("mlmon_")
+    ports = {ENV.fullmatch(p.settings["port"]).group(2) for p in inputs.values()}  # type: ignore[union-attr]
+    assert ports == {"5000", "8080", "5044"}
+
+
+def test_every_plugin_and_option_is_documented(pipeline: dict[str, list[Any]]) -> None:
+    """Only plugins and options that exist in the plugins' documentation."""
+    for section, items in pipeline.items():
+        for plugin in walk(items):
+            allowed = OPTIONS[(section, plugin.name)] | COMMON[section]
+            assert set(plugin.settings) <= allowed, (plugin.name, set(plugin.settings) - allowed)
+            codec = plugin.settings.get("codec")
+            if isinstance(codec, Plugin):
+                assert set(codec.settings) <= CODEC_OPTIONS[codec.name]
+
+
+def test_output_writes_data_streams_with_an_api_key_and_a_ca(
+    pipeline: dict[str, list[Any]],
+) -> None:
+    """Data streams routed by the event, API key from the environment, verified TLS."""
+    (output,) = walk(pipeline["output"])
+    settings = output.settings
+    assert output.name == "elasticsearch"
+    assert settings["data_stream"] == "true"
+    assert _text(settings["data_stream_auto_routing"]) == "true"
+    assert _text(settings["data_stream_sync_fields"]) == "true"
+    assert settings["data_stream_dataset"] == INVALID_DATASET
+    assert _text(settings["manage_template"]) == "false"
+    assert ENV.fullmatch(settings["api_key"]) is not None
+    assert ENV.fullmatch(settings["api_key"]).group(2) is None  # type: ignore[union-attr]
+    assert settings["ssl_verification_mode"] == "full"
+    assert settings["ssl_certificate_authorities"]
+    assert not set(settings) & DATA_STREAM_INCOMPATIBLE
+    assert "user" not in settings
+    assert "password" not in settings
+
+
+def test_secrets_are_only_environment_references() -> None:
+    """No credential is written in the pipeline; secrets have no default value."""
+    text = PIPELINE.read_text(encoding="utf-8")
+    for key in ("api_key", "password", "user", "cloud_auth"):
+        for value in re.findall(rf"^\s*{key}\s*=>\s*(.+)$", text, flags=re.MULTILINE):
+            match = ENV.fullmatch(value.strip().strip('"'))
+            assert match is not None, (key, value)
+            assert match.group(2) is None, f"{key} must not have a default"
+
+
+def test_routing_accepts_exactly_the_contract_streams(pipeline: dict[str, list[Any]]) -> None:
+    """The datasets let through are the three streams; everything else is invalid."""
+    found = [c for c in conditions(pipeline["filter"]) if "not in" in c]
+    (routing,) = found
+    listed = set(re.findall(r'"([^"]+)"', routing.split("not in", 1)[1]))
+    assert listed == {Dataset.PREDICTION, Dataset.CHECK, Dataset.ALERT}
+    texts = PIPELINE.read_text(encoding="utf-8")
+    assert f'"[data_stream][dataset]" => "{INVALID_DATASET}"' in texts
+    for reason in ("_jsonparsefailure", "_timestampparsefailure"):
+        assert any(reason in c for c in conditions(pipeline["filter"]))
+
+
+@pytest.mark.parametrize(
+    "namespace",
+    [
+        "default",
+        "prod",
+        "team_a",
+        "eu.west",
+        "ü",
+        "a" * 100,
+        "a" * 101,
+        "Prod",
+        "a-b",
+        "a b",
+        "a/b",
+        "a*b",
+        'a"b',
+        "a,b",
+        "a#b",
+        "a:b",
+        "a|b",
+        "a<b",
+        "",
+    ],
+)
+def test_namespace_rule_matches_the_contract(
+    pipeline: dict[str, list[Any]], namespace: str
+) -> None:
+    """Logstash routes a namespace exactly when contract.validate_namespace accepts it."""
+    (condition,) = [c for c in conditions(pipeline["filter"]) if "[data_stream][namespace] !~" in c]
+    pattern = condition.split("!~", 1)[1].strip()
+    assert pattern.startswith("/")
+    assert pattern.endswith("/")
+    ruby = pattern[1:-1].replace("\\/", "/").replace("\\z", "\\Z")
+    accepted_by_logstash = re.match(ruby, namespace) is not None
+    try:
+        validate_namespace(namespace)
+        accepted_by_contract = len(namespace) <= 100
+    except ValueError:
+        accepted_by_contract = False
+    assert accepted_by_logstash == accepted_by_contract
+
+
+def test_settings_enable_the_persistent_and_dead_letter_queues() -> None:
+    """PQ and DLQ on, ECS compatibility explicit, only settings logstash-core knows."""
+    settings = yaml.safe_load((LOGSTASH / "config" / "logstash.yml").read_text())
+    assert set(settings) <= KNOWN_SETTINGS
+    assert settings["pipeline.ecs_compatibility"] == "v8"
+    assert settings["queue.type"] == "persisted"
+    assert settings["dead_letter_queue.enable"] is True
+    assert re.fullmatch(r"\d+[dhms]", settings["dead_letter_queue.retain.age"])
+
+
+def test_pipelines_yml_points_at_files_that_exist() -> None:
+    """Every ``path.config`` is a pipeline file shipped in logstash/ (as mounted in Docker)."""
+    pipelines = yaml.safe_load((LOGSTASH / "config" / "pipelines.yml").read_text())
+    ids = [p["pipeline.id"] for p in pipelines]
+    assert len(set(ids)) == len(ids)
+    for entry in pipelines:
+        assert set(entry) <= KNOWN_SETTINGS
+        container_path = entry["path.config"]
+        assert container_path.startswith(CONTAINER_ROOT)
+        relative = Path(container_path.removeprefix(CONTAINER_ROOT))
+        assert (LOGSTASH / relative).is_file(), relative
+
+
+def test_filebeat_ships_json_lines_to_the_beats_input() -> None:
+    """The Filebeat example decodes each line at the top level and targets port 5044."""
+    config = yaml.safe_load((LOGSTASH / "filebeat.yml").read_text())
+    (source,) = config["filebeat.inputs"]
+    (parser,) = source["parsers"]
+    assert parser["ndjson"]["target"] == ""
+    assert parser["ndjson"]["add_error_key"] is True
+    assert config["output.logstash"]["hosts"][0].endswith(":5044}")
