@@ -43,7 +43,7 @@ class ElasticsearchConfig:
     max_buckets: int = DEFAULT_MAX_BUCKETS
     """The cluster's ``search.max_buckets``; larger plans are split into ``_msearch``."""
     max_versions: int = 10
-    """Most model versions counted per window among those without their own baseline."""
+    """Most model versions counted per window on the default baseline."""
     retry: Retry = field(default_factory=Retry)
 
 

@@ -83,7 +83,8 @@ class PlanOptions:
     max_buckets: int = DEFAULT_MAX_BUCKETS
     """The cluster's ``search.max_buckets``; the plan splits to stay under it."""
     max_versions: int = 10
-    """Most versions counted among those without their own baseline."""
+    """Most versions counted on the default baseline (itself and versions without a
+    baseline of their own); versions with their own baseline come on top."""
     history: int = 0
     """Preceding windows whose prediction counts are fetched (``volume``)."""
     examples: int = EXAMPLES
@@ -170,9 +171,7 @@ def _version_groups(model: ModelBaselines, options: PlanOptions) -> tuple[Versio
         VersionGroup(f"g{i + 1}", model.by_version[v], include=(v,), size=1)
         for i, v in enumerate(own)
     ]
-    catch_all = VersionGroup(
-        "g0", model.default, exclude=tuple(own), size=options.max_versions + len(own)
-    )
+    catch_all = VersionGroup("g0", model.default, exclude=tuple(own), size=options.max_versions)
     return (catch_all, *groups)
 
 
