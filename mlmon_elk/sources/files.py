@@ -29,16 +29,12 @@ from typing import IO, Any, cast
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from mlmon_elk.contract import Dataset, Kind, Role
 from mlmon_elk.errors import DataError, SourceError
 from mlmon_elk.profile.baseline import Baseline, FeatureProfile
-from mlmon_elk.profile.counting import (
-    EXAMPLES,
-    count_categorical,
-    count_numeric,
-    count_text,
-)
+from mlmon_elk.profile.counting import EXAMPLES, count_categorical, count_numeric
 from mlmon_elk.profile.window import (
     CategoricalCounts,
     FeatureCounts,
@@ -51,7 +47,7 @@ from mlmon_elk.profile.window import (
 from mlmon_elk.queries import DEFAULT_PERCENTS
 from mlmon_elk.sources import ModelBaselines
 from mlmon_elk.sources.elasticsearch import FetchResult
-from mlmon_elk.stack.templates import KEYWORD_IGNORE_ABOVE
+from mlmon_elk.stack.templates import KEYWORD_IGNORE_ABOVE, TOKEN_IGNORE_ABOVE
 from mlmon_elk.windows import EPOCH, Window
 
 logger = logging.getLogger(__name__)
@@ -270,8 +266,9 @@ class _VersionSum:
         latency = latency[np.isfinite(latency)]
         if len(latency):
             self.latencies.append(latency.to_numpy(dtype=float))
-        self.present.update(_distinct_values(m.get("present") for m in mlmon))
-        self.null.update(_distinct_values(m.get("null") for m in mlmon))
+        for counter, field_name in ((self.present, "present"), (self.null, "null")):
+            names = _keyword_pairs(pd.Series([m.get(field_name) for m in mlmon], dtype=object))
+            counter.update({str(k): int(n) for k, n in names.value_counts().items()})
         frames: dict[tuple[str, ...], pd.DataFrame] = {}
 
         def column(*path: str) -> pd.Series:
@@ -290,9 +287,9 @@ class _VersionSum:
             group = "inputs" if role is Role.INPUT else "outputs"
             num = pd.to_numeric(column(group, "num", name), errors="coerce")
             num_values = num[np.isfinite(num)].to_numpy(dtype=float)
-            cat_values, cat_docs = _keyword_values(column(group, "cat", name))
+            cat_values = _keyword_pairs(column(group, "cat", name))
             acc.kinds[Kind.NUM] += len(num_values)
-            acc.kinds[Kind.CAT] += cat_docs
+            acc.kinds[Kind.CAT] += cat_values.index.nunique()
             token_counts = pd.Series(dtype=float)
             if role is Role.INPUT:
                 token_counts = pd.to_numeric(column("token_count", name), errors="coerce")
@@ -301,15 +298,18 @@ class _VersionSum:
             if acc.numeric is not None and profile.numeric is not None:
                 acc.numeric.add(count_numeric(num_values, profile.numeric))
             if acc.categorical is not None and profile.categorical is not None:
-                counted_cat = count_categorical(cat_values, profile.categorical, examples=_ALL)
-                acc.categorical.add(counted_cat)
+                values = cat_values.reset_index(drop=True)
+                acc.categorical.add(count_categorical(values, profile.categorical, examples=_ALL))
             if acc.text is not None and profile.text is not None:
-                lists = [_distinct_strings(v, limit=None) for v in column("tokens", name)]
-                counted = count_text(lists, profile.text, examples=_ALL)
-                acc.text.documents += counted.documents
+                tokens = _keyword_pairs(column("tokens", name), limit=TOKEN_IGNORE_ABOVE)
+                # count_text's rule on (document, token) pairs: a document counts
+                # when it has tokens, a token is OOV outside the vocabulary.
+                counts = tokens.value_counts()
+                oov = counts[~counts.index.isin(list(profile.text.vocabulary))]
+                acc.text.documents += tokens.index.nunique()
                 acc.text.tokens += int(token_counts.sum())
-                acc.text.oov += counted.oov_tokens
-                acc.text.oov_values.update(dict(counted.oov_examples))
+                acc.text.oov += int(oov.sum())
+                acc.text.oov_values.update({str(k): int(n) for k, n in oov.items()})
 
     def result(
         self, model: str, version: str, window: Window, examples: int, names: int
@@ -364,19 +364,44 @@ def _dig(mapping: Mapping[str, Any], path: Sequence[str]) -> Mapping[str, Any]:
     return mapping
 
 
-def _distinct_strings(value: object, *, limit: int | None = KEYWORD_IGNORE_ABOVE) -> list[str]:
-    """A keyword field's indexed values: distinct, non-null, not longer than ``limit``."""
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else [value]
-    out: dict[str, None] = {}
-    for item in items:
-        if item is None or (isinstance(item, float) and math.isnan(item)):
-            continue
-        text = _keyword(item)
-        if limit is None or len(text) <= limit:
-            out[text] = None
-    return list(out)
+def _keyword_pairs(column: pd.Series, *, limit: int | None = KEYWORD_IGNORE_ABOVE) -> pd.Series:
+    """A keyword field's indexed values: one entry per (row, distinct value), indexed by row.
+
+    As Elasticsearch indexes them: arrays give one value per distinct element,
+    ``null`` and empty arrays give none, values longer than ``limit`` characters
+    are not indexed, and JSON booleans and numbers become their text.
+    """
+    values = column[column.notna()]
+    if values.empty:
+        return pd.Series([], dtype=object)
+    if values.dtype == bool:
+        return values.map({True: "true", False: "false"}).astype(object)
+    arrays = False
+    # infer_dtype scans in C: the per-value Python paths run only for arrays
+    # and for values that are not strings (rare in real documents).
+    if values.dtype == object and infer_dtype(values, skipna=True) != "string":
+        arrays = bool(values.map(_is_list).any())
+        if arrays:
+            values = values.explode()
+            values = values[values.notna()]
+        if infer_dtype(values, skipna=True) != "string":
+            odd = ~values.map(_is_str).to_numpy(dtype=bool)
+            values = values.where(~odd, values[odd].map(_keyword))
+    strings = values.astype(str).astype(object)
+    if limit is not None:
+        strings = strings[strings.str.len().le(limit).to_numpy(dtype=bool)]
+    if arrays:
+        pairs = pd.DataFrame({"row": strings.index, "value": strings.to_numpy()})
+        strings = strings[~pairs.duplicated().to_numpy()]
+    return strings
+
+
+def _is_list(value: object) -> bool:
+    return type(value) is list
+
+
+def _is_str(value: object) -> bool:
+    return type(value) is str
 
 
 def _keyword(item: object) -> str:
@@ -384,20 +409,6 @@ def _keyword(item: object) -> str:
     if isinstance(item, bool):
         return "true" if item else "false"
     return str(item)
-
-
-def _distinct_values(values: Iterable[object]) -> Counter[str]:
-    counter: Counter[str] = Counter()
-    for value in values:
-        counter.update(_distinct_strings(value))
-    return counter
-
-
-def _keyword_values(column: pd.Series) -> tuple[pd.Series, int]:
-    """Every (document, distinct value) of a keyword column, and how many documents have one."""
-    lists = [_distinct_strings(v) for v in column]
-    values = [v for items in lists for v in items]
-    return pd.Series(values, dtype=object), sum(1 for items in lists if items)
 
 
 # ------------------------------------------------------------------- source
