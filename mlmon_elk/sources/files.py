@@ -13,6 +13,8 @@ categorical values longer than the keyword ``ignore_above`` are not indexed
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import glob
 import gzip
 import io
@@ -59,6 +61,9 @@ MTIME_SLACK_SECONDS = 600
 """A file last modified this long before a window may still be read (clock skew
 between the host writing the logs and the one reading them)."""
 
+ROTATION_RETRIES = 3
+"""Fresh starts of one fetch when files rotate away while being read."""
+
 _ALL = 1 << 62
 """'Keep every example' while counting chunks; the window keeps the top few."""
 
@@ -69,36 +74,85 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 
 def expand_paths(patterns: Sequence[str | os.PathLike[str]]) -> list[Path]:
-    """Files matching ``patterns`` (globs or plain paths), oldest first, each once.
+    """The prediction files ``patterns`` name, oldest first, each once.
 
-    Rotated files (``predictions.jsonl.1``, ``….2.gz``…) are matched by a glob
-    such as ``logs/predictions.jsonl*``; order does not affect the counts.
+    A plain path names the handler's active file and brings its rotated files
+    along, by the handler's naming rule (``docs/handler.md``): for
+    ``predictions.jsonl`` also ``predictions-<UTC time>Z.jsonl`` and the same
+    with ``.gz``. A glob is taken as it matches. Either way, files being
+    compressed (``*.tmp``) and hidden files (locks) are never read, and while a
+    rotated file and its ``.gz`` both exist only the uncompressed one is.
     """
     found: dict[Path, float] = {}
     for pattern in patterns:
         text = os.fspath(pattern)
-        matches = glob.glob(text) if glob.has_magic(text) else [text]
+        if glob.has_magic(text):
+            matches = glob.glob(text)
+        else:
+            path = Path(text)
+            rotated = glob.escape(str(path.with_name(path.stem))) + "-*Z" + path.suffix
+            matches = [text, *glob.glob(rotated), *glob.glob(rotated + ".gz")]
         for match in matches:
             path = Path(match)
-            if path.is_file():
-                found[path] = path.stat().st_mtime
+            if path.name.startswith(".") or path.suffix == ".tmp":
+                continue
+            with contextlib.suppress(OSError):  # rotated away meanwhile: gone
+                if path.is_file():
+                    found[path] = path.stat().st_mtime
+    for path in list(found):
+        if path.suffix == ".gz" and path.with_suffix("") in found:
+            del found[path]
     return sorted(found, key=lambda p: (found[p], str(p)))
 
 
-def open_lines(path: Path) -> IO[str]:
-    """A text stream of ``path``, gunzipped when its content is gzip (whatever its name)."""
-    with path.open("rb") as probe:
-        gzipped = probe.read(2) == _GZIP_MAGIC
-    raw = gzip.open(path, "rb") if gzipped else path.open("rb")  # noqa: SIM115 - returned
-    return io.TextIOWrapper(
-        cast("IO[bytes]", raw), encoding="utf-8", errors="replace", newline="\n"
-    )
+def open_lines(path: Path, *, inode: int | None = None) -> IO[str]:
+    """A text stream of ``path``, gunzipped when its content is gzip (whatever its name).
+
+    Raises:
+        FileNotFoundError: ``path`` is gone, or is no longer the file ``inode``
+            was (the handler rotated it since it was listed).
+    """
+    raw = path.open("rb")
+    try:
+        if inode is not None and os.fstat(raw.fileno()).st_ino != inode:
+            raise FileNotFoundError(errno.ENOENT, "replaced since listed", str(path))
+        gzipped = raw.read(2) == _GZIP_MAGIC
+        raw.seek(0)
+    except BaseException:
+        raw.close()
+        raise
+    stream = cast("IO[bytes]", _GzipReader(raw)) if gzipped else raw
+    return io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="\n")
+
+
+class _GzipReader(gzip.GzipFile):
+    """Gunzips an open file and closes that file with itself."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
+
+
+class _Vanished(Exception):
+    """A listed file disappeared before it was read (the handler rotated it)."""
 
 
 def read_chunks(
-    paths: Iterable[Path], *, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    paths: Iterable[Path],
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    inodes: Mapping[Path, int] | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """Parsed documents of ``paths``, ``chunk_rows`` at a time.
+
+    With ``inodes`` (as listed), a path that now names another file raises
+    ``_Vanished``, as does a path that is gone, so the caller can start over.
 
     Blank lines are skipped. A line that is not a JSON object is skipped and
     counted; a log at WARNING names the file and how many were skipped (a
@@ -107,7 +161,7 @@ def read_chunks(
     for path in paths:
         bad = 0
         try:
-            with open_lines(path) as lines:
+            with open_lines(path, inode=(inodes or {}).get(path)) as lines:
                 chunk: list[dict[str, Any]] = []
                 for line in lines:
                     if not line.strip():
@@ -126,6 +180,8 @@ def read_chunks(
                         chunk = []
                 if chunk:
                     yield chunk
+        except FileNotFoundError as exc:
+            raise _Vanished(path) from exc
         except (OSError, EOFError) as exc:
             msg = f"cannot read {path}: {exc}"
             raise SourceError(msg) from exc
@@ -446,6 +502,17 @@ class WindowCounter:
         )
         self.versions: dict[str, _VersionSum] = {}
 
+    def fresh(self) -> WindowCounter:
+        """A counter with the same settings and nothing counted."""
+        return WindowCounter(
+            self.model,
+            self.window,
+            history=len(self.history),
+            percents=self.percents,
+            examples=self.examples,
+            new_features=self.new_features,
+        )
+
     def add(self, docs: Sequence[Mapping[str, Any]]) -> None:
         """Count the documents of ``docs`` that belong to this model and window."""
         if not docs:
@@ -557,8 +624,25 @@ class FileSource:
             new_features=self.new_features,
         )
         earliest = counter.earliest.timestamp() - MTIME_SLACK_SECONDS
-        paths = [p for p in expand_paths(self.paths) if p.stat().st_mtime >= earliest]
-        for chunk in read_chunks(paths, chunk_rows=self.chunk_rows):
-            counter.add(chunk)
-        notes = () if paths else (f"no prediction files match {self.paths} for {window}",)
-        return FetchResult(counter.result(), notes, requests=len(paths))
+        for _ in range(ROTATION_RETRIES):
+            listed = {p: st for p in expand_paths(self.paths) if (st := _stat(p)) is not None}
+            paths = [p for p, st in listed.items() if st.st_mtime >= earliest]
+            inodes = {p: listed[p].st_ino for p in paths}
+            try:
+                for chunk in read_chunks(paths, chunk_rows=self.chunk_rows, inodes=inodes):
+                    counter.add(chunk)
+            except _Vanished:
+                # Rotated or compressed while being read: count again from a fresh list.
+                counter = counter.fresh()
+                continue
+            notes = () if paths else (f"no prediction files match {self.paths} for {window}",)
+            return FetchResult(counter.result(), notes, requests=len(paths))
+        msg = f"prediction files kept changing while being read ({self.paths})"
+        raise SourceError(msg)
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        return None  # rotated away since listed

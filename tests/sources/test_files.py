@@ -100,3 +100,38 @@ def test_a_source_needs_paths() -> None:
     """An empty path list is a configuration mistake, said plainly."""
     with pytest.raises(DataError, match="at least one path"):
         FileSource([])
+
+
+def test_the_active_file_brings_its_rotated_files_by_the_handlers_naming(tmp_path: Path) -> None:
+    """predictions.jsonl brings predictions-<time>Z.jsonl(.gz); never .tmp, locks, a pair twice."""
+    docs = [prediction(WINDOW.start + timedelta(seconds=i), inputs={"age": 30}) for i in range(8)]
+    write_jsonl(tmp_path / "predictions.jsonl", docs[:2])
+    write_jsonl(tmp_path / "predictions-20240501T120100.000001Z.jsonl", docs[2:4])
+    write_jsonl(tmp_path / "predictions-20240501T120000.000001Z.jsonl.gz", docs[4:6], gzipped=True)
+    # Being compressed: the .jsonl is read, its unfinished .gz and .gz.tmp are not.
+    write_jsonl(tmp_path / "predictions-20240501T120200.000001Z.jsonl", docs[6:8])
+    write_jsonl(tmp_path / "predictions-20240501T120200.000001Z.jsonl.gz", docs[6:8], gzipped=True)
+    (tmp_path / "predictions-20240501T120200.000001Z.jsonl.gz.tmp").write_bytes(b"\x1f\x8b partial")
+    (tmp_path / ".predictions.jsonl.lock").write_text("")
+    write_jsonl(tmp_path / "other.jsonl", docs)
+    names = sorted(p.name for p in expand_paths([tmp_path / "predictions.jsonl"]))
+    assert names == [
+        "predictions-20240501T120000.000001Z.jsonl.gz",
+        "predictions-20240501T120100.000001Z.jsonl",
+        "predictions-20240501T120200.000001Z.jsonl",
+        "predictions.jsonl",
+    ]
+    window = FileSource([tmp_path / "predictions.jsonl"]).fetch(CREDIT, WINDOW).window
+    assert window.versions["1.0"].count == 8
+
+
+def test_a_file_rotated_after_listing_is_noticed(tmp_path: Path) -> None:
+    """If the active file was renamed and replaced since it was listed, reading says so."""
+    from mlmon_elk.sources.files import _Vanished
+
+    active = write_jsonl(tmp_path / "predictions.jsonl", [prediction(WINDOW.start)])
+    listed = {active: active.stat().st_ino}
+    active.rename(tmp_path / "predictions-20240501T120000.000001Z.jsonl")
+    write_jsonl(active, [])
+    with pytest.raises(_Vanished):
+        list(read_chunks([active], inodes=listed))
