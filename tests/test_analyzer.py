@@ -248,3 +248,36 @@ def test_elasticsearch_unreachable_mid_run_is_recorded_then_recovered(
     alerts_index = stream_name(Dataset.ALERT, es.namespace)
     es.client.indices.refresh(index=alerts_index)
     assert es.client.count(index=alerts_index)["count"] == len(scenario.INJECTED)
+
+
+def test_two_analyzers_at_once_write_each_document_once(backend: Backend) -> None:
+    """Two analyzers racing on the same window leave one copy of every document."""
+    import threading
+
+    backend.add(scenario.documents(0), 0)
+    backend.add(scenario.documents(1, injected=True), 1)
+    backend.analyzer().run(window(0))
+    before = backend.count(Dataset.CHECK)
+    outcomes: list[RunOutcome] = []
+    barrier = threading.Barrier(2)
+
+    def run() -> None:
+        analyzer = backend.analyzer()
+        barrier.wait()
+        outcomes.append(analyzer.run(window(1)))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert [o.summary.ok for o in outcomes] == [True, True]
+    written = sum(o.summary.written for o in outcomes)
+    results = sum(len(w.results) for w in outcomes[0].results)
+    # Every check result and alert is written by exactly one of the two …
+    assert written == results + len(scenario.INJECTED)
+    assert sum(o.summary.existing for o in outcomes) == results + len(scenario.INJECTED)
+    assert backend.count(Dataset.CHECK) == before + results
+    assert backend.count(Dataset.ALERT) == len(scenario.INJECTED)
+    assert backend.count(Dataset.RUN) == 2  # … and both runs share one summary for the window

@@ -107,11 +107,13 @@ def with_retries(
 
 def _transient_reason(exc: BaseException) -> str | None:
     """A short reason if ``exc`` is worth retrying, else ``None``."""
-    from elasticsearch import ApiError
+    from elasticsearch import ApiError, ConnectionTimeout
     from elasticsearch import ConnectionError as EsConnectionError
 
     if isinstance(exc, TransientError):
         return str(exc)
+    if isinstance(exc, ConnectionTimeout):
+        return f"no answer from Elasticsearch in time ({exc.message})"
     if isinstance(exc, EsConnectionError):
         return f"cannot reach Elasticsearch ({exc.message})"
     if isinstance(exc, ApiError) and exc.meta.status in RETRY_STATUSES:
@@ -140,9 +142,11 @@ def _bucket_limit(error: object) -> int | None:
 
 def describe_error(exc: BaseException) -> str:
     """One line saying what went wrong talking to Elasticsearch."""
-    from elasticsearch import ApiError
+    from elasticsearch import ApiError, ConnectionTimeout
     from elasticsearch import ConnectionError as EsConnectionError
 
+    if isinstance(exc, ConnectionTimeout):
+        return f"no answer from Elasticsearch in time ({exc.message})"
     if isinstance(exc, EsConnectionError):
         return f"cannot reach Elasticsearch ({exc.message})"
     if isinstance(exc, ApiError):

@@ -148,3 +148,27 @@ def test_concurrent_fetches_share_one_client(es: EsTarget) -> None:
     for t in threads:
         t.join()
     assert counts == {"credit": 10, "other": 4}
+
+
+def test_a_server_that_never_answers_times_out_and_fails_clearly() -> None:
+    """A listener that accepts and stays silent: each try times out, then a clear SourceError."""
+    import socket
+
+    from mlmon_elk.es_client import EsConnection, connect
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    client = connect(EsConnection(hosts=(url,), request_timeout=0.2), max_retries=0)
+    waits: list[float] = []
+    source = ElasticsearchSource(client, "default", retry=Retry(2, 0.01, 0.01), sleep=waits.append)
+    try:
+        with pytest.raises(
+            SourceError, match="failed after 2 tries: no answer from Elasticsearch in time"
+        ):
+            source.fetch(CREDIT, WINDOW)
+    finally:
+        client.close()
+        silent.close()
+    assert len(waits) == 1
