@@ -35,14 +35,11 @@ from mlmon_elk.profile.baseline import Baseline, load_baseline
 from mlmon_elk.queries import PlanOptions
 from mlmon_elk.run_summary import RunSummary
 from mlmon_elk.sinks import Sink, WriteReport
-from mlmon_elk.sources import ModelBaselines
-from mlmon_elk.sources.elasticsearch import ElasticsearchSource, FetchResult
+from mlmon_elk.sources import FetchResult, ModelBaselines, Source
 from mlmon_elk.windows import Window, utc_now
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
-
-    from mlmon_elk.sources.files import FileSource
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +77,7 @@ class Analyzer:
     def __init__(
         self,
         config: Config,
-        source: ElasticsearchSource | FileSource,
+        source: Source,
         sink: Sink,
         *,
         clock: Callable[[], datetime] = utc_now,
@@ -115,7 +112,9 @@ class Analyzer:
                 examples=config.analysis.examples,
                 new_features=config.analysis.new_features,
             )
-            source: ElasticsearchSource | FileSource = ElasticsearchSource(
+            from mlmon_elk.sources.elasticsearch import ElasticsearchSource
+
+            source: Source = ElasticsearchSource(
                 client, config.namespace, options=options, retry=es.retry
             )
             return cls(config, source, ElasticsearchSink(client, config.namespace, retry=es.retry))

@@ -7,7 +7,7 @@ source counted. ``tests/sources/test_differential.py`` holds them to that.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,11 +39,30 @@ class ModelBaselines:
         return self.by_version.get(version, self.default)
 
 
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """One model's window as counted by a source."""
+
+    window: ModelWindow
+    notes: tuple[str, ...] = ()
+    """Limits hit while counting, for the run summary."""
+    requests: int = 1
+    """Requests made (searches and retries, or files read)."""
+
+
 class Source(Protocol):
     """Anything that can count one model's window of predictions."""
 
-    def fetch(self, model: ModelBaselines, window: Window, *, history: int = 0) -> ModelWindow:
-        """Count ``model``'s predictions in ``window`` (and ``history`` preceding windows).
+    def fetch(
+        self,
+        model: ModelBaselines,
+        window: Window,
+        *,
+        history: int = 0,
+        percents: Sequence[float] = (50.0, 95.0, 99.0),
+    ) -> FetchResult:
+        """Count ``model``'s predictions in ``window`` (and ``history`` preceding windows),
+        with the latency ``percents``.
 
         Raises:
             SourceError: the predictions cannot be read.

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlmon_elk.contract import Dataset, stream_name
 from mlmon_elk.errors import MlmonError, SourceError
-from mlmon_elk.profile.window import ModelWindow
 from mlmon_elk.queries import (
     DEFAULT_PERCENTS,
     PlanOptions,
@@ -26,7 +25,7 @@ from mlmon_elk.queries import (
     parse_responses,
     response_problem,
 )
-from mlmon_elk.sources import ModelBaselines
+from mlmon_elk.sources import FetchResult, ModelBaselines
 from mlmon_elk.windows import Window
 
 if TYPE_CHECKING:
@@ -55,17 +54,6 @@ class Retry:
         """Seconds to wait after failed try number ``attempt`` (0-based)."""
         wait: float = min(self.maximum, self.initial * 2.0**attempt)
         return wait * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
-
-
-@dataclass(frozen=True, slots=True)
-class FetchResult:
-    """One model's window as counted by a source."""
-
-    window: ModelWindow
-    notes: tuple[str, ...] = ()
-    """Limits hit while counting, for the run summary."""
-    requests: int = 1
-    """HTTP requests made (retries included)."""
 
 
 class TransientError(Exception):

@@ -47,8 +47,7 @@ from mlmon_elk.profile.window import (
     WindowProfile,
 )
 from mlmon_elk.queries import DEFAULT_PERCENTS
-from mlmon_elk.sources import ModelBaselines
-from mlmon_elk.sources.elasticsearch import FetchResult
+from mlmon_elk.sources import FetchResult, ModelBaselines
 from mlmon_elk.stack.templates import KEYWORD_IGNORE_ABOVE, TOKEN_IGNORE_ABOVE
 from mlmon_elk.windows import EPOCH, Window
 

@@ -93,7 +93,8 @@ def test_rejected_documents_fail_with_the_reason(es: EsTarget) -> None:
     bad = check_document(window(0), result(Status.OK), es.namespace)
     bad.source["mlmon"]["value"] = "not a number"
     with pytest.raises(
-        SinkError, match=r"1 of 1 documents were rejected; first: logs-mlmon\.check-.*parsing"
+        SinkError,
+        match=r"1 of 1 documents were rejected; first: logs-mlmon\.check-.*(parsing|failure store)",
     ):
         ElasticsearchSink(es.client, es.namespace).write([bad])
 
