@@ -442,7 +442,7 @@ def _keyword_pairs(column: pd.Series, *, limit: int | None = KEYWORD_IGNORE_ABOV
         if infer_dtype(values, skipna=True) != "string":
             odd = ~values.map(_is_str).to_numpy(dtype=bool)
             values = values.where(~odd, values[odd].map(_keyword))
-    strings = values.astype(str).astype(object)
+    strings = values if isinstance(values.dtype, pd.StringDtype) else values.astype(str)
     if limit is not None:
         strings = strings[strings.str.len().le(limit).to_numpy(dtype=bool)]
     if arrays:
