@@ -27,7 +27,7 @@ import json
 import lzma
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, cast
@@ -121,6 +121,9 @@ def build_baseline(
     model: str,
     version: str,
     options: BuildOptions | None = None,
+    kinds: Mapping[str, Kind | str] | None = None,
+    outputs: Sequence[str] = (),
+    ignore: Sequence[str] = (),
     holdout: pd.DataFrame | None = None,
     absent: Mapping[str, NDArray[np.bool_]] | None = None,
     holdout_absent: Mapping[str, NDArray[np.bool_]] | None = None,
@@ -134,6 +137,9 @@ def build_baseline(
         model: model name as the handler logs it.
         version: model version as the handler logs it.
         options: kinds, outputs, bins, calibration… (:class:`BuildOptions`).
+        kinds: shorthand: column → kind overrides, added to ``options.kinds``.
+        outputs: shorthand: output columns, added to ``options.outputs``.
+        ignore: shorthand: columns to leave out, added to ``options.ignore``.
         holdout: held-out rows with the same columns; without it
             ``options.holdout_fraction`` of ``frame`` is carved out at random.
         absent: column → rows whose record did not carry the key at all.
@@ -145,6 +151,13 @@ def build_baseline(
         BaselineError: no usable column, or an option names an unknown column.
     """
     opts = options or BuildOptions()
+    if kinds or outputs or ignore:
+        opts = replace(
+            opts,
+            kinds={**opts.kinds, **{k: Kind(v) for k, v in (kinds or {}).items()}},
+            outputs=opts.outputs | frozenset(outputs),
+            ignore=opts.ignore | frozenset(ignore),
+        )
     say = progress or (lambda _msg: None)
     _check_columns(frame, opts)
     train_absent = dict(absent or {})
@@ -184,9 +197,12 @@ def build_baseline(
             held = _retype(
                 frame_column(hold, column), kind, opts, hold_absent.get(raw), opts.kinds.get(raw)
             )
-        feature = _profile(name, role, kind, typed=typed, held=held, opts=opts)
+        held_tokens = _token_lists(held) if held is not None and kind is Kind.TEXT else None
+        feature = _profile(
+            name, role, kind, typed=typed, held=held, held_tokens=held_tokens, opts=opts
+        )
         if held is not None:
-            feature = _calibrate(feature, len(train), held, opts, rng)
+            feature = _calibrate(feature, held, held_tokens, opts, rng)
         features.append(feature)
     if not features:
         msg = "no column with values to profile"
@@ -255,10 +271,9 @@ def _retype(
 
 def _looks_like_text(strings: NDArray[np.object_]) -> bool:
     scalars = [s for s in strings[:10_000] if isinstance(s, str)]
-    if not scalars:
+    if not scalars or len(set(scalars)) / len(scalars) < TEXT_MIN_DISTINCT:
         return False
-    tokens = sum(len(tokenize(s)) for s in scalars) / len(scalars)
-    return tokens >= TEXT_MIN_TOKENS and len(set(scalars)) / len(scalars) >= TEXT_MIN_DISTINCT
+    return sum(len(tokenize(s)) for s in scalars) / len(scalars) >= TEXT_MIN_TOKENS
 
 
 # ------------------------------------------------------------------ profiles
@@ -271,6 +286,7 @@ def _profile(
     *,
     typed: TypedColumn,
     held: TypedColumn | None,
+    held_tokens: list[tuple[str, ...]] | None,
     opts: BuildOptions,
 ) -> FeatureProfile:
     rows = len(typed)
@@ -283,7 +299,6 @@ def _profile(
         held_values = _category_values(held) if held is not None else None
         categorical = categorical_profile(_category_values(typed), opts.top_categories, held_values)
     else:
-        held_tokens = _token_lists(held) if held is not None else None
         text = text_profile(_token_lists(typed), held_tokens)
     return FeatureProfile(
         name=name,
@@ -393,13 +408,14 @@ def _category_values(typed: TypedColumn) -> pd.Series:
     """Categorical values, one per row — arrays contribute each distinct element."""
     strings = typed.string[typed.mask(Kind.CAT)]
     series: pd.Series = pd.Series(strings, dtype=object)
-    if any(isinstance(s, tuple) for s in strings):
+    if typed.has_arrays:
         series = cast("pd.Series", series.explode().dropna().astype(str))
     return series
 
 
 def _token_lists(typed: TypedColumn) -> list[tuple[str, ...]]:
-    return [tokenize(s) for s in typed.string[typed.mask(Kind.TEXT)] if isinstance(s, str)]
+    """Tokens of each text row, in row order (text rows always hold a string)."""
+    return [tokenize(s) for s in typed.string[typed.mask(Kind.TEXT)]]
 
 
 # ------------------------------------------------------------------ calibration
@@ -409,13 +425,13 @@ _ABSENT, _NULL, _OTHER, _VALUE = 0, 1, 2, 3
 
 def _calibrate(
     feature: FeatureProfile,
-    baseline_rows: int,
     held: TypedColumn,
+    held_tokens: list[tuple[str, ...]] | None,
     opts: BuildOptions,
     rng: np.random.Generator,
 ) -> FeatureProfile:
     """Attach each check's calibrated no-drift bound (see the module docstring)."""
-    coded = _row_codes(feature, held)
+    coded = _row_codes(feature, held, held_tokens or [])
     if coded is None:
         return feature
     codes, width, tokens, oov = coded
@@ -505,7 +521,9 @@ _METRIC = {
 _Coded = tuple[NDArray[np.intp], int, NDArray[np.float64] | None, NDArray[np.float64] | None]
 
 
-def _row_codes(feature: FeatureProfile, held: TypedColumn) -> _Coded | None:
+def _row_codes(
+    feature: FeatureProfile, held: TypedColumn, held_tokens: list[tuple[str, ...]]
+) -> _Coded | None:
     """One code per held-out row: absent, null, other, or ``_VALUE + value code``.
 
     Also returns how many value codes there are and, for text, each code's
@@ -524,9 +542,9 @@ def _row_codes(feature: FeatureProfile, held: TypedColumn) -> _Coded | None:
         return codes, len(feature.numeric.shares), None, None
     if feature.categorical is not None:
         cat = feature.categorical
-        strings = held.string[mask]
-        if any(isinstance(s, tuple) for s in strings):
+        if held.has_arrays:
             return None
+        strings = held.string[mask]
         index = {name: i for i, name in enumerate(cat.top_names)}
         k = len(index)
         seen = pd.Series(strings, dtype=object).isin(list(cat.vocabulary)).to_numpy()
@@ -537,10 +555,8 @@ def _row_codes(feature: FeatureProfile, held: TypedColumn) -> _Coded | None:
     text = feature.text
     assert text is not None  # noqa: S101 - FeatureProfile guarantees one kind profile
     rows = np.flatnonzero(mask)
-    pairs = []
-    for s in held.string[rows]:
-        toks = tokenize(s) if isinstance(s, str) else ()
-        pairs.append((len(toks), sum(t not in text.vocabulary for t in toks)))
+    vocabulary = text.vocabulary
+    pairs = [(len(toks), sum(t not in vocabulary for t in toks)) for toks in held_tokens]
     if not pairs:
         return None
     unique, inverse = np.unique(np.asarray(pairs, dtype=np.int64), axis=0, return_inverse=True)

@@ -53,7 +53,7 @@ def count_categorical(
     frequent ones kept as examples (ties broken by value, as Elasticsearch does).
     """
     counts = values.value_counts(sort=False)
-    seen = counts.index.isin(list(profile.vocabulary))
+    seen = _in_vocabulary(counts.index, profile.vocabulary)
     unseen_counts = counts[~seen]
     top = tuple((name, int(counts.get(name, 0))) for name in profile.top_names)
     total = int(counts.sum())
@@ -76,13 +76,22 @@ def count_text(
         return TextCounts(documents=0, tokens=0, oov_tokens=0)
     tokens = pd.Series(np.concatenate([np.asarray(t, dtype=object) for t in lists]))
     counts = tokens.value_counts(sort=False)
-    oov_counts = counts[~counts.index.isin(list(profile.vocabulary))]
+    oov_counts = counts[~_in_vocabulary(counts.index, profile.vocabulary)]
     return TextCounts(
         documents=len(lists),
         tokens=int(counts.sum()),
         oov_tokens=int(oov_counts.sum()),
         oov_examples=_most_frequent(oov_counts, examples),
     )
+
+
+def _in_vocabulary(index: pd.Index, vocabulary: frozenset[str]) -> np.ndarray:
+    """Membership of each distinct window value, by hashing into the vocabulary set.
+
+    A window has far fewer distinct values than a large vocabulary, so probing
+    the set beats building an index of the whole vocabulary on every call.
+    """
+    return np.fromiter((v in vocabulary for v in index), dtype=bool, count=len(index))
 
 
 def _most_frequent(counts: pd.Series, k: int) -> tuple[tuple[str, int], ...]:

@@ -121,7 +121,7 @@ def feature_counts(
         return replace(counts, numeric=count_numeric(typed.number[mask], feature.numeric))
     if feature.categorical is not None:
         strings = pd.Series(typed.string[mask], dtype=object)
-        if any(isinstance(s, tuple) for s in strings):
+        if typed.has_arrays:
             strings = strings.explode().dropna()
         return replace(counts, categorical=count_categorical(strings, feature.categorical))
     assert feature.text is not None  # noqa: S101 - FeatureProfile guarantees one kind profile

@@ -56,6 +56,8 @@ class TypedColumn:
     string: NDArray[np.object_]
     """The string (or tuple of strings, for arrays) where ``kind`` is cat or
     text, ``None`` elsewhere."""
+    has_arrays: bool = False
+    """Some value is an array (a tuple in ``string``)."""
 
     def __len__(self) -> int:
         return int(self.present.size)
@@ -66,16 +68,6 @@ class TypedColumn:
     def kind_counts(self) -> dict[Kind, int]:
         counts = np.bincount(self.kind[self.kind >= 0], minlength=3)
         return {KIND_OF_CODE[i]: int(c) for i, c in enumerate(counts) if c}
-
-    def take(self, rows: NDArray[np.intp]) -> TypedColumn:
-        """The rows ``rows`` (positions) of this column."""
-        return TypedColumn(
-            self.present[rows],
-            self.null[rows],
-            self.kind[rows],
-            self.number[rows],
-            self.string[rows],
-        )
 
 
 def type_column(
@@ -103,9 +95,10 @@ def type_column(
     kind = np.full(n, NO_VALUE, dtype=np.int8)
     number = np.full(n, np.nan)
     string = np.full(n, None, dtype=object)
+    arrays = False
 
     if pd.api.types.is_bool_dtype(s.dtype):
-        null = s.isna().to_numpy()
+        null = s.isna().to_numpy().copy()
         ok = ~null
         flags = s.to_numpy(dtype=object)[ok].astype(bool)
         string[ok] = np.where(flags, "true", "false")
@@ -117,15 +110,15 @@ def type_column(
         number[finite] = x[finite]
         kind[finite] = _KIND_CODE[Kind.NUM]
     elif pd.api.types.is_datetime64_any_dtype(s.dtype):
-        null = s.isna().to_numpy()
+        null = s.isna().to_numpy().copy()
         ok = ~null
         string[ok] = np.array([t.isoformat() for t in s[ok]], dtype=object)
         kind[ok] = _KIND_CODE[Kind.CAT]
     elif pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
-        null = s.isna().to_numpy()
+        null = s.isna().to_numpy().copy()
         raw = s.to_numpy(dtype=object)
         if empty_as_null:
-            null |= raw == ""
+            null = null | s.eq("").fillna(value=False).to_numpy(dtype=bool)
         ok = ~null
         string[ok] = raw[ok]
         kind[ok] = str_code
@@ -139,10 +132,11 @@ def type_column(
                 kind[i], number[i] = code, value
             elif code != NO_VALUE:
                 kind[i], string[i] = code, value
+                arrays = arrays or isinstance(value, tuple)
     kind[~present] = NO_VALUE
     number[~present] = np.nan
     string[~present] = None
-    return TypedColumn(present, null & present, kind, number, string)
+    return TypedColumn(present, null & present, kind, number, string, arrays)
 
 
 _NULL = -2
@@ -201,7 +195,7 @@ def coerce(column: TypedColumn, kind: Kind) -> TypedColumn:
             string[num] = np.array([number_to_category(x) for x in number[num]], dtype=object)
             number[num] = np.nan
             k[num] = code
-    return TypedColumn(column.present, column.null, k, number, string)
+    return TypedColumn(column.present, column.null, k, number, string, column.has_arrays)
 
 
 def number_to_category(x: float) -> str:
