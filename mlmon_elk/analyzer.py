@@ -149,6 +149,10 @@ class Analyzer:
                 errors.append(f"{model.name}: {exc}")
                 logger.error("window %s, model %s: %s", window, model.name, exc)
                 continue
+            except Exception as exc:  # a bug must not cost the other models their run
+                errors.append(f"{model.name}: {type(exc).__name__}: {exc}")
+                logger.exception("window %s, model %s failed unexpectedly", window, model.name)
+                continue
             jobs.append(job)
             notes.extend(fetched.notes)
             requests += fetched.requests
@@ -179,6 +183,10 @@ class Analyzer:
                 self._state = None
                 errors.append(f"writing results: {exc}")
                 logger.error("window %s: writing results failed: %s", window, exc)
+            except Exception as exc:  # recorded in the summary like any failure
+                self._state = None
+                errors.append(f"writing results: {type(exc).__name__}: {exc}")
+                logger.exception("window %s: writing results failed unexpectedly", window)
         elif not errors:
             self._state = None
 
@@ -288,7 +296,7 @@ class Analyzer:
         batch = [*self.pending, document]
         try:
             self.sink.write(batch)
-        except MlmonError as exc:
+        except Exception as exc:  # kept and retried with the next run, whatever went wrong
             self.pending = batch[-MAX_PENDING_SUMMARIES:]
             if len(batch) > MAX_PENDING_SUMMARIES:
                 logger.warning("dropped %d unwritten run summaries", len(batch) - len(self.pending))
