@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 MODEL = "credit-risk"
-VERSION = "1.2.0"
+VERSION = "1.0.0"
 
 MARITAL = ("married", "single", "divorced", "widowed")
 MARITAL_SHARES = (0.52, 0.31, 0.12, 0.05)
@@ -109,6 +110,12 @@ def applications(n: int, rng: np.random.Generator, drift: Drift = Drift()) -> li
     return rows
 
 
+def training_frame(rows: int = 20_000, seed: int = 7) -> pd.DataFrame:
+    """The bundled training set: applications with the model's outputs as columns."""
+    records = applications(rows, np.random.default_rng(seed))
+    return pd.DataFrame([{**r, **predict(r)} for r in records])
+
+
 def predict(inputs: Mapping[str, Any]) -> dict[str, Any]:
     """The example model: a fixed logistic score of default risk and a decision."""
     income = inputs.get("income") or 30_000.0
@@ -131,11 +138,21 @@ def _description(rng: np.random.Generator, purpose: str, new_word_share: float) 
     for _ in range(int(rng.integers(3, 9))):
         if rng.random() < new_word_share:
             words.append(str(rng.choice(NEW_WORDS)))
+        elif rng.random() < 0.03:
+            words.append(_pseudo_word(rng))
         elif rng.random() < 0.04:
             words.append(str(_RARE[int(rng.zipf(1.3)) % len(_RARE)]))
         else:
             words.append(_COMMON[min(int(rng.zipf(1.4)) - 1, len(_COMMON) - 1)])
     return " ".join(words).capitalize()
+
+
+_SYLLABLES = ("ka", "lo", "mi", "ra", "te", "vo", "zu", "ne", "shi", "pa", "dor", "lin")
+
+
+def _pseudo_word(rng: np.random.Generator) -> str:
+    """A name-like word (a shop, a place, a brand): the open-vocabulary tail."""
+    return "".join(str(rng.choice(_SYLLABLES)) for _ in range(int(rng.integers(2, 5))))
 
 
 def _marital_shares(divorced: float | None) -> tuple[float, ...]:

@@ -24,7 +24,7 @@ def bars(
     expected: Sequence[float],
     observed: Sequence[float],
     *,
-    width: int = 520,
+    width: int = 500,
     height: int = 220,
     title: str = "",
 ) -> str:
@@ -64,7 +64,7 @@ def timeline(
     thresholds: Sequence[float | None],
     alerts: Sequence[bool],
     *,
-    width: int = 520,
+    width: int = 500,
     height: int = 180,
     title: str = "",
     percent: bool = False,
@@ -120,9 +120,12 @@ def _open(width: int, height: int, title: str) -> str:
 
 def _y_grid(left: int, top: int, plot_w: int, plot_h: int, scale: float, *, percent: bool) -> list[str]:
     parts = []
-    for k in range(5):
-        value = scale * k / 4
-        y = top + plot_h - plot_h * k / 4
+    # 1 and 2 × 10^k split into quarters, 2.5 and 5 × 10^k into fifths: round ticks.
+    lead = round(scale / 10.0 ** math.floor(math.log10(scale)), 6)
+    steps = 5 if lead in (2.5, 5.0) else 4
+    for k in range(steps + 1):
+        value = scale * k / steps
+        y = top + plot_h - plot_h * k / steps
         label = f"{value:.0%}" if percent else f"{value:.3g}"
         parts.append(
             f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="{GRID_COLOUR}"/>'
@@ -154,3 +157,55 @@ def _nice_ceiling(value: float) -> float:
 
 def _short(label: str, limit: int = 14) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+STATUS_COLOUR = {
+    "ok": "#7fbf7f",
+    "warning": "#f0b429",
+    "critical": ALERT_COLOUR,
+    "insufficient_data": "#c9ced6",
+    "error": "#6c3483",
+}
+
+
+def status_grid(
+    rows: Sequence[str],
+    times: Sequence[datetime],
+    statuses: Sequence[Sequence[str | None]],
+    *,
+    width: int = 1040,
+    row_height: int = 16,
+    label_width: int = 300,
+) -> str:
+    """One coloured cell per (row, window) by check status; blank where no result."""
+    if len(statuses) != len(rows) or any(len(r) != len(times) for r in statuses):
+        msg = "status_grid needs one status per row and window"
+        raise ValueError(msg)
+    top, bottom = 8, 22
+    cols = max(len(times), 1)
+    cell = (width - label_width - 10) / cols
+    height = top + bottom + row_height * len(rows)
+    parts = [_open(width, height, "")]
+    for i, (label, row) in enumerate(zip(rows, statuses, strict=True)):
+        y = top + i * row_height
+        parts.append(
+            f'<text x="{label_width - 6}" y="{y + row_height - 4}" {FONT} text-anchor="end">'
+            f"{escape(label)}</text>"
+        )
+        for j, status in enumerate(row):
+            if status is None:
+                continue
+            x = label_width + j * cell
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y + 1}" width="{max(cell - 1, 1):.1f}" height="{row_height - 2}" '
+                f'fill="{STATUS_COLOUR.get(status, GRID_COLOUR)}"><title>{escape(label)} · '
+                f"{times[j]:%Y-%m-%d %H:%M} · {escape(status)}</title></rect>"
+            )
+    if times:
+        y = height - 6
+        parts.append(
+            f'<text x="{label_width}" y="{y}" {FONT}>{times[0]:%m-%d %H:%M}</text>'
+            f'<text x="{width - 10}" y="{y}" {FONT} text-anchor="end">{times[-1]:%m-%d %H:%M}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
