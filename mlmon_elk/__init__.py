@@ -15,7 +15,13 @@ from __future__ import annotations
 import importlib
 import logging
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the lazy names, typed for type checkers
+    from mlmon_elk.api import log_prediction, monitored
+    from mlmon_elk.errors import MlmonError as MlmonError
+    from mlmon_elk.formatter import PredictionFormatter
+    from mlmon_elk.handler import PredictionHandler
 
 try:
     __version__ = version("mlmon-elk")
@@ -26,12 +32,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 # stays cheap and never pulls in the analyzer's dependencies.
 _LAZY = {
     "PredictionHandler": "mlmon_elk.handler",
+    "PredictionFormatter": "mlmon_elk.formatter",
     "log_prediction": "mlmon_elk.api",
     "monitored": "mlmon_elk.api",
     "MlmonError": "mlmon_elk.errors",
 }
 
-__all__ = ["PredictionHandler", "__version__", "log_prediction", "monitored"]
+__all__ = ["PredictionFormatter", "PredictionHandler", "__version__", "log_prediction", "monitored"]
 
 # A library never configures logging for its users (stdlib advice).
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -1,0 +1,27 @@
+"""The logging side stays light: a serving app pays for no analyzer dependency."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("pandas", "numpy", "scipy", "apscheduler", "elasticsearch", "elastic_transport")
+
+CODE = f"""
+import logging, sys
+from mlmon_elk import PredictionFormatter, PredictionHandler, log_prediction, monitored
+handler = PredictionHandler("stdout", model="m", counters_interval=0)
+log_prediction(logging.getLogger("x"), inputs={{"a": 1}})
+handler.log_prediction(inputs={{"a": 1.5, "b": "x", "c": None}})
+handler.close()
+print(sorted(set({HEAVY!r}) & set(sys.modules)), file=sys.stderr)
+"""
+
+
+def test_logging_imports_nothing_heavy() -> None:
+    """Importing and using the handler loads none of pandas, numpy, scipy, APScheduler or
+    the Elasticsearch client."""
+    result = subprocess.run(
+        [sys.executable, "-c", CODE], capture_output=True, text=True, check=True
+    )
+    assert result.stderr.strip().splitlines()[-1] == "[]"
