@@ -49,6 +49,7 @@ from mlmon_elk.profile.window import (
 from mlmon_elk.queries import DEFAULT_PERCENTS
 from mlmon_elk.sources import FetchResult, ModelBaselines
 from mlmon_elk.stack.templates import KEYWORD_IGNORE_ABOVE, TOKEN_IGNORE_ABOVE
+from mlmon_elk.transports.file import rotated_files
 from mlmon_elk.windows import EPOCH, Window
 
 logger = logging.getLogger(__name__)
@@ -88,9 +89,7 @@ def expand_paths(patterns: Sequence[str | os.PathLike[str]]) -> list[Path]:
         if glob.has_magic(text):
             matches = glob.glob(text)
         else:
-            path = Path(text)
-            rotated = glob.escape(str(path.with_name(path.stem))) + "-*Z" + path.suffix
-            matches = [text, *glob.glob(rotated), *glob.glob(rotated + ".gz")]
+            matches = [text, *map(str, rotated_files(Path(text)))]
         for match in matches:
             path = Path(match)
             if path.name.startswith(".") or path.suffix == ".tmp":
