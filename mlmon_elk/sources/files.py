@@ -17,8 +17,6 @@ import contextlib
 import errno
 import glob
 import gzip
-import io
-import json
 import logging
 import math
 import os
@@ -30,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 import numpy as np
+import orjson
 import pandas as pd
 from pandas.api.types import infer_dtype
 
@@ -103,8 +102,8 @@ def expand_paths(patterns: Sequence[str | os.PathLike[str]]) -> list[Path]:
     return sorted(found, key=lambda p: (found[p], str(p)))
 
 
-def open_lines(path: Path, *, inode: int | None = None) -> IO[str]:
-    """A text stream of ``path``, gunzipped when its content is gzip (whatever its name).
+def open_lines(path: Path, *, inode: int | None = None) -> IO[bytes]:
+    """A binary stream of ``path``'s lines, gunzipped when its content is gzip (whatever its name).
 
     Raises:
         FileNotFoundError: ``path`` is gone, or is no longer the file ``inode``
@@ -119,8 +118,7 @@ def open_lines(path: Path, *, inode: int | None = None) -> IO[str]:
     except BaseException:
         raw.close()
         raise
-    stream = cast("IO[bytes]", _GzipReader(raw)) if gzipped else raw
-    return io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="\n")
+    return cast("IO[bytes]", _GzipReader(raw)) if gzipped else raw
 
 
 class _GzipReader(gzip.GzipFile):
@@ -165,7 +163,7 @@ def read_chunks(
                     if not line.strip():
                         continue
                     try:
-                        doc = json.loads(line)
+                        doc = orjson.loads(line)
                     except ValueError:
                         bad += 1
                         continue
