@@ -1,0 +1,209 @@
+"""The embedded mode's speed: JSON-lines reading, and profile + checks beside Evidently.
+
+1. **JSON lines read.** Predictions with 50 features (35 numeric, 12
+   categorical, 3 text) are logged through ``PredictionHandler``'s file sink
+   (64 MiB files, rotated ones gzipped); the file source reads and counts them
+   into the window profile. Rows per second are printed beside pandas' own
+   ``read_json(lines=True, chunksize=…)`` parsing the same files (parsing only,
+   no counting) for scale.
+2. **Profile + checks on 1,000,000 × 50.** A DataFrame of one window (38
+   numeric and 12 categorical columns, a few of them drifted) is profiled on
+   the baseline's bins (``window_from_frame``) and checked (``check_run``);
+   Evidently's ``DataDriftPreset`` runs on the same DataFrame against the same
+   reference, in its own virtualenv (``bench/_evidently.py``). The goal is
+   ≥ 10× faster than Evidently.
+
+Usage::
+
+    python -m bench.embedded                      # 1,000,000 rows, 200,000 JSON lines
+    python -m bench.embedded --rows 200000 --jsonl-rows 50000 --no-evidently
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlmon_elk.checks import CheckSettings, ModelJob, check_run
+from mlmon_elk.contract import Kind
+from mlmon_elk.handler import PredictionHandler
+from mlmon_elk.profile.baseline import Baseline
+from mlmon_elk.profile.build import BuildOptions, build_baseline
+from mlmon_elk.profile.frame import window_from_frame
+from mlmon_elk.profile.window import ModelWindow
+from mlmon_elk.sources import ModelBaselines
+from mlmon_elk.sources.files import FileSource, expand_paths
+from mlmon_elk.windows import Window
+
+START = datetime(2024, 5, 1, tzinfo=timezone.utc)
+WINDOW = Window(START, START + timedelta(days=1))
+WORDS = [f"word{i}" for i in range(300)]
+
+
+# ----------------------------------------------------------------- JSON lines
+
+
+def jsonl_frame(n: int, rng: np.random.Generator) -> pd.DataFrame:
+    data: dict[str, Any] = {}
+    for i in range(35):
+        data[f"num{i:02d}"] = rng.normal(i, 1 + i % 5, n).round(3)
+    for i in range(12):
+        data[f"cat{i:02d}"] = rng.choice([f"v{k}" for k in range(2 + 3 * i)], n)
+    for i in range(3):
+        data[f"text{i}"] = [" ".join(w) for w in rng.choice(WORDS, (n, 5))]
+    return pd.DataFrame(data)
+
+
+def write_logs(folder: Path, n: int, rng: np.random.Generator) -> list[Path]:
+    """``n`` predictions logged through the handler's file sink (rotated and gzipped)."""
+    rows = jsonl_frame(n, rng)
+    seconds = np.sort(rng.uniform(0, WINDOW.length.total_seconds(), n))
+    active = folder / "predictions.jsonl"
+    handler = PredictionHandler(
+        f"file://{active}",
+        model="bench",
+        model_version="1",
+        text_inputs=[f"text{i}" for i in range(3)],
+        spool_dir=None,
+        queue_size=n + 1000,  # no drops: this measures reading, not back-pressure
+        file_max_bytes=64 * 2**20,
+        file_backups=0,
+    )
+    try:
+        for row, s in zip(rows.to_dict("records"), seconds, strict=True):
+            handler.log_prediction(
+                inputs={str(k): v for k, v in row.items()},
+                latency_ms=12.0,
+                timestamp=START + timedelta(seconds=float(s)),
+            )
+    finally:
+        handler.close()
+    dropped = handler.counters().dropped
+    assert not dropped, f"the handler dropped {dropped} predictions"
+    return expand_paths([active])
+
+
+def bench_jsonl(n: int, rng: np.random.Generator) -> None:
+    print(f"== JSON lines: {n:,} prediction documents, 50 features (35 num, 12 cat, 3 text)")
+    reference = jsonl_frame(20_000, rng)
+    options = BuildOptions(kinds={f"text{i}": Kind.TEXT for i in range(3)}, holdout_fraction=0.0)
+    model = ModelBaselines(
+        "bench",
+        {"1": build_baseline(reference, model="bench", version="1", options=options)},
+        "1",
+    )
+    with tempfile.TemporaryDirectory(prefix="mlmon-bench-") as tmp:
+        paths = write_logs(Path(tmp), n, rng)
+        size = sum(p.stat().st_size for p in paths)
+        packed = sum(1 for p in paths if p.suffix == ".gz")
+        started = time.perf_counter()
+        window = FileSource(paths).fetch(model, WINDOW).window
+        reading = time.perf_counter() - started
+        assert window.count == n, window.count
+        started = time.perf_counter()
+        parsed = 0
+        for path in paths:
+            for chunk in pd.read_json(path, lines=True, chunksize=50_000, dtype=False):
+                parsed += len(chunk)
+        parsing = time.perf_counter() - started
+    print(f"   handler's files: {len(paths)} ({packed} rotated and gzipped), {size / 1e6:,.0f} MB")
+    label = "mlmon-elk FileSource (parse + count into the window profile):"
+    print(f"   {label:<62}{n / reading:>10,.0f} rows/s")
+    label = "pandas.read_json(lines=True, chunksize) (parse only):"
+    print(f"   {label:<62}{n / parsing:>10,.0f} rows/s")
+    print()
+
+
+# ------------------------------------------------------- profile + checks
+
+
+NUMERIC = [f"num{i:02d}" for i in range(38)]
+CATEGORICAL = [f"cat{i:02d}" for i in range(12)]
+DRIFTED = {"num00", "num01", "cat00"}
+
+
+def frame(n: int, rng: np.random.Generator, *, drift: bool) -> pd.DataFrame:
+    data: dict[str, Any] = {}
+    for i, name in enumerate(NUMERIC):
+        shift = 0.5 if drift and name in DRIFTED else 0.0
+        data[name] = rng.normal(i + shift, 1 + i % 5, n)
+    for i, name in enumerate(CATEGORICAL):
+        levels = np.array([f"v{k}" for k in range(2 + 3 * i)], dtype=object)
+        p = np.full(len(levels), 1 / len(levels))
+        if drift and name in DRIFTED:
+            p = np.linspace(1, 3, len(levels))
+            p /= p.sum()
+        data[name] = levels[rng.choice(len(levels), n, p=p)]
+    return pd.DataFrame(data)
+
+
+def profile_and_check(window_frame: pd.DataFrame, baseline: Baseline) -> tuple[float, set[str]]:
+    started = time.perf_counter()
+    profile = window_from_frame(window_frame, baseline, start=WINDOW.start, end=WINDOW.end)
+    window = ModelWindow("bench", WINDOW.start, WINDOW.end, {profile.version: profile})
+    settings = CheckSettings(expected_versions=frozenset({"1"}))
+    results = check_run([ModelJob(window, {"1": baseline}, settings)])
+    seconds = time.perf_counter() - started
+    flagged = {
+        r.feature
+        for w in results
+        for r in w.results
+        if r.status.is_alert and r.feature and r.check in ("numeric_drift", "category_shift")
+    }
+    return seconds, flagged
+
+
+def bench_frame(n: int, rng: np.random.Generator, *, evidently: bool) -> None:
+    print(f"== profile + checks on a {n:,} × 50 DataFrame (38 numeric, 12 categorical)")
+    reference = frame(100_000, rng, drift=False)
+    started = time.perf_counter()
+    baseline = build_baseline(reference, model="bench", version="1")
+    took = time.perf_counter() - started
+    print(f"   baseline from 100,000 reference rows (once, not timed below): {took:.1f} s")
+    current = frame(n, rng, drift=True)
+    seconds, flagged = profile_and_check(current, baseline)
+    label = "mlmon-elk window_from_frame + check_run:"
+    print(f"   {label:<42}{seconds:8.2f} s   drift flagged: {sorted(flagged)}")
+    if not evidently:
+        print("   Evidently: skipped (--no-evidently)")
+        return
+    try:
+        from bench._evidently import (  # type: ignore[import-not-found,import-untyped,unused-ignore]
+            run_evidently,
+        )
+    except ImportError:
+        print("   Evidently: bench/_evidently.py (the Evidently virtualenv helper) is missing")
+        return
+    (result,) = run_evidently(
+        reference, [current], numerical=NUMERIC, categorical=CATEGORICAL, evaluations=("drift",)
+    )
+    theirs = float(result["seconds"])
+    drifted = sorted(c for c, d in result["drift"].items() if d)
+    print(
+        f"   Evidently DataDriftPreset (0.7.23):       {theirs:8.2f} s   drift flagged: {drifted}"
+    )
+    print(f"   mlmon-elk is {theirs / seconds:.1f}× faster (goal: ≥ 10×)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="DataFrame rows")
+    parser.add_argument("--jsonl-rows", type=int, default=200_000, help="JSON-lines documents")
+    parser.add_argument("--no-evidently", action="store_true", help="skip the Evidently run")
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(11)
+    if args.jsonl_rows:
+        bench_jsonl(args.jsonl_rows, rng)
+    bench_frame(args.rows, rng, evidently=not args.no_evidently)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,53 @@
+"""Where check results, alerts and run summaries go: Elasticsearch or JSON-lines files.
+
+A sink writes :class:`~mlmon_elk.documents.Document` objects with
+``create`` semantics — an id already written is counted, never duplicated —
+and answers which alerts were open before a window (from its own alert
+documents), which is all the alert transitions need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from mlmon_elk.alerts import AlertKey
+from mlmon_elk.contract import Status
+from mlmon_elk.documents import Document
+
+
+@dataclass(frozen=True, slots=True)
+class WriteReport:
+    """What a write did."""
+
+    written: int = 0
+    existing: int = 0
+    """Documents whose id was already there (an earlier or concurrent run)."""
+
+    def __add__(self, other: WriteReport) -> WriteReport:
+        return WriteReport(self.written + other.written, self.existing + other.existing)
+
+
+class Sink(Protocol):
+    """Anything that stores the analyzer's documents."""
+
+    def write(self, documents: Sequence[Document]) -> WriteReport:
+        """Create ``documents``; ids already present are counted as existing.
+
+        Raises:
+            SinkError: some documents could not be written.
+        """
+        ...  # pragma: no cover - protocol
+
+    def open_alerts(
+        self, models: Sequence[str], *, before: datetime, since: datetime
+    ) -> dict[AlertKey, Status]:
+        """Alerts of ``models`` open at ``before``: each key's latest alert document
+        with window end in ``[since, before)`` is ``new`` or ``ongoing``.
+
+        Raises:
+            SinkError: the alerts cannot be read.
+        """
+        ...  # pragma: no cover - protocol

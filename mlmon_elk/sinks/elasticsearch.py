@@ -1,0 +1,207 @@
+"""Write check results, alerts and run summaries to Elasticsearch (the I/O edge).
+
+Documents go in with bulk ``create`` under their deterministic ids: a ``409``
+conflict means an earlier (or concurrent) run already wrote that document and
+is counted as *existing*, not as an error. The same code writes to data
+streams and to plain indices, whichever the installed templates created.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from mlmon_elk.alerts import AlertKey, fold_latest
+from mlmon_elk.contract import Dataset, Field, Status, Transition, stream_name
+from mlmon_elk.documents import Document
+from mlmon_elk.errors import SinkError
+from mlmon_elk.sinks import WriteReport
+from mlmon_elk.sources.elasticsearch import Retry, describe_error, with_retries
+from mlmon_elk.windows import format_time
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+logger = logging.getLogger(__name__)
+
+BULK_SIZE = 500
+"""Documents per bulk request."""
+
+ALERT_PAGE = 1000
+"""Alert keys read per page when looking up open alerts."""
+
+
+class ElasticsearchSink:
+    """Creates documents in ``logs-mlmon.check-<ns>`` and ``logs-mlmon.alert-<ns>``.
+
+    Args:
+        client: an ``Elasticsearch`` client (see :func:`mlmon_elk.es_client.connect`).
+        namespace: data stream namespace.
+        retry: retry policy for transient failures.
+        sleep: how to wait between tries (tests pass a recorder).
+    """
+
+    def __init__(
+        self,
+        client: Elasticsearch,
+        namespace: str,
+        *,
+        retry: Retry | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.namespace = namespace
+        self.retry = retry or Retry()
+        self._sleep = sleep
+
+    def write(self, documents: Sequence[Document]) -> WriteReport:
+        """Bulk-``create`` ``documents``; existing ids are counted, not rewritten.
+
+        Raises:
+            SinkError: Elasticsearch stayed unreachable or rejected documents.
+        """
+        report = WriteReport()
+        for start in range(0, len(documents), BULK_SIZE):
+            report += self._write_chunk(documents[start : start + BULK_SIZE])
+        return report
+
+    def _write_chunk(self, documents: Sequence[Document]) -> WriteReport:
+        from elastic_transport import TransportError
+        from elasticsearch import ApiError
+
+        operations: list[Mapping[str, Any]] = []
+        for doc in documents:
+            operations.append({"create": {"_index": doc.index(self.namespace), "_id": doc.id}})
+            operations.append(doc.source)
+        what = f"writing {len(documents)} documents"
+        try:
+            response, _ = with_retries(
+                partial(self.client.bulk, operations=operations),
+                self.retry,
+                what,
+                sleep=self._sleep,
+                error=SinkError,
+            )
+        except (ApiError, TransportError) as exc:
+            msg = f"{what}: {describe_error(exc)}"
+            raise SinkError(msg) from exc
+        written = existing = 0
+        failures: list[str] = []
+        for item in response["items"]:
+            result = item.get("create", {})
+            status = int(result.get("status", 0))
+            if result.get("failure_store") == "used":
+                # Accepted with 201, but into the failure store: a mapping problem.
+                failures.append(f"{result.get('_index')}: stored in the failure store")
+            elif status in (200, 201):
+                written += 1
+            elif status == 409:
+                existing += 1
+            else:
+                error = result.get("error", {})
+                reason = f"{error.get('type')}: {error.get('reason')}"
+                failures.append(f"{result.get('_index')}: {reason}")
+        if failures:
+            msg = f"{len(failures)} of {len(documents)} documents were rejected"
+            msg += f"; first: {failures[0]}"
+            raise SinkError(msg)
+        return WriteReport(written, existing)
+
+    def open_alerts(
+        self, models: Sequence[str], *, before: datetime, since: datetime
+    ) -> dict[AlertKey, Status]:
+        """Alerts open before ``before``, from the latest alert document per key.
+
+        Raises:
+            SinkError: the alert stream cannot be read.
+        """
+        from elastic_transport import TransportError
+        from elasticsearch import ApiError
+
+        if not models:
+            return {}
+        query = {
+            "bool": {
+                "filter": [
+                    {"term": {Field.EVENT_DATASET: str(Dataset.ALERT)}},
+                    {"terms": {Field.MODEL_NAME: sorted(models)}},
+                    {
+                        "range": {
+                            Field.EVENT_END: {
+                                "gte": format_time(since),
+                                "lt": format_time(before),
+                                "format": "strict_date_optional_time",
+                            }
+                        }
+                    },
+                ]
+            }
+        }
+        latest: list[tuple[AlertKey, Transition, Status]] = []
+        after: Mapping[str, Any] | None = None
+        while True:
+            composite: dict[str, Any] = {
+                "size": ALERT_PAGE,
+                "sources": [{"key": {"terms": {"field": "mlmon.key"}}}],
+            }
+            if after is not None:
+                composite["after"] = after
+            body = {
+                "size": 0,
+                "query": query,
+                "aggs": {
+                    "keys": {
+                        "composite": composite,
+                        "aggs": {
+                            "latest": {
+                                "top_hits": {
+                                    "size": 1,
+                                    "sort": [{Field.EVENT_END: {"order": "desc"}}],
+                                    "_source": ["mlmon"],
+                                }
+                            }
+                        },
+                    }
+                },
+            }
+            try:
+                response, _ = with_retries(
+                    partial(
+                        self.client.search,
+                        index=stream_name(Dataset.ALERT, self.namespace),
+                        body=body,
+                        ignore_unavailable=True,
+                    ),
+                    self.retry,
+                    "reading open alerts",
+                    sleep=self._sleep,
+                    error=SinkError,
+                )
+            except (ApiError, TransportError) as exc:
+                msg = f"reading open alerts: {describe_error(exc)}"
+                raise SinkError(msg) from exc
+            keys = (response.body.get("aggregations") or {}).get("keys") or {}
+            buckets = keys.get("buckets") or []
+            for bucket in buckets:
+                hits = bucket["latest"]["hits"]["hits"]
+                if hits:
+                    latest.append(_alert_state(hits[0]["_source"].get("mlmon", {})))
+            after = keys.get("after_key")
+            if len(buckets) < ALERT_PAGE or after is None:
+                return fold_latest(latest)
+
+
+def _alert_state(mlmon: Mapping[str, Any]) -> tuple[AlertKey, Transition, Status]:
+    model = mlmon.get("model") or {}
+    key = AlertKey(
+        model=str(model.get("name")),
+        version=model.get("version"),
+        check=str(mlmon.get("check")),
+        role=mlmon.get("role"),
+        feature=mlmon.get("feature"),
+    )
+    return key, Transition(mlmon.get("transition")), Status(mlmon.get("severity"))

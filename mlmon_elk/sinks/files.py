@@ -1,0 +1,178 @@
+"""Write check results, alerts and run summaries as JSON lines (the embedded mode).
+
+Three files in one directory — ``checks.jsonl``, ``alerts.jsonl`` and
+``runs.jsonl`` — hold the same documents the Elasticsearch sink indexes, each
+with its deterministic id in ``mlmon.doc_id``. Ids already in a file are not
+written again, and an exclusive lock on ``.lock`` makes the check-and-append
+atomic, so a re-run or two analyzers at once never duplicate a line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from mlmon_elk.alerts import AlertKey, fold_latest
+from mlmon_elk.contract import Dataset, Status, Transition
+from mlmon_elk.documents import Document
+from mlmon_elk.errors import SinkError
+from mlmon_elk.sinks import WriteReport
+from mlmon_elk.windows import parse_time
+
+_HAS_FCNTL = sys.platform != "win32"
+"""POSIX file locks; on Windows two analyzers must not share one directory."""
+
+FILE_OF_DATASET = {
+    Dataset.CHECK: "checks.jsonl",
+    Dataset.ALERT: "alerts.jsonl",
+    Dataset.RUN: "runs.jsonl",
+}
+
+
+class FileSink:
+    """Appends documents as JSON lines under ``directory``.
+
+    Args:
+        directory: where ``checks.jsonl``, ``alerts.jsonl`` and ``runs.jsonl`` go
+            (created if needed).
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        # Ids already in each file, and how far the file was read for them.
+        self._ids: dict[Path, tuple[int, set[str]]] = {}
+
+    def path(self, dataset: Dataset) -> Path:
+        return self.directory / FILE_OF_DATASET[dataset]
+
+    def write(self, documents: Sequence[Document]) -> WriteReport:
+        """Append ``documents`` whose ids are not in their file yet.
+
+        Raises:
+            SinkError: the directory or a file cannot be written.
+        """
+        written = existing = 0
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with self._locked():
+                by_path: dict[Path, list[Document]] = {}
+                for doc in documents:
+                    by_path.setdefault(self.path(doc.dataset), []).append(doc)
+                for path, docs in by_path.items():
+                    ids = self._known_ids(path)
+                    lines = []
+                    for doc in docs:
+                        if doc.id in ids:
+                            existing += 1
+                            continue
+                        ids.add(doc.id)
+                        lines.append(_line(doc))
+                    if lines:
+                        with path.open("a", encoding="utf-8") as out:
+                            out.write("".join(lines))
+                            out.flush()
+                            os.fsync(out.fileno())
+                        self._ids[path] = (path.stat().st_size, ids)
+                        written += len(lines)
+        except OSError as exc:
+            msg = f"cannot write results to {self.directory}: {exc}"
+            raise SinkError(msg) from exc
+        return WriteReport(written, existing)
+
+    def open_alerts(
+        self, models: Sequence[str], *, before: datetime, since: datetime
+    ) -> dict[AlertKey, Status]:
+        """Alerts open before ``before``, from ``alerts.jsonl``.
+
+        Raises:
+            SinkError: the file cannot be read.
+        """
+        wanted = set(models)
+        latest: dict[AlertKey, tuple[datetime, Transition, Status]] = {}
+        for doc in self._read(self.path(Dataset.ALERT)):
+            mlmon = doc.get("mlmon") or {}
+            model = mlmon.get("model") or {}
+            if model.get("name") not in wanted:
+                continue
+            end = parse_time(str((doc.get("event") or {}).get("end")))
+            if not since <= end < before:
+                continue
+            key = AlertKey(
+                model=str(model.get("name")),
+                version=model.get("version"),
+                check=str(mlmon.get("check")),
+                role=mlmon.get("role"),
+                feature=mlmon.get("feature"),
+            )
+            if key not in latest or end >= latest[key][0]:
+                latest[key] = (end, Transition(mlmon["transition"]), Status(mlmon["severity"]))
+        return fold_latest((key, t, s) for key, (_, t, s) in latest.items())
+
+    def read(self, dataset: Dataset) -> list[dict[str, Any]]:
+        """Every document written so far for ``dataset`` (for reports and tests)."""
+        return list(self._read(self.path(dataset)))
+
+    def _known_ids(self, path: Path) -> set[str]:
+        size = path.stat().st_size if path.exists() else 0
+        offset, ids = self._ids.get(path, (0, set()))
+        if size < offset:  # truncated or replaced: start over
+            offset, ids = 0, set()
+        if size > offset:
+            with path.open("rb") as stream:
+                stream.seek(offset)
+                for raw in stream:
+                    doc_id = _doc_id(raw)
+                    if doc_id:
+                        ids.add(doc_id)
+        self._ids[path] = (size, ids)
+        return ids
+
+    def _read(self, path: Path) -> Iterator[dict[str, Any]]:
+        try:
+            with path.open(encoding="utf-8") as stream:
+                for raw in stream:
+                    with contextlib.suppress(ValueError):
+                        doc = json.loads(raw)
+                        if isinstance(doc, dict):
+                            yield doc
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            msg = f"cannot read {path}: {exc}"
+            raise SinkError(msg) from exc
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        if not _HAS_FCNTL:  # pragma: no cover - Windows
+            yield
+            return
+        import fcntl
+
+        with (self.directory / ".lock").open("a") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
+def _line(doc: Document) -> str:
+    source = dict(doc.source)
+    source["mlmon"] = {**(source.get("mlmon") or {}), "doc_id": doc.id}
+    return json.dumps(source, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
+
+
+def _doc_id(raw: bytes) -> str | None:
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return None
+    mlmon = doc.get("mlmon") if isinstance(doc, Mapping) else None
+    doc_id = mlmon.get("doc_id") if isinstance(mlmon, Mapping) else None
+    return str(doc_id) if doc_id else None

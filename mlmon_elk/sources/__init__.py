@@ -1,0 +1,70 @@
+"""Where windows of predictions come from: Elasticsearch or JSON-lines files.
+
+Both sources turn the predictions of one model in one window into the same
+:class:`~mlmon_elk.profile.window.ModelWindow`; the checks never know which
+source counted. ``tests/sources/test_differential.py`` holds them to that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from mlmon_elk.profile.baseline import Baseline
+from mlmon_elk.profile.window import ModelWindow
+from mlmon_elk.windows import Window
+
+
+@dataclass(frozen=True, slots=True)
+class ModelBaselines:
+    """One model's baselines: a version's own, or the model's default for the rest."""
+
+    model: str
+    by_version: Mapping[str, Baseline]
+    default_version: str
+    """Version whose baseline applies to versions without their own."""
+
+    def __post_init__(self) -> None:
+        if self.default_version not in self.by_version:
+            msg = f"model {self.model!r}: default version {self.default_version!r} has no baseline"
+            raise ValueError(msg)
+
+    @property
+    def default(self) -> Baseline:
+        return self.by_version[self.default_version]
+
+    def for_version(self, version: str) -> Baseline:
+        """The baseline ``version``'s window is compared with."""
+        return self.by_version.get(version, self.default)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """One model's window as counted by a source."""
+
+    window: ModelWindow
+    notes: tuple[str, ...] = ()
+    """Limits hit while counting, for the run summary."""
+    requests: int = 1
+    """Requests made (searches and retries, or files read)."""
+
+
+class Source(Protocol):
+    """Anything that can count one model's window of predictions."""
+
+    def fetch(
+        self,
+        model: ModelBaselines,
+        window: Window,
+        *,
+        history: int = 0,
+        percents: Sequence[float] = (50.0, 95.0, 99.0),
+    ) -> FetchResult:
+        """Count ``model``'s predictions in ``window`` (and ``history`` preceding windows),
+        with the latency ``percents``.
+
+        Raises:
+            SourceError: the predictions cannot be read.
+        """
+        ...  # pragma: no cover - protocol

@@ -1,0 +1,644 @@
+"""Count windows of predictions from JSON-lines files (the embedded default).
+
+Reads the files the handler's file sink writes — the very documents Logstash
+would index — including rotated and gzipped ones, a chunk of lines at a time so
+memory stays bounded whatever the file size. Each chunk is counted with
+:mod:`mlmon_elk.profile.counting` and the chunk counts are merged, giving the
+same :class:`~mlmon_elk.profile.window.ModelWindow` the Elasticsearch source
+reads from aggregations. To agree with Elasticsearch exactly, values are seen
+the way its index sees them: a keyword array counts once per distinct value,
+categorical values longer than the keyword ``ignore_above`` are not indexed
+(so not counted), and JSON ``null`` is no value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import glob
+import gzip
+import logging
+import math
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any, cast
+
+import numpy as np
+import orjson
+import pandas as pd
+from pandas.api.types import infer_dtype
+
+from mlmon_elk.contract import Dataset, Kind, Role
+from mlmon_elk.errors import DataError, SourceError
+from mlmon_elk.profile.baseline import Baseline, FeatureProfile
+from mlmon_elk.profile.counting import EXAMPLES, count_categorical, count_numeric
+from mlmon_elk.profile.window import (
+    CategoricalCounts,
+    FeatureCounts,
+    LatencyStats,
+    ModelWindow,
+    NumericCounts,
+    TextCounts,
+    WindowProfile,
+)
+from mlmon_elk.queries import DEFAULT_PERCENTS
+from mlmon_elk.sources import FetchResult, ModelBaselines
+from mlmon_elk.stack.templates import KEYWORD_IGNORE_ABOVE, TOKEN_IGNORE_ABOVE
+from mlmon_elk.transports.file import rotated_files
+from mlmon_elk.windows import EPOCH, Window
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_ROWS = 50_000
+"""Lines parsed and counted at a time; bounds memory whatever the file size."""
+
+MTIME_SLACK_SECONDS = 600
+"""A file last modified this long before a window may still be read (clock skew
+between the host writing the logs and the one reading them)."""
+
+ROTATION_RETRIES = 3
+"""Fresh starts of one fetch when files rotate away while being read."""
+
+_ALL = 1 << 62
+"""'Keep every example' while counting chunks; the window keeps the top few."""
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+# ------------------------------------------------------------------- reading
+
+
+def expand_paths(patterns: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """The prediction files ``patterns`` name, oldest first, each once.
+
+    A plain path names the handler's active file and brings its rotated files
+    along, by the handler's naming rule (``docs/handler.md``): for
+    ``predictions.jsonl`` also ``predictions-<UTC time>Z.jsonl`` and the same
+    with ``.gz``. A glob is taken as it matches. Either way, files being
+    compressed (``*.tmp``) and hidden files (locks) are never read, and while a
+    rotated file and its ``.gz`` both exist only the uncompressed one is.
+    """
+    found: dict[Path, float] = {}
+    for pattern in patterns:
+        text = os.fspath(pattern)
+        if glob.has_magic(text):
+            matches = glob.glob(text)
+        else:
+            matches = [text, *map(str, rotated_files(Path(text)))]
+        for match in matches:
+            path = Path(match)
+            if path.name.startswith(".") or path.suffix == ".tmp":
+                continue
+            with contextlib.suppress(OSError):  # rotated away meanwhile: gone
+                if path.is_file():
+                    found[path] = path.stat().st_mtime
+    for path in list(found):
+        if path.suffix == ".gz" and path.with_suffix("") in found:
+            del found[path]
+    return sorted(found, key=lambda p: (found[p], str(p)))
+
+
+def open_lines(path: Path, *, inode: int | None = None) -> IO[bytes]:
+    """A binary stream of ``path``'s lines, gunzipped when its content is gzip (whatever its name).
+
+    Raises:
+        FileNotFoundError: ``path`` is gone, or is no longer the file ``inode``
+            was (the handler rotated it since it was listed).
+    """
+    raw = path.open("rb")
+    try:
+        if inode is not None and os.fstat(raw.fileno()).st_ino != inode:
+            raise FileNotFoundError(errno.ENOENT, "replaced since listed", str(path))
+        gzipped = raw.read(2) == _GZIP_MAGIC
+        raw.seek(0)
+    except BaseException:
+        raw.close()
+        raise
+    return cast("IO[bytes]", _GzipReader(raw)) if gzipped else raw
+
+
+class _GzipReader(gzip.GzipFile):
+    """Gunzips an open file and closes that file with itself."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
+
+
+class _Vanished(Exception):
+    """A listed file disappeared before it was read (the handler rotated it)."""
+
+
+def read_chunks(
+    paths: Iterable[Path],
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    inodes: Mapping[Path, int] | None = None,
+) -> Iterator[list[dict[str, Any]]]:
+    """Parsed documents of ``paths``, ``chunk_rows`` at a time.
+
+    With ``inodes`` (as listed), a path that now names another file raises
+    ``_Vanished``, as does a path that is gone, so the caller can start over.
+
+    Blank lines are skipped. A line that is not a JSON object is skipped and
+    counted; a log at WARNING names the file and how many were skipped (a
+    truncated last line of a file being written is normal).
+    """
+    for path in paths:
+        bad = 0
+        try:
+            with open_lines(path, inode=(inodes or {}).get(path)) as lines:
+                chunk: list[dict[str, Any]] = []
+                for line in lines:
+                    if not line.strip():
+                        continue
+                    try:
+                        doc = orjson.loads(line)
+                    except ValueError:
+                        bad += 1
+                        continue
+                    if not isinstance(doc, dict):
+                        bad += 1
+                        continue
+                    chunk.append(doc)
+                    if len(chunk) >= chunk_rows:
+                        yield chunk
+                        chunk = []
+                if chunk:
+                    yield chunk
+        except FileNotFoundError as exc:
+            raise _Vanished(path) from exc
+        except (OSError, EOFError) as exc:
+            msg = f"cannot read {path}: {exc}"
+            raise SourceError(msg) from exc
+        if bad:
+            logger.warning("%s: skipped %d lines that are not JSON objects", path, bad)
+
+
+# ------------------------------------------------------------------ counting
+
+
+@dataclass(slots=True)
+class _NumericSum:
+    bins: np.ndarray
+    below: int = 0
+    above: int = 0
+    n: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+    lo: float = math.inf
+    hi: float = -math.inf
+
+    def add(self, c: NumericCounts) -> None:
+        self.bins += np.asarray(c.bins, dtype=np.int64)
+        if not c.count:
+            return
+        self.below += c.below_min
+        self.above += c.above_max
+        self.lo = min(self.lo, c.min if c.min is not None else math.inf)
+        self.hi = max(self.hi, c.max if c.max is not None else -math.inf)
+        # Chan et al.'s pairwise update: exact merging of means and variances.
+        mean, m2 = c.mean or 0.0, (c.std or 0.0) ** 2 * c.count
+        total = self.n + c.count
+        delta = mean - self.mean
+        self.mean += delta * c.count / total
+        self.m2 += m2 + delta * delta * self.n * c.count / total
+        self.n = total
+
+    def result(self) -> NumericCounts:
+        bins = tuple(int(b) for b in self.bins)
+        if not self.n:
+            return NumericCounts(bins=bins, count=0)
+        return NumericCounts(
+            bins=bins,
+            count=self.n,
+            below_min=self.below,
+            above_max=self.above,
+            min=self.lo,
+            max=self.hi,
+            mean=self.mean,
+            std=math.sqrt(max(self.m2, 0.0) / self.n),
+        )
+
+
+@dataclass(slots=True)
+class _CategoricalSum:
+    top: np.ndarray
+    other: int = 0
+    unseen: int = 0
+    count: int = 0
+    unseen_values: Counter[str] = field(default_factory=Counter)
+
+    def add(self, c: CategoricalCounts) -> None:
+        self.top += np.asarray([n for _, n in c.top], dtype=np.int64)
+        self.other += c.other
+        self.unseen += c.unseen
+        self.count += c.count
+        self.unseen_values.update(dict(c.unseen_examples))
+
+    def result(self, names: Sequence[str], examples: int) -> CategoricalCounts:
+        return CategoricalCounts(
+            top=tuple((name, int(n)) for name, n in zip(names, self.top, strict=True)),
+            other=self.other,
+            unseen=self.unseen,
+            count=self.count,
+            unseen_examples=most_frequent(self.unseen_values, examples),
+        )
+
+
+@dataclass(slots=True)
+class _TextSum:
+    documents: int = 0
+    tokens: int = 0
+    oov: int = 0
+    oov_values: Counter[str] = field(default_factory=Counter)
+
+    def result(self, examples: int) -> TextCounts:
+        return TextCounts(
+            documents=self.documents,
+            tokens=self.tokens,
+            oov_tokens=self.oov,
+            oov_examples=most_frequent(self.oov_values, examples) if self.documents else (),
+        )
+
+
+def most_frequent(counts: Mapping[str, int], k: int) -> tuple[tuple[str, int], ...]:
+    """The ``k`` largest counts, descending, ties by ascending key (as ``terms`` orders)."""
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return tuple((key, int(n)) for key, n in ranked[:k] if n > 0)
+
+
+@dataclass(slots=True)
+class _FeatureSum:
+    profile: FeatureProfile
+    kinds: Counter[Kind] = field(default_factory=Counter)
+    numeric: _NumericSum | None = None
+    categorical: _CategoricalSum | None = None
+    text: _TextSum | None = None
+
+    def __post_init__(self) -> None:
+        p = self.profile
+        if p.numeric is not None:
+            self.numeric = _NumericSum(bins=np.zeros(len(p.numeric.edges) + 1, dtype=np.int64))
+        if p.categorical is not None:
+            self.categorical = _CategoricalSum(top=np.zeros(len(p.categorical.top), dtype=np.int64))
+        if p.text is not None:
+            self.text = _TextSum()
+
+
+class _VersionSum:
+    """Running counts of one model version in the window."""
+
+    def __init__(self, baseline: Baseline, percents: Sequence[float]) -> None:
+        self.baseline = baseline
+        self.percents = tuple(sorted(set(percents)))
+        self.count = 0
+        self.failures = 0
+        self.latencies: list[np.ndarray] = []
+        self.present: Counter[str] = Counter()
+        self.null: Counter[str] = Counter()
+        self.features = {(f.role, f.name): _FeatureSum(f) for f in baseline.features}
+
+    def add(self, docs: Sequence[Mapping[str, Any]]) -> None:
+        """Count a chunk of this version's documents (already filtered to the window)."""
+        self.count += len(docs)
+        mlmon = [d.get("mlmon") or {} for d in docs]
+        self.failures += sum(1 for d in docs if (d.get("event") or {}).get("outcome") == "failure")
+        latency = pd.to_numeric(pd.Series([m.get("latency_ms") for m in mlmon]), errors="coerce")
+        latency = latency[np.isfinite(latency)]
+        if len(latency):
+            self.latencies.append(latency.to_numpy(dtype=float))
+        for counter, field_name in ((self.present, "present"), (self.null, "null")):
+            names = _keyword_pairs(pd.Series([m.get(field_name) for m in mlmon], dtype=object))
+            counter.update({str(k): int(n) for k, n in names.value_counts().items()})
+        frames: dict[tuple[str, ...], pd.DataFrame] = {}
+
+        def column(*path: str) -> pd.Series:
+            """Values at ``mlmon.<path...>`` of every document (``None`` where absent)."""
+            *group, name = path
+            key = tuple(group)
+            if key not in frames:
+                records = [_dig(m, key) for m in mlmon]
+                frames[key] = pd.DataFrame.from_records(records, index=range(len(docs)))
+            frame = frames[key]
+            if name in frame.columns:
+                return frame[name]
+            return pd.Series([None] * len(docs), dtype=object)
+
+        for (role, name), acc in self.features.items():
+            group = "inputs" if role is Role.INPUT else "outputs"
+            num = pd.to_numeric(column(group, "num", name), errors="coerce")
+            num_values = num[np.isfinite(num)].to_numpy(dtype=float)
+            cat_values = _keyword_pairs(column(group, "cat", name))
+            acc.kinds[Kind.NUM] += len(num_values)
+            acc.kinds[Kind.CAT] += cat_values.index.nunique()
+            token_counts = pd.Series(dtype=float)
+            if role is Role.INPUT:
+                token_counts = pd.to_numeric(column("token_count", name), errors="coerce")
+                acc.kinds[Kind.TEXT] += int(token_counts.notna().sum())
+            profile = acc.profile
+            if acc.numeric is not None and profile.numeric is not None:
+                acc.numeric.add(count_numeric(num_values, profile.numeric))
+            if acc.categorical is not None and profile.categorical is not None:
+                values = cat_values.reset_index(drop=True)
+                acc.categorical.add(count_categorical(values, profile.categorical, examples=_ALL))
+            if acc.text is not None and profile.text is not None:
+                tokens = _keyword_pairs(column("tokens", name), limit=TOKEN_IGNORE_ABOVE)
+                # count_text's rule on (document, token) pairs: a document counts
+                # when it has tokens, a token is OOV outside the vocabulary.
+                counts = tokens.value_counts()
+                oov = counts[~counts.index.isin(list(profile.text.vocabulary))]
+                acc.text.documents += tokens.index.nunique()
+                acc.text.tokens += int(token_counts.sum())
+                acc.text.oov += int(oov.sum())
+                acc.text.oov_values.update({str(k): int(n) for k, n in oov.items()})
+
+    def result(
+        self, model: str, version: str, window: Window, examples: int, names: int
+    ) -> WindowProfile:
+        latencies = np.concatenate(self.latencies) if self.latencies else np.empty(0)
+        features = {}
+        for key, acc in self.features.items():
+            role, name = key
+            kinds = {k: n for k, n in sorted(acc.kinds.items()) if n}
+            features[key] = FeatureCounts(
+                name=name,
+                role=role,
+                present=self.present[name] if role is Role.INPUT else sum(kinds.values()),
+                null=self.null[name] if role is Role.INPUT else 0,
+                kinds=kinds,
+                numeric=acc.numeric.result() if acc.numeric else None,
+                categorical=(
+                    acc.categorical.result(acc.profile.categorical.top_names, examples)
+                    if acc.categorical and acc.profile.categorical
+                    else None
+                ),
+                text=acc.text.result(examples) if acc.text else None,
+            )
+        return WindowProfile(
+            model=model,
+            version=version,
+            start=window.start,
+            end=window.end,
+            count=self.count,
+            failures=self.failures,
+            latency=LatencyStats(
+                count=len(latencies),
+                percentiles=(
+                    {p: float(np.percentile(latencies, p)) for p in self.percents}
+                    if len(latencies)
+                    else {}
+                ),
+                mean=float(latencies.mean()) if len(latencies) else None,
+                max=float(latencies.max()) if len(latencies) else None,
+            ),
+            features=features,
+            present_names=dict(most_frequent(self.present, names)),
+        )
+
+
+def _dig(mapping: Mapping[str, Any], path: Sequence[str]) -> Mapping[str, Any]:
+    for key in path:
+        inner = mapping.get(key)
+        if not isinstance(inner, Mapping):
+            return {}
+        mapping = inner
+    return mapping
+
+
+def _keyword_pairs(column: pd.Series, *, limit: int | None = KEYWORD_IGNORE_ABOVE) -> pd.Series:
+    """A keyword field's indexed values: one entry per (row, distinct value), indexed by row.
+
+    As Elasticsearch indexes them: arrays give one value per distinct element,
+    ``null`` and empty arrays give none, values longer than ``limit`` characters
+    are not indexed, and JSON booleans and numbers become their text.
+    """
+    values = column[column.notna()]
+    if values.empty:
+        return pd.Series([], dtype=object)
+    if values.dtype == bool:
+        return values.map({True: "true", False: "false"}).astype(object)
+    arrays = False
+    # infer_dtype scans in C: the per-value Python paths run only for arrays
+    # and for values that are not strings (rare in real documents).
+    if values.dtype == object and infer_dtype(values, skipna=True) != "string":
+        arrays = bool(values.map(_is_list).any())
+        if arrays:
+            values = values.explode()
+            values = values[values.notna()]
+        if infer_dtype(values, skipna=True) != "string":
+            odd = ~values.map(_is_str).to_numpy(dtype=bool)
+            values = values.where(~odd, values[odd].map(_keyword))
+    strings = values if isinstance(values.dtype, pd.StringDtype) else values.astype(str)
+    if limit is not None:
+        strings = strings[strings.str.len().le(limit).to_numpy(dtype=bool)]
+    if arrays:
+        pairs = pd.DataFrame({"row": strings.index, "value": strings.to_numpy()})
+        strings = strings[~pairs.duplicated().to_numpy()]
+    return strings
+
+
+def _is_list(value: object) -> bool:
+    return type(value) is list
+
+
+def _is_str(value: object) -> bool:
+    return type(value) is str
+
+
+def _keyword(item: object) -> str:
+    # How Elasticsearch indexes a JSON scalar into a keyword field.
+    if isinstance(item, bool):
+        return "true" if item else "false"
+    return str(item)
+
+
+# ------------------------------------------------------------------- source
+
+
+class WindowCounter:
+    """Counts documents into one model's window profile, chunk by chunk.
+
+    Feed it any documents (it keeps only the model's predictions inside the
+    window and counts the preceding ``history`` windows) and read
+    :meth:`result`. :class:`FileSource` feeds it from files; tests feed it lists.
+    """
+
+    def __init__(
+        self,
+        model: ModelBaselines,
+        window: Window,
+        *,
+        history: int = 0,
+        percents: Sequence[float] = DEFAULT_PERCENTS,
+        examples: int = EXAMPLES,
+        new_features: int = 100,
+    ) -> None:
+        self.model = model
+        self.window = window
+        self.percents = tuple(percents)
+        self.examples = examples
+        self.new_features = new_features
+        self.preceding = window.preceding(history)
+        self.earliest = self.preceding[0].start if self.preceding else window.start
+        self.history = np.zeros(history, dtype=np.int64)
+        # Nanoseconds since the epoch of each preceding window's start, and the window's.
+        self._edges = np.array(
+            [_ns(w.start) for w in self.preceding] + [_ns(window.start)], dtype=np.int64
+        )
+        self.versions: dict[str, _VersionSum] = {}
+
+    def fresh(self) -> WindowCounter:
+        """A counter with the same settings and nothing counted."""
+        return WindowCounter(
+            self.model,
+            self.window,
+            history=len(self.history),
+            percents=self.percents,
+            examples=self.examples,
+            new_features=self.new_features,
+        )
+
+    def add(self, docs: Sequence[Mapping[str, Any]]) -> None:
+        """Count the documents of ``docs`` that belong to this model and window."""
+        if not docs:
+            return
+        keep = [
+            d
+            for d in docs
+            if (d.get("event") or {}).get("dataset") == Dataset.PREDICTION
+            and ((d.get("mlmon") or {}).get("model") or {}).get("name") == self.model.model
+        ]
+        if not keep:
+            return
+        times = pd.to_datetime(
+            pd.Series([d.get("@timestamp") for d in keep], dtype=object),
+            utc=True,
+            format="ISO8601",
+            errors="coerce",
+        )
+        stamps = times.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        valid = times.notna().to_numpy()
+        in_window = valid & (stamps >= _ns(self.window.start)) & (stamps < _ns(self.window.end))
+        if len(self.history):
+            earlier = valid & (stamps >= self._edges[0]) & (stamps < self._edges[-1])
+            slots = np.searchsorted(self._edges, stamps[earlier], side="right") - 1
+            self.history += np.bincount(slots, minlength=len(self.history))[: len(self.history)]
+        by_version: dict[str, list[Mapping[str, Any]]] = {}
+        for doc, inside in zip(keep, in_window, strict=True):
+            version = ((doc.get("mlmon") or {}).get("model") or {}).get("version")
+            if inside and version is not None:
+                by_version.setdefault(_keyword(version), []).append(doc)
+        for version, version_docs in by_version.items():
+            if version not in self.versions:
+                baseline = self.model.for_version(version)
+                self.versions[version] = _VersionSum(baseline, self.percents)
+            self.versions[version].add(version_docs)
+
+    def result(self) -> ModelWindow:
+        """The window profile of everything added so far."""
+        return ModelWindow(
+            model=self.model.model,
+            start=self.window.start,
+            end=self.window.end,
+            versions={
+                version: acc.result(
+                    self.model.model,
+                    version,
+                    self.window,
+                    self.examples,
+                    len(acc.baseline.inputs) + self.new_features,
+                )
+                for version, acc in sorted(self.versions.items())
+            },
+            history=tuple(int(n) for n in self.history),
+        )
+
+
+def _ns(t: datetime) -> int:
+    return (t - EPOCH) // timedelta(microseconds=1) * 1000
+
+
+class FileSource:
+    """Counts windows of predictions from JSON-lines files (plain or gzipped).
+
+    Args:
+        paths: files or glob patterns, e.g. ``["logs/predictions.jsonl*"]``.
+        chunk_rows: lines parsed and counted at a time (bounds memory).
+        examples: unseen values / OOV tokens kept as examples per feature.
+        new_features: input names beyond the baseline's that are counted.
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        examples: int = EXAMPLES,
+        new_features: int = 100,
+    ) -> None:
+        if not paths:
+            msg = "files.predictions: at least one path or glob is needed"
+            raise DataError(msg)
+        self.paths = list(paths)
+        self.chunk_rows = chunk_rows
+        self.examples = examples
+        self.new_features = new_features
+
+    def fetch(
+        self,
+        model: ModelBaselines,
+        window: Window,
+        *,
+        history: int = 0,
+        percents: Sequence[float] = DEFAULT_PERCENTS,
+    ) -> FetchResult:
+        """Count ``model``'s predictions in ``window`` (and ``history`` earlier windows).
+
+        Files last written before the earliest window needed are skipped: they
+        cannot hold documents of it.
+
+        Raises:
+            SourceError: a file cannot be read.
+        """
+        counter = WindowCounter(
+            model,
+            window,
+            history=history,
+            percents=percents,
+            examples=self.examples,
+            new_features=self.new_features,
+        )
+        earliest = counter.earliest.timestamp() - MTIME_SLACK_SECONDS
+        for _ in range(ROTATION_RETRIES):
+            listed = {p: st for p in expand_paths(self.paths) if (st := _stat(p)) is not None}
+            paths = [p for p, st in listed.items() if st.st_mtime >= earliest]
+            inodes = {p: listed[p].st_ino for p in paths}
+            try:
+                for chunk in read_chunks(paths, chunk_rows=self.chunk_rows, inodes=inodes):
+                    counter.add(chunk)
+            except _Vanished:
+                # Rotated or compressed while being read: count again from a fresh list.
+                counter = counter.fresh()
+                continue
+            notes = () if paths else (f"no prediction files match {self.paths} for {window}",)
+            return FetchResult(counter.result(), notes, requests=len(paths))
+        msg = f"prediction files kept changing while being read ({self.paths})"
+        raise SourceError(msg)
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        return None  # rotated away since listed

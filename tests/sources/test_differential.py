@@ -1,0 +1,221 @@
+"""The Elasticsearch source and the file source count the same documents identically."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import fields, is_dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlmon_elk.contract import Dataset, stream_name
+from mlmon_elk.profile.window import ModelWindow
+from mlmon_elk.queries import PlanOptions
+from mlmon_elk.sources import ModelBaselines
+from mlmon_elk.sources.elasticsearch import ElasticsearchSource
+from mlmon_elk.sources.files import FileSource
+from mlmon_elk.windows import Window, parse_time
+from tests.conftest import EsTarget
+from tests.factories import credit_baseline, index_documents, prediction, write_jsonl
+
+START = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+WINDOW = Window(START, START + timedelta(minutes=10))
+
+WORDS = ["late", "payment", "loan", "car", "house", "crypto", "refund", "Zebra's"]
+MARITAL = ["married", "single", "divorced", "widowed", "separated", "it's complicated"]
+
+
+def mixed_documents(seed: int = 7, n: int = 400) -> list[dict[str, Any]]:
+    """Documents exercising every counting rule: edges, nulls, arrays, unseen, type switches."""
+    rng = random.Random(seed)
+    docs: list[dict[str, Any]] = []
+    span = (WINDOW.end - WINDOW.start).total_seconds()
+    for i in range(n):
+        # Most documents in the window, some in the three preceding windows, some after.
+        offset = rng.uniform(-3 * span, span * 1.1)
+        when = START + timedelta(seconds=offset)
+        version = rng.choices(["1.0", "2.0", "0.9-beta"], weights=[6, 3, 1])[0]
+        inputs: dict[str, Any] = {}
+        if rng.random() < 0.9:
+            inputs["age"] = rng.choice([18, 25, 40, 60, 90, 17.5, 95, rng.uniform(10, 100), None])
+        if rng.random() < 0.95:
+            inputs["income"] = rng.choice([None, float("nan"), rng.uniform(0, 30000), 1000])
+        if rng.random() < 0.9:
+            inputs["marital"] = rng.choice(
+                [*MARITAL, ["married", "single"], ["divorced", "divorced"], [], None, "x" * 1100]
+            )
+        inputs["region"] = rng.choice(["north", "south", "east", "west", True, 3, None])
+        if rng.random() < 0.8:
+            inputs["note"] = " ".join(rng.sample(WORDS, rng.randint(0, 4)))
+        if rng.random() < 0.1:
+            inputs["brand_new"] = rng.random()
+        if rng.random() < 0.05:
+            inputs["zz_extra"] = "on"
+        outputs: dict[str, Any] = {"score": rng.choice([0.25, 0.5, rng.random(), 1.5])}
+        if rng.random() < 0.9:
+            outputs["label"] = rng.choice(["approve", "reject", "review"])
+        docs.append(
+            prediction(
+                when,
+                version=version,
+                inputs=inputs,
+                outputs=outputs,
+                latency_ms=rng.choice([rng.lognormvariate(2, 0.5), None]) if i % 7 else 3.0,
+                failure=rng.random() < 0.05,
+                prediction_id=f"p{i}",
+            )
+        )
+    # Other models and the shipper's counters share the stream; neither may be counted.
+    docs.append(prediction(START + timedelta(minutes=1), model="other", inputs={"age": 30}))
+    shipper = prediction(START + timedelta(minutes=2), inputs={"age": 30})
+    shipper["event"]["dataset"] = str(Dataset.SHIPPER)
+    docs.append(shipper)
+    return docs
+
+
+def model_baselines() -> ModelBaselines:
+    # Version 2.0 has its own baseline with other bins; others use 1.0's.
+    return ModelBaselines(
+        "credit",
+        {"1.0": credit_baseline("1.0"), "2.0": credit_baseline("2.0", edges=(30, 50))},
+        default_version="1.0",
+    )
+
+
+def assert_same_profile(a: Any, b: Any, path: str = "window") -> None:
+    """Structural equality; floats to 1e-9 relative; percentiles: same keys (see below)."""
+    if is_dataclass(a) and not isinstance(a, type):
+        assert type(a) is type(b), path
+        for f in fields(a):
+            assert_same_profile(getattr(a, f.name), getattr(b, f.name), f"{path}.{f.name}")
+    elif isinstance(a, dict):
+        assert isinstance(b, dict), path
+        assert list(a) == list(b), f"{path}: keys {list(a)} != {list(b)}"
+        if path.endswith("latency.percentiles"):
+            return  # approximate in Elasticsearch: assert_percentiles_close
+        for key in a:
+            assert_same_profile(a[key], b[key], f"{path}[{key!r}]")
+    elif isinstance(a, tuple):
+        assert isinstance(b, tuple), path
+        assert len(a) == len(b), f"{path}: {a} != {b}"
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same_profile(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) and not isinstance(b, int | type(None)):
+        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), f"{path}: {a} != {b}"
+    else:
+        assert a == b, f"{path}: {a!r} != {b!r}"
+
+
+def latencies_in_window(docs: list[dict[str, Any]], version: str) -> np.ndarray:
+    return np.array(
+        [
+            d["mlmon"]["latency_ms"]
+            for d in docs
+            if d["event"]["dataset"] == "mlmon.prediction"
+            and d["mlmon"]["model"] == {"name": "credit", "version": version}
+            and "latency_ms" in d["mlmon"]
+            and WINDOW.start <= parse_time(d["@timestamp"]) < WINDOW.end
+        ]
+    )
+
+
+def assert_percentiles_close(window: ModelWindow, docs: list[dict[str, Any]]) -> None:
+    """The documented tolerance: Elasticsearch's percentiles are TDigest estimates whose
+    rank in the window's latencies is within max(2/n, 1%) of the percentile asked for."""
+    for version, profile in window.versions.items():
+        sample = np.sort(latencies_in_window(docs, version))
+        assert profile.latency.count == len(sample)
+        for percent, value in profile.latency.percentiles.items():
+            below = np.searchsorted(sample, value, side="left") / len(sample)
+            at_or_below = np.searchsorted(sample, value, side="right") / len(sample)
+            slack = max(2 / len(sample), 0.01)
+            assert below - slack <= percent / 100 <= at_or_below + slack, (version, percent)
+
+
+def test_both_sources_give_identical_window_profiles(es: EsTarget, tmp_path: Path) -> None:
+    """The same documents in Elasticsearch and in (rotated, gzipped) files give one profile."""
+    docs = mixed_documents()
+    index_documents(es.client, stream_name(Dataset.PREDICTION, es.namespace), docs)
+    # The file sink's rotation: the live file, a rotated one and a gzipped older one.
+    write_jsonl(tmp_path / "predictions.jsonl", docs[:150])
+    write_jsonl(tmp_path / "predictions.jsonl.1", docs[150:300])
+    write_jsonl(tmp_path / "predictions.jsonl.2.gz", docs[300:], gzipped=True)
+    model = model_baselines()
+
+    from_es = ElasticsearchSource(es.client, es.namespace).fetch(model, WINDOW, history=3)
+    from_files = FileSource([tmp_path / "predictions.jsonl*"], chunk_rows=37).fetch(
+        model, WINDOW, history=3
+    )
+
+    assert set(from_es.window.versions) == {"0.9-beta", "1.0", "2.0"}
+    assert sum(from_es.window.history) > 0
+    assert_same_profile(from_es.window, from_files.window)
+    assert_percentiles_close(from_es.window, docs)
+    assert_percentiles_close(from_files.window, docs)
+
+
+def test_split_plan_counts_exactly_as_one_request(es: EsTarget) -> None:
+    """An _msearch split under a tiny bucket budget gives the same profile as one search."""
+    docs = mixed_documents(seed=11, n=150)
+    index_documents(es.client, stream_name(Dataset.PREDICTION, es.namespace), docs)
+    model = model_baselines()
+    whole = ElasticsearchSource(es.client, es.namespace).fetch(model, WINDOW, history=2)
+    split = ElasticsearchSource(
+        es.client,
+        es.namespace,
+        options=PlanOptions(max_buckets=150, max_versions=3, new_features=5),
+    ).fetch(model, WINDOW, history=2)
+    assert split.requests == 1
+    assert any("split into" in note for note in split.notes)
+    assert_same_profile(whole.window, split.window)
+    for version, profile in whole.window.versions.items():
+        assert split.window.versions[version].latency == profile.latency
+
+
+def test_percentile_tolerance_holds_on_skewed_latencies(es: EsTarget, tmp_path: Path) -> None:
+    """On 2,000 skewed latencies both sources' percentiles meet the documented tolerance."""
+    rng = np.random.default_rng(3)
+    docs = [
+        prediction(START + timedelta(seconds=i * 0.25), inputs={"age": 30}, latency_ms=float(x))
+        for i, x in enumerate(rng.lognormal(3, 1, 2000))
+    ]
+    index_documents(es.client, stream_name(Dataset.PREDICTION, es.namespace), docs)
+    write_jsonl(tmp_path / "p.jsonl", docs)
+    model = model_baselines()
+    a = ElasticsearchSource(es.client, es.namespace).fetch(model, WINDOW).window
+    b = FileSource([tmp_path / "p.jsonl"]).fetch(model, WINDOW).window
+    assert a.versions["1.0"].latency.count == 2000
+    assert_same_profile(a, b)
+    assert_percentiles_close(a, docs)
+    assert_percentiles_close(b, docs)
+
+
+def test_the_real_handlers_documents_count_like_the_contracts(tmp_path: Path) -> None:
+    """The scenario through PredictionHandler's file sink and through tests.factories
+    (the contract, field by field) give one window profile: the tests' documents are real."""
+    from mlmon_elk.handler import PredictionHandler
+    from tests import scenario
+
+    active = tmp_path / "handler" / "predictions.jsonl"
+    handler = PredictionHandler(
+        f"file://{active}",
+        model=scenario.MODEL,
+        model_version=scenario.VERSION,
+        text_inputs=["note"],
+        spool_dir=None,
+    )
+    try:
+        scenario.log_window(handler, 1, injected=True)
+    finally:
+        handler.close()
+    write_jsonl(tmp_path / "contract.jsonl", scenario.documents(1, injected=True))
+    model = model_baselines()
+    window = Window(scenario.window_start(1), scenario.window_start(2))
+    logged = FileSource([active]).fetch(model, window).window
+    written = FileSource([tmp_path / "contract.jsonl"]).fetch(model, window).window
+    assert logged.count == scenario.WINDOW_ROWS
+    assert_same_profile(logged, written)
+    assert logged.versions["1.0"].latency == written.versions["1.0"].latency

@@ -1,0 +1,174 @@
+"""The Elasticsearch source against a real server: no data, unmapped fields, outages, limits."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from mlmon_elk.contract import Dataset, Kind, Role, stream_name
+from mlmon_elk.errors import SourceError
+from mlmon_elk.queries import PlanOptions
+from mlmon_elk.sources import ModelBaselines
+from mlmon_elk.sources.elasticsearch import ElasticsearchSource, Retry
+from mlmon_elk.windows import Window
+from tests.conftest import EsTarget
+from tests.factories import baseline, credit_baseline, index_documents, numeric, prediction
+from tests.proxy import TcpProxy, connect_via, free_port
+
+START = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+WINDOW = Window(START, START + timedelta(minutes=10))
+CREDIT = ModelBaselines("credit", {"1.0": credit_baseline()}, default_version="1.0")
+FAST = Retry(attempts=3, initial=0.01, maximum=0.02)
+
+
+def _docs(n: int = 20) -> list[dict[str, object]]:
+    return [
+        prediction(
+            START + timedelta(seconds=10 * i),
+            inputs={"age": 20 + i, "marital": "single", "note": "late payment"},
+            outputs={"score": 0.4},
+        )
+        for i in range(n)
+    ]
+
+
+def test_no_stream_yet_is_an_empty_window(es: EsTarget) -> None:
+    """Before any prediction arrives the window simply has no versions."""
+    fetched = ElasticsearchSource(es.client, es.namespace).fetch(CREDIT, WINDOW, history=2)
+    assert fetched.window.versions == {}
+    assert fetched.window.history == (0, 0)
+    assert fetched.requests == 1
+
+
+def test_never_mapped_features_count_zero_not_every_document(es: EsTarget) -> None:
+    """A baseline feature no document ever carried is absent — not 'missing' in all of them."""
+    index_documents(es.client, stream_name(Dataset.PREDICTION, es.namespace), _docs())
+    with_ghost = baseline(
+        "credit", "1.0", [*credit_baseline().features, numeric("ghost", (1.0, 2.0))]
+    )
+    model = ModelBaselines("credit", {"1.0": with_ghost}, default_version="1.0")
+    profile = (
+        ElasticsearchSource(es.client, es.namespace).fetch(model, WINDOW).window.versions["1.0"]
+    )
+    assert profile.count == 20
+    ghost = profile.feature(Role.INPUT, "ghost")
+    assert ghost is not None
+    assert (ghost.present, ghost.null, dict(ghost.kinds)) == (0, 0, {})
+    assert ghost.numeric is not None
+    assert (ghost.numeric.count, ghost.numeric.bins) == (0, (0, 0, 0))
+    age = profile.feature(Role.INPUT, "age")
+    assert age is not None
+    assert (age.present, dict(age.kinds)) == (20, {Kind.NUM: 20})
+    # income was never sent: absent from every document, not null in them.
+    income = profile.feature(Role.INPUT, "income")
+    assert income is not None
+    assert (income.present, income.null) == (0, 0)
+
+
+def test_a_version_appearing_mid_window_gets_its_own_profile(es: EsTarget) -> None:
+    """A rollout halfway through the window yields two versions with their own counts."""
+    docs = _docs(20)
+    for doc in docs[12:]:
+        doc["mlmon"]["model"]["version"] = "1.1"  # type: ignore[index]
+    index_documents(es.client, stream_name(Dataset.PREDICTION, es.namespace), docs)
+    window = ElasticsearchSource(es.client, es.namespace).fetch(CREDIT, WINDOW).window
+    assert {v: p.count for v, p in window.versions.items()} == {"1.0": 12, "1.1": 8}
+
+
+def test_unreachable_cluster_fails_clearly_after_backing_off() -> None:
+    """Connection refused on every try ends in one SourceError after growing waits."""
+    from mlmon_elk.es_client import EsConnection, connect
+
+    waits: list[float] = []
+    client = connect(EsConnection(hosts=(f"http://127.0.0.1:{free_port()}",)), max_retries=0)
+    source = ElasticsearchSource(client, "default", retry=Retry(3, 1.0, 10.0), sleep=waits.append)
+    with pytest.raises(SourceError, match=r"failed after 3 tries: cannot reach Elasticsearch"):
+        source.fetch(CREDIT, WINDOW)
+    assert len(waits) == 2
+    assert 0.5 <= waits[0] <= 1.0
+    assert 1.0 <= waits[1] <= 2.0
+
+
+def test_a_cluster_back_within_the_retries_answers_the_fetch(es: EsTarget) -> None:
+    """The first try meets a closed port; the proxy reopens in the backoff; the fetch succeeds."""
+    index_documents(es.client, stream_name(Dataset.PREDICTION, es.namespace), _docs())
+    proxy = TcpProxy(es.url).start()
+    client = connect_via(es, proxy.url, max_retries=0)
+    proxy.stop()
+
+    def reopen(_: float) -> None:
+        proxy.start()
+
+    try:
+        source = ElasticsearchSource(client, es.namespace, retry=FAST, sleep=reopen)
+        fetched = source.fetch(CREDIT, WINDOW)
+    finally:
+        proxy.stop()
+        client.close()
+    assert fetched.window.versions["1.0"].count == 20
+    assert fetched.requests == 2
+
+
+def test_a_lower_cluster_bucket_limit_is_met_by_splitting(es: EsTarget) -> None:
+    """When the cluster refuses the bucket count, the plan is split under its limit."""
+    index_documents(es.client, stream_name(Dataset.PREDICTION, es.namespace), _docs())
+    expected = ElasticsearchSource(es.client, es.namespace).fetch(CREDIT, WINDOW).window
+    es.client.cluster.put_settings(persistent={"search.max_buckets": 30})
+    try:
+        source = ElasticsearchSource(
+            es.client, es.namespace, options=PlanOptions(max_versions=1, new_features=5)
+        )
+        fetched = source.fetch(CREDIT, WINDOW)
+    finally:
+        es.client.cluster.put_settings(persistent={"search.max_buckets": None})
+    assert any("split into" in note for note in fetched.notes)
+    assert fetched.window.versions["1.0"].features == expected.versions["1.0"].features
+
+
+def test_concurrent_fetches_share_one_client(es: EsTarget) -> None:
+    """Two models counted at once through one client do not mix their counts."""
+    docs = _docs(10) + [
+        prediction(START + timedelta(seconds=i), model="other", inputs={"age": 1}) for i in range(4)
+    ]
+    index_documents(es.client, stream_name(Dataset.PREDICTION, es.namespace), docs)
+    other = ModelBaselines(
+        "other", {"1.0": baseline("other", "1.0", [numeric("age", (5.0,))])}, "1.0"
+    )
+    source = ElasticsearchSource(es.client, es.namespace)
+    counts: dict[str, int] = {}
+
+    def run(model: ModelBaselines) -> None:
+        counts[model.model] = source.fetch(model, WINDOW).window.count
+
+    threads = [threading.Thread(target=run, args=(m,)) for m in (CREDIT, other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert counts == {"credit": 10, "other": 4}
+
+
+def test_a_server_that_never_answers_times_out_and_fails_clearly() -> None:
+    """A listener that accepts and stays silent: each try times out, then a clear SourceError."""
+    import socket
+
+    from mlmon_elk.es_client import EsConnection, connect
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    client = connect(EsConnection(hosts=(url,), request_timeout=0.2), max_retries=0)
+    waits: list[float] = []
+    source = ElasticsearchSource(client, "default", retry=Retry(2, 0.01, 0.01), sleep=waits.append)
+    try:
+        with pytest.raises(
+            SourceError, match="failed after 2 tries: no answer from Elasticsearch in time"
+        ):
+            source.fetch(CREDIT, WINDOW)
+    finally:
+        client.close()
+        silent.close()
+    assert len(waits) == 1

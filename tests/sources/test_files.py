@@ -1,0 +1,137 @@
+"""The JSON-lines source: rotated and gzipped files, bounded chunks, broken lines."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from mlmon_elk.contract import Role
+from mlmon_elk.errors import DataError, SourceError
+from mlmon_elk.sources import ModelBaselines
+from mlmon_elk.sources.files import FileSource, WindowCounter, expand_paths, read_chunks
+from mlmon_elk.windows import Window
+from tests.factories import credit_baseline, prediction, write_jsonl
+from tests.sources.test_differential import WINDOW, assert_same_profile, mixed_documents
+
+CREDIT = ModelBaselines("credit", {"1.0": credit_baseline()}, default_version="1.0")
+
+
+def test_gzip_is_recognised_by_content_not_name(tmp_path: Path) -> None:
+    """A gzipped file without .gz (and a plain one named .gz) are both read."""
+    docs = mixed_documents(n=60)
+    (tmp_path / "a.jsonl").write_bytes(
+        gzip.compress(b"".join(json.dumps(d).encode() + b"\n" for d in docs[:30]))
+    )
+    write_jsonl(tmp_path / "b.jsonl.gz", docs[30:])
+    chunks = list(read_chunks(expand_paths([tmp_path / "*"]), chunk_rows=1000))
+    assert sum(len(c) for c in chunks) == len(docs)
+
+
+def test_chunk_size_does_not_change_the_profile(tmp_path: Path) -> None:
+    """Counting 7 lines at a time or all at once gives the same window profile."""
+    write_jsonl(tmp_path / "p.jsonl", mixed_documents(n=250))
+    small = FileSource([tmp_path / "p.jsonl"], chunk_rows=7).fetch(CREDIT, WINDOW, history=2)
+    whole = FileSource([tmp_path / "p.jsonl"], chunk_rows=100_000).fetch(CREDIT, WINDOW, history=2)
+    assert_same_profile(small.window, whole.window)
+    assert small.window.versions["1.0"].latency == whole.window.versions["1.0"].latency
+
+
+def test_counter_takes_documents_from_memory_too() -> None:
+    """WindowCounter counts documents handed to it directly, like chunks of a file."""
+    counter = WindowCounter(CREDIT, WINDOW)
+    counter.add(
+        [
+            prediction(WINDOW.start + timedelta(seconds=i), inputs={"age": 30, "marital": None})
+            for i in range(5)
+        ]
+    )
+    profile = counter.result().versions["1.0"]
+    marital = profile.feature(Role.INPUT, "marital")
+    assert marital is not None
+    assert (profile.count, marital.present, marital.null) == (5, 5, 5)
+
+
+def test_broken_lines_are_skipped_and_reported(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Truncated or garbage lines are skipped with a warning naming the file; the rest counts."""
+    good = [prediction(WINDOW.start + timedelta(seconds=i), inputs={"age": 30}) for i in range(3)]
+    text = (
+        "".join(json.dumps(d) + "\n" for d in good)
+        + "\n[1, 2]\nnot json\n"
+        + json.dumps(good[0])[:40]
+    )
+    path = tmp_path / "p.jsonl"
+    path.write_text(text, encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="mlmon_elk.sources.files"):
+        window = FileSource([path]).fetch(CREDIT, WINDOW).window
+    assert window.versions["1.0"].count == 3
+    assert f"{path}: skipped 3 lines" in caplog.text
+
+
+def test_files_last_written_before_the_window_are_not_read(tmp_path: Path) -> None:
+    """A rotated file whose last write precedes the window (and its history) is skipped."""
+    old = write_jsonl(tmp_path / "p.jsonl.1", [prediction(WINDOW.start, inputs={"age": 1})])
+    stamp = (WINDOW.start - timedelta(days=1)).timestamp()
+    os.utime(old, (stamp, stamp))
+    fetched = FileSource([tmp_path / "p.jsonl*"]).fetch(CREDIT, WINDOW)
+    assert fetched.window.versions == {}
+    assert fetched.requests == 0
+    assert fetched.notes == (f"no prediction files match {[tmp_path / 'p.jsonl*']} for {WINDOW}",)
+
+
+def test_unreadable_files_fail_with_the_file_name(tmp_path: Path) -> None:
+    """A corrupt gzip file is a SourceError naming it, not a crash deep in pandas."""
+    path = tmp_path / "p.jsonl.gz"
+    path.write_bytes(gzip.compress(b'{"a": 1}\n' * 100)[:30])
+    with pytest.raises(SourceError, match=r"cannot read .*p\.jsonl\.gz"):
+        FileSource([path]).fetch(
+            CREDIT, Window(datetime(2000, 1, 1, tzinfo=timezone.utc), WINDOW.end)
+        )
+
+
+def test_a_source_needs_paths() -> None:
+    """An empty path list is a configuration mistake, said plainly."""
+    with pytest.raises(DataError, match="at least one path"):
+        FileSource([])
+
+
+def test_the_active_file_brings_its_rotated_files_by_the_handlers_naming(tmp_path: Path) -> None:
+    """predictions.jsonl brings predictions-<time>Z.jsonl(.gz); never .tmp, locks, a pair twice."""
+    docs = [prediction(WINDOW.start + timedelta(seconds=i), inputs={"age": 30}) for i in range(8)]
+    write_jsonl(tmp_path / "predictions.jsonl", docs[:2])
+    write_jsonl(tmp_path / "predictions-20240501T120100.000001Z.jsonl", docs[2:4])
+    write_jsonl(tmp_path / "predictions-20240501T120000.000001Z.jsonl.gz", docs[4:6], gzipped=True)
+    # Being compressed: the .jsonl is read, its unfinished .gz and .gz.tmp are not.
+    write_jsonl(tmp_path / "predictions-20240501T120200.000001Z.jsonl", docs[6:8])
+    write_jsonl(tmp_path / "predictions-20240501T120200.000001Z.jsonl.gz", docs[6:8], gzipped=True)
+    (tmp_path / "predictions-20240501T120200.000001Z.jsonl.gz.tmp").write_bytes(b"\x1f\x8b partial")
+    (tmp_path / ".predictions.jsonl.lock").write_text("")
+    write_jsonl(tmp_path / "other.jsonl", docs)
+    names = sorted(p.name for p in expand_paths([tmp_path / "predictions.jsonl"]))
+    assert names == [
+        "predictions-20240501T120000.000001Z.jsonl.gz",
+        "predictions-20240501T120100.000001Z.jsonl",
+        "predictions-20240501T120200.000001Z.jsonl",
+        "predictions.jsonl",
+    ]
+    window = FileSource([tmp_path / "predictions.jsonl"]).fetch(CREDIT, WINDOW).window
+    assert window.versions["1.0"].count == 8
+
+
+def test_a_file_rotated_after_listing_is_noticed(tmp_path: Path) -> None:
+    """If the active file was renamed and replaced since it was listed, reading says so."""
+    from mlmon_elk.sources.files import _Vanished
+
+    active = write_jsonl(tmp_path / "predictions.jsonl", [prediction(WINDOW.start)])
+    listed = {active: active.stat().st_ino}
+    active.rename(tmp_path / "predictions-20240501T120000.000001Z.jsonl")
+    write_jsonl(active, [])
+    with pytest.raises(_Vanished):
+        list(read_chunks([active], inodes=listed))
