@@ -1,9 +1,9 @@
 """The embedded mode's speed: JSON-lines reading, and profile + checks beside Evidently.
 
-1. **JSON lines read.** Prediction documents with 50 features (35 numeric, 12
-   categorical, 3 text) are written as the handler's file sink writes them (a
-   plain and a gzipped file); the file source reads and counts them into the
-   window profile. Rows per second are printed beside pandas' own
+1. **JSON lines read.** Predictions with 50 features (35 numeric, 12
+   categorical, 3 text) are logged through ``PredictionHandler``'s file sink
+   (64 MiB files, rotated ones gzipped); the file source reads and counts them
+   into the window profile. Rows per second are printed beside pandas' own
    ``read_json(lines=True, chunksize=…)`` parsing the same files (parsing only,
    no counting) for scale.
 2. **Profile + checks on 1,000,000 × 50.** A DataFrame of one window (38
@@ -22,8 +22,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
@@ -35,14 +33,14 @@ import pandas as pd
 
 from mlmon_elk.checks import CheckSettings, ModelJob, check_run
 from mlmon_elk.contract import Kind
+from mlmon_elk.handler import PredictionHandler
 from mlmon_elk.profile.baseline import Baseline
 from mlmon_elk.profile.build import BuildOptions, build_baseline
 from mlmon_elk.profile.frame import window_from_frame
 from mlmon_elk.profile.window import ModelWindow
 from mlmon_elk.sources import ModelBaselines
-from mlmon_elk.sources.files import FileSource
+from mlmon_elk.sources.files import FileSource, expand_paths
 from mlmon_elk.windows import Window
-from tests.factories import prediction
 
 START = datetime(2024, 5, 1, tzinfo=timezone.utc)
 WINDOW = Window(START, START + timedelta(days=1))
@@ -64,30 +62,32 @@ def jsonl_frame(n: int, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def write_logs(folder: Path, n: int, rng: np.random.Generator) -> list[Path]:
-    """``n`` prediction documents in a plain and a gzipped JSON-lines file."""
+    """``n`` predictions logged through the handler's file sink (rotated and gzipped)."""
     rows = jsonl_frame(n, rng)
-    seconds = rng.uniform(0, WINDOW.length.total_seconds(), n)
-    texts = [f"text{i}" for i in range(3)]
-    lines = [
-        json.dumps(
-            prediction(
-                START + timedelta(seconds=float(s)),
-                model="bench",
-                version="1",
+    seconds = np.sort(rng.uniform(0, WINDOW.length.total_seconds(), n))
+    active = folder / "predictions.jsonl"
+    handler = PredictionHandler(
+        f"file://{active}",
+        model="bench",
+        model_version="1",
+        text_inputs=[f"text{i}" for i in range(3)],
+        spool_dir=None,
+        queue_size=n + 1000,  # no drops: this measures reading, not back-pressure
+        file_max_bytes=64 * 2**20,
+        file_backups=0,
+    )
+    try:
+        for row, s in zip(rows.to_dict("records"), seconds, strict=True):
+            handler.log_prediction(
                 inputs={str(k): v for k, v in row.items()},
-                text_inputs=texts,
                 latency_ms=12.0,
+                timestamp=START + timedelta(seconds=float(s)),
             )
-        )
-        + "\n"
-        for row, s in zip(rows.to_dict("records"), seconds, strict=True)
-    ]
-    half = n // 2
-    plain = folder / "predictions.jsonl"
-    plain.write_text("".join(lines[:half]), encoding="utf-8")
-    packed = folder / "predictions.jsonl.1.gz"
-    packed.write_bytes(gzip.compress("".join(lines[half:]).encode(), compresslevel=1))
-    return [plain, packed]
+    finally:
+        handler.close()
+    dropped = handler.counters().dropped
+    assert not dropped, f"the handler dropped {dropped} predictions"
+    return expand_paths([active])
 
 
 def bench_jsonl(n: int, rng: np.random.Generator) -> None:
@@ -102,6 +102,7 @@ def bench_jsonl(n: int, rng: np.random.Generator) -> None:
     with tempfile.TemporaryDirectory(prefix="mlmon-bench-") as tmp:
         paths = write_logs(Path(tmp), n, rng)
         size = sum(p.stat().st_size for p in paths)
+        packed = sum(1 for p in paths if p.suffix == ".gz")
         started = time.perf_counter()
         window = FileSource(paths).fetch(model, WINDOW).window
         reading = time.perf_counter() - started
@@ -112,7 +113,7 @@ def bench_jsonl(n: int, rng: np.random.Generator) -> None:
             for chunk in pd.read_json(path, lines=True, chunksize=50_000, dtype=False):
                 parsed += len(chunk)
         parsing = time.perf_counter() - started
-    print(f"   files: {size / 1e6:,.0f} MB on disk (half gzipped)")
+    print(f"   handler's files: {len(paths)} ({packed} rotated and gzipped), {size / 1e6:,.0f} MB")
     label = "mlmon-elk FileSource (parse + count into the window profile):"
     print(f"   {label:<62}{n / reading:>10,.0f} rows/s")
     label = "pandas.read_json(lines=True, chunksize) (parse only):"

@@ -35,6 +35,7 @@ from elastic_transport import Urllib3HttpNode
 
 from mlmon_elk.contract import Dataset, Kind, stream_name
 from mlmon_elk.es_client import EsConnection, connect
+from mlmon_elk.events import DocumentBuilder, DocumentSettings
 from mlmon_elk.profile.baseline import Baseline
 from mlmon_elk.profile.build import BuildOptions, build_baseline
 from mlmon_elk.sources import ModelBaselines
@@ -44,7 +45,6 @@ from mlmon_elk.stack.install import install_templates
 from mlmon_elk.testing import PlainJsonNode
 from mlmon_elk.windows import Window
 from tests.conftest import real_cluster_connection
-from tests.factories import prediction
 from tests.proxy import TcpProxy, observing_node
 from tests.sources.test_differential import assert_same_profile
 
@@ -77,18 +77,19 @@ def baseline(rng: np.random.Generator) -> Baseline:
 
 
 def documents(n: int, rng: np.random.Generator) -> Iterator[dict[str, Any]]:
+    """``n`` prediction documents, built by the handler's own document builder."""
     rows = frame(n, rng)
     seconds = rng.uniform(0, WINDOW.length.total_seconds(), n)
-    texts = [f"text{i}" for i in range(N_TEXT)]
+    builder = DocumentBuilder(
+        DocumentSettings.create(
+            model="bench", model_version="1", text_inputs=[f"text{i}" for i in range(N_TEXT)]
+        )
+    )
     for row, offset in zip(rows.to_dict("records"), seconds, strict=True):
-        yield prediction(
-            START + timedelta(seconds=float(offset)),
-            model="bench",
-            version="1",
-            inputs={str(k): v for k, v in row.items()},
-            text_inputs=texts,
+        yield builder.prediction(
+            {str(k): v for k, v in row.items()},
             latency_ms=float(rng.gamma(3, 4)),
-            prediction_id=uuid.uuid4().hex,
+            timestamp=START + timedelta(seconds=float(offset)),
         )
 
 

@@ -15,6 +15,7 @@ one per check, each on its own feature:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mlmon_elk.contract import Check, Kind
+from mlmon_elk.handler import PredictionHandler
 from mlmon_elk.profile.baseline import Baseline, dump_baseline
 from mlmon_elk.profile.build import BuildOptions, build_baseline
 from tests.factories import prediction
@@ -108,28 +110,67 @@ def window_start(i: int) -> datetime:
     return START + STEP * i
 
 
-def documents(
+@dataclass(frozen=True)
+class Request:
+    """One prediction of the scenario, before any logging."""
+
+    when: datetime
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    latency_ms: float
+    prediction_id: str
+
+
+def requests(
     i: int, *, injected: bool = False, seed: int = 100, n: int = WINDOW_ROWS
-) -> list[dict[str, Any]]:
-    """Prediction documents of window ``i`` ([START + i·STEP, +STEP))."""
+) -> list[Request]:
+    """The predictions of window ``i`` ([START + i·STEP, +STEP)), in time order."""
     rng = np.random.default_rng(seed + i)
     frame = rows(n, rng, injected=injected)
     vanish = rng.random(n) < (0.4 if injected else 0.0)
-    docs = []
+    out = []
     offsets = np.sort(rng.uniform(0, STEP.total_seconds(), n))
     for k, (record, offset) in enumerate(zip(frame.to_dict("records"), offsets, strict=True)):
         inputs = {key: record[key] for key in ("age", "income", "marital", "city", "note")}
         if vanish[k]:
             del inputs["income"]
-        docs.append(
-            prediction(
-                window_start(i) + timedelta(seconds=float(offset)),
-                model=MODEL,
-                version=VERSION,
+        out.append(
+            Request(
+                when=window_start(i) + timedelta(seconds=float(offset)),
                 inputs=inputs,
                 outputs={"score": record["score"]},
                 latency_ms=float(rng.gamma(4, 5)),
                 prediction_id=f"w{i}-{k}",
             )
         )
-    return docs
+    return out
+
+
+def documents(
+    i: int, *, injected: bool = False, seed: int = 100, n: int = WINDOW_ROWS
+) -> list[dict[str, Any]]:
+    """Prediction documents of window ``i``, written by the contract (``tests.factories``)."""
+    return [
+        prediction(
+            r.when,
+            model=MODEL,
+            version=VERSION,
+            inputs=r.inputs,
+            outputs=r.outputs,
+            latency_ms=r.latency_ms,
+            prediction_id=r.prediction_id,
+        )
+        for r in requests(i, injected=injected, seed=seed, n=n)
+    ]
+
+
+def log_window(handler: PredictionHandler, i: int, *, injected: bool = False) -> None:
+    """Log the predictions of window ``i`` through the real handler."""
+    for r in requests(i, injected=injected):
+        handler.log_prediction(
+            inputs=r.inputs,
+            outputs=r.outputs,
+            latency_ms=r.latency_ms,
+            prediction_id=r.prediction_id,
+            timestamp=r.when,
+        )

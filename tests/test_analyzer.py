@@ -281,3 +281,56 @@ def test_two_analyzers_at_once_write_each_document_once(backend: Backend) -> Non
     assert backend.count(Dataset.CHECK) == before + results
     assert backend.count(Dataset.ALERT) == len(scenario.INJECTED)
     assert backend.count(Dataset.RUN) == 2  # … and both runs share one summary for the window
+
+
+@pytest.mark.parametrize("mode", ["elasticsearch", "files"])
+def test_predictions_logged_by_the_real_handler_raise_exactly_the_injected_alerts(
+    mode: str, request: pytest.FixtureRequest, baseline: tuple[Baseline, Path], tmp_path: Path
+) -> None:
+    """The scenario logged through PredictionHandler's rotating, gzipping file sink: the
+    analyzer reads the handler's files (or the same documents indexed) and raises the same
+    five alerts as from documents written by the contract."""
+    from mlmon_elk.handler import PredictionHandler
+    from mlmon_elk.sources.files import expand_paths, read_chunks
+
+    active = tmp_path / "logs" / "predictions.jsonl"
+    handler = PredictionHandler(
+        f"file://{active}",
+        model=scenario.MODEL,
+        model_version=scenario.VERSION,
+        text_inputs=["note"],
+        spool_dir=None,
+        file_max_bytes=150_000,
+        batch_bytes=50_000,
+        file_backups=0,
+        file_compress=True,
+    )
+    try:
+        scenario.log_window(handler, 0)
+        scenario.log_window(handler, 1, injected=True)
+    finally:
+        handler.close()
+    files = expand_paths([active])
+    assert len(files) > 5  # rotated, and compressed
+    assert any(f.suffix == ".gz" for f in files)
+
+    if mode == "elasticsearch":
+        es: EsTarget = request.getfixturevalue("es")
+        docs = [d for chunk in read_chunks(files) for d in chunk]
+        index_documents(es.client, stream_name(Dataset.PREDICTION, es.namespace), docs)
+        source: dict[str, Any] = {"elasticsearch": {"hosts": [es.url]}, "namespace": es.namespace}
+        client = es.client
+    else:
+        source = {"files": {"predictions": [str(active)], "output": "out"}}
+        client = None
+    config = config_from_dict(config_data(baseline[1], **source), base=tmp_path)
+    analyzer = Analyzer.from_config(config, client=client)
+
+    clean = analyzer.run(window(0))
+    faulty = analyzer.run(window(1))
+
+    assert clean.summary.ok, clean.summary.errors
+    assert [w.count for w in clean.results] == [scenario.WINDOW_ROWS, scenario.WINDOW_ROWS]
+    assert alerting(clean) == set()
+    assert alerting(faulty) == scenario.INJECTED
+    assert statuses_except(faulty, scenario.INJECTED | {(Check.VOLUME, None)}) == {Status.OK}

@@ -8,11 +8,14 @@ typed paths:
 * finite ``int``, ``float``, numpy numbers, ``Decimal`` → num;
 * ``None``, NaN, ``pd.NA``, ``NaT`` → null (and ``""`` too with ``empty_as_null``);
 * ±inf → *invalid*: the key was carried, the value is left out;
-* ``str`` → text when the feature is declared text, cat otherwise; enums by
-  their value; ``datetime`` / ``date`` → cat ISO-8601;
+* ``str`` → text when the feature is declared text, cat otherwise (categories
+  cut to 1,024 characters); enums by their value; ``datetime`` / ``date`` →
+  cat ISO-8601;
 * lists / tuples of strings or bools → a categorical array (one value per
   distinct element);
-* anything else (bytes, dicts, objects) → invalid.
+* anything else: :func:`mlmon_elk.values.classify`, the handler's own rule,
+  decides (bytes and objects → invalid; nested mappings → invalid here, since
+  only the handler flattens them).
 
 Overrides (:func:`coerce`) turn numbers into categories (``12`` → ``"12"``,
 ``2.5`` → ``"2.5"``) or numeric strings into numbers; the serving app must then
@@ -21,17 +24,14 @@ send the same representation.
 
 from __future__ import annotations
 
-import datetime as dt
-import enum
-import math
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from mlmon_elk import values as rules
 from mlmon_elk.contract import Kind
 
 NO_VALUE = -1
@@ -120,6 +120,12 @@ def type_column(
         if empty_as_null:
             null = null | s.eq("").fillna(value=False).to_numpy(dtype=bool)
         ok = ~null
+        if not text and (s.str.len() > rules.MAX_CATEGORY_CHARS).any():
+            # Categories are cut as the handler cuts them (the index keeps no more).
+            raw = np.array(
+                [rules.string(x, empty_as_null)[1] if type(x) is str else x for x in raw],
+                dtype=object,
+            )
         string[ok] = raw[ok]
         kind[ok] = str_code
     else:
@@ -141,31 +147,29 @@ def type_column(
 
 _NULL = -2
 
+_CLASSIFIED = {
+    rules.NUM: _KIND_CODE[Kind.NUM],
+    rules.CAT: _KIND_CODE[Kind.CAT],
+    rules.CATS: _KIND_CODE[Kind.CAT],
+}
 
-def _type_one(v: Any, str_code: int, empty_as_null: bool) -> tuple[int, Any]:
-    """(kind code, value) of one Python value; ``_NULL`` or ``NO_VALUE`` for none."""
-    if v is None or v is pd.NA or v is pd.NaT:
+
+def _type_one(value: Any, str_code: int, empty_as_null: bool) -> tuple[int, Any]:
+    """(kind code, value) of one Python value by the handler's own rule
+    (:func:`mlmon_elk.values.classify`); ``_NULL`` or ``NO_VALUE`` for none.
+
+    Nested mappings are invalid here: only the handler flattens them (into
+    ``<key>_<subkey>`` features), a training column holds one feature.
+    """
+    kind, logged = rules.classify(value, empty_as_null=empty_as_null)
+    if kind == rules.NULL:
         return _NULL, None
-    if isinstance(v, enum.Enum):
-        v = v.value
-    if isinstance(v, (bool, np.bool_)):
-        return _KIND_CODE[Kind.CAT], "true" if v else "false"
-    if isinstance(v, (int, float, np.integer, np.floating, Decimal)):
-        x = float(v)
-        if math.isnan(x):
-            return _NULL, None
-        return (_KIND_CODE[Kind.NUM], x) if math.isfinite(x) else (NO_VALUE, None)
-    if isinstance(v, str):
-        if empty_as_null and v == "":
-            return _NULL, None
-        return str_code, v
-    if isinstance(v, (dt.datetime, dt.date)):
-        return _KIND_CODE[Kind.CAT], v.isoformat()
-    if isinstance(v, (list, tuple, np.ndarray)):
-        items = [("true" if x else "false") if isinstance(x, (bool, np.bool_)) else x for x in v]
-        if all(isinstance(x, str) for x in items):
-            return _KIND_CODE[Kind.CAT], tuple(dict.fromkeys(items))
-    return NO_VALUE, None
+    if kind == rules.CATS:
+        return _CLASSIFIED[kind], tuple(logged)
+    if kind == rules.CAT and type(value) is str:  # a plain string may be declared text
+        return str_code, value if str_code == _KIND_CODE[Kind.TEXT] else logged
+    code = _CLASSIFIED.get(kind, NO_VALUE)
+    return code, logged if code != NO_VALUE else None
 
 
 def coerce(column: TypedColumn, kind: Kind) -> TypedColumn:

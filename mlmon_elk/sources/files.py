@@ -17,8 +17,6 @@ import contextlib
 import errno
 import glob
 import gzip
-import io
-import json
 import logging
 import math
 import os
@@ -30,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 import numpy as np
+import orjson
 import pandas as pd
 from pandas.api.types import infer_dtype
 
@@ -49,6 +48,7 @@ from mlmon_elk.profile.window import (
 from mlmon_elk.queries import DEFAULT_PERCENTS
 from mlmon_elk.sources import FetchResult, ModelBaselines
 from mlmon_elk.stack.templates import KEYWORD_IGNORE_ABOVE, TOKEN_IGNORE_ABOVE
+from mlmon_elk.transports.file import rotated_files
 from mlmon_elk.windows import EPOCH, Window
 
 logger = logging.getLogger(__name__)
@@ -88,9 +88,7 @@ def expand_paths(patterns: Sequence[str | os.PathLike[str]]) -> list[Path]:
         if glob.has_magic(text):
             matches = glob.glob(text)
         else:
-            path = Path(text)
-            rotated = glob.escape(str(path.with_name(path.stem))) + "-*Z" + path.suffix
-            matches = [text, *glob.glob(rotated), *glob.glob(rotated + ".gz")]
+            matches = [text, *map(str, rotated_files(Path(text)))]
         for match in matches:
             path = Path(match)
             if path.name.startswith(".") or path.suffix == ".tmp":
@@ -104,8 +102,8 @@ def expand_paths(patterns: Sequence[str | os.PathLike[str]]) -> list[Path]:
     return sorted(found, key=lambda p: (found[p], str(p)))
 
 
-def open_lines(path: Path, *, inode: int | None = None) -> IO[str]:
-    """A text stream of ``path``, gunzipped when its content is gzip (whatever its name).
+def open_lines(path: Path, *, inode: int | None = None) -> IO[bytes]:
+    """A binary stream of ``path``'s lines, gunzipped when its content is gzip (whatever its name).
 
     Raises:
         FileNotFoundError: ``path`` is gone, or is no longer the file ``inode``
@@ -120,8 +118,7 @@ def open_lines(path: Path, *, inode: int | None = None) -> IO[str]:
     except BaseException:
         raw.close()
         raise
-    stream = cast("IO[bytes]", _GzipReader(raw)) if gzipped else raw
-    return io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="\n")
+    return cast("IO[bytes]", _GzipReader(raw)) if gzipped else raw
 
 
 class _GzipReader(gzip.GzipFile):
@@ -166,7 +163,7 @@ def read_chunks(
                     if not line.strip():
                         continue
                     try:
-                        doc = json.loads(line)
+                        doc = orjson.loads(line)
                     except ValueError:
                         bad += 1
                         continue

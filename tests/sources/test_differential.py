@@ -191,3 +191,31 @@ def test_percentile_tolerance_holds_on_skewed_latencies(es: EsTarget, tmp_path: 
     assert_same_profile(a, b)
     assert_percentiles_close(a, docs)
     assert_percentiles_close(b, docs)
+
+
+def test_the_real_handlers_documents_count_like_the_contracts(tmp_path: Path) -> None:
+    """The scenario through PredictionHandler's file sink and through tests.factories
+    (the contract, field by field) give one window profile: the tests' documents are real."""
+    from mlmon_elk.handler import PredictionHandler
+    from tests import scenario
+
+    active = tmp_path / "handler" / "predictions.jsonl"
+    handler = PredictionHandler(
+        f"file://{active}",
+        model=scenario.MODEL,
+        model_version=scenario.VERSION,
+        text_inputs=["note"],
+        spool_dir=None,
+    )
+    try:
+        scenario.log_window(handler, 1, injected=True)
+    finally:
+        handler.close()
+    write_jsonl(tmp_path / "contract.jsonl", scenario.documents(1, injected=True))
+    model = model_baselines()
+    window = Window(scenario.window_start(1), scenario.window_start(2))
+    logged = FileSource([active]).fetch(model, window).window
+    written = FileSource([tmp_path / "contract.jsonl"]).fetch(model, window).window
+    assert logged.count == scenario.WINDOW_ROWS
+    assert_same_profile(logged, written)
+    assert logged.versions["1.0"].latency == written.versions["1.0"].latency
