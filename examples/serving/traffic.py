@@ -24,10 +24,16 @@ from mlmon_elk.demo.traffic import DEMO_DRIFT, Drift, applications
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--url", default=os.environ.get("MLMON_DEMO_APP_URL", "http://localhost:8000"))
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--url", default=os.environ.get("MLMON_DEMO_APP_URL", "http://localhost:8000")
+    )
     parser.add_argument("--rate", type=float, default=20.0, help="requests per second (default 20)")
-    parser.add_argument("--count", type=int, default=0, help="stop after this many (default: never)")
+    parser.add_argument(
+        "--count", type=int, default=0, help="stop after this many (default: never)"
+    )
     parser.add_argument(
         "--drift",
         action="store_true",
@@ -39,8 +45,13 @@ def main(argv: list[str] | None = None) -> int:
 
     rng = np.random.default_rng(args.seed)
     drift = DEMO_DRIFT if args.drift else Drift()
+    if not args.url.startswith(("http://", "https://")):
+        parser.error(f"--url: expected an http(s) URL, got {args.url!r}")
     endpoint = args.url.rstrip("/") + "/predict"
-    print(f"sending to {endpoint} at {args.rate:g}/s, drift {'on' if args.drift else 'off'}", flush=True)
+    print(
+        f"sending to {endpoint} at {args.rate:g}/s, drift {'on' if args.drift else 'off'}",
+        flush=True,
+    )
     sent = failed = 0
     pause = 1.0 / args.rate if args.rate > 0 else 0.0
     while not args.count or sent + failed < args.count:
@@ -48,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.count and sent + failed >= args.count:
                 break
             body = json.dumps(row).encode()
-            req = urllib.request.Request(endpoint, data=body, headers={"Content-Type": "application/json"})
+            req = urllib.request.Request(  # noqa: S310 - http(s) checked above
+                endpoint, data=body, headers={"Content-Type": "application/json"}
+            )
             try:
                 with urllib.request.urlopen(req, timeout=10) as response:  # noqa: S310 - a URL we are given
                     response.read()

@@ -29,11 +29,23 @@ def register(subparsers: Any) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--out", default="mlmon-demo", help="output directory (default: ./mlmon-demo)")
-    parser.add_argument("--windows", type=int, default=12, help="five-minute windows of traffic (default 12)")
-    parser.add_argument("--per-window", type=int, default=2000, help="predictions per window (default 2000)")
-    parser.add_argument("--elasticsearch", metavar="URL", help="use a running stack: Elasticsearch URL")
-    parser.add_argument("--logstash", metavar="URL", help="with --elasticsearch: handler destination, e.g. tcp://localhost:5000")
+    parser.add_argument(
+        "--out", default="mlmon-demo", help="output directory (default: ./mlmon-demo)"
+    )
+    parser.add_argument(
+        "--windows", type=int, default=12, help="five-minute windows of traffic (default 12)"
+    )
+    parser.add_argument(
+        "--per-window", type=int, default=2000, help="predictions per window (default 2000)"
+    )
+    parser.add_argument(
+        "--elasticsearch", metavar="URL", help="use a running stack: Elasticsearch URL"
+    )
+    parser.add_argument(
+        "--logstash",
+        metavar="URL",
+        help="with --elasticsearch: handler destination, e.g. tcp://localhost:5000",
+    )
     parser.add_argument("--namespace", default="default", help="data stream namespace on the stack")
     parser.set_defaults(run=run)
 

@@ -35,8 +35,12 @@ def register(subparsers: Any) -> None:
     )
     where.add_argument("--results", metavar="DIR", help="a results directory of the embedded mode")
     parser.add_argument("--model", help="only this model (default: every model found)")
-    parser.add_argument("--from", dest="start", metavar="TIME", help="windows ending after this ISO-8601 time")
-    parser.add_argument("--to", dest="end", metavar="TIME", help="windows ending at or before this time")
+    parser.add_argument(
+        "--from", dest="start", metavar="TIME", help="windows ending after this ISO-8601 time"
+    )
+    parser.add_argument(
+        "--to", dest="end", metavar="TIME", help="windows ending at or before this time"
+    )
     parser.add_argument("--output", "-o", default="mlmon-report.html", help="HTML file to write")
     parser.set_defaults(run=run)
 

@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, TextIO
@@ -87,17 +87,21 @@ def run_demo(
 
     end = floor_time(utc_now(), plan.interval)
     windows = [
-        Window(end - plan.interval * (plan.windows - i), end - plan.interval * (plan.windows - i - 1))
+        Window(
+            end - plan.interval * (plan.windows - i), end - plan.interval * (plan.windows - i - 1)
+        )
         for i in range(plan.windows)
     ]
-    destination = stack.logstash if stack else f"file://{(out / 'logs' / 'predictions.jsonl').resolve()}"
+    destination = (
+        stack.logstash if stack else f"file://{(out / 'logs' / 'predictions.jsonl').resolve()}"
+    )
     say(
         f"2/5 serving {plan.windows * plan.per_window:,} simulated predictions over {plan.windows}"
         f" windows of {_minutes(plan.interval)} through PredictionHandler → {destination}"
     )
     say(
-        f"3/5 drift on in windows {plan.drift_from + 1}–{plan.drift_until}: employment_years missing"
-        f" from {plan.drift.employment_years_absent:.0%} of requests, income NA +"
+        f"3/5 drift on in windows {plan.drift_from + 1}–{plan.drift_until}: employment_years"
+        f" missing from {plan.drift.employment_years_absent:.0%} of requests, income NA +"
         f"{plan.drift.extra_income_na:.0%}, divorced {plan.drift.divorced_share:.0%},"
         f" {plan.drift.new_word_share:.0%} new words in descriptions"
     )
@@ -114,11 +118,14 @@ def run_demo(
     say("5/5 writing the report …")
     from mlmon_elk.report import write_report
 
-    write_report(report, config=config_path, model=MODEL, start=windows[0].start, end=windows[-1].end)
+    write_report(
+        report, config=config_path, model=MODEL, start=windows[0].start, end=windows[-1].end
+    )
     say(f"    {_rel(report)}")
     say(f"done in {time.perf_counter() - started:.1f} s. Next:")
     say(f"  open {_rel(report)}")
-    say(f"  mlmon-elk analyze --config {_rel(config_path)} --once --at {format_time(windows[-1].end)} -v")
+    span = f"--from {format_time(windows[0].start)} --to {format_time(windows[-1].end)}"
+    say(f"  mlmon-elk analyze --config {_rel(config_path)} {span} -v   (again: writes nothing new)")
     say("  attach PredictionHandler to your own model: see README.md (Quickstart)")
     return report
 
@@ -133,7 +140,7 @@ def _build_baseline(path: Path) -> None:
         model=MODEL,
         version=VERSION,
         outputs=OUTPUTS,
-        kinds={name: "text" for name in TEXT_INPUTS},
+        kinds=dict.fromkeys(TEXT_INPUTS, "text"),
         absent=absent,
         source=TRAINING_DATA,
     )
@@ -166,7 +173,10 @@ def _serve(destination: str, windows: list[Window], plan: DemoPlan, stack: Stack
             offsets = np.sort(rng.uniform(0, span, plan.per_window))
             latencies = rng.lognormal(np.log(35.0), 0.5, plan.per_window)
             for row, offset, latency in zip(
-                applications(plan.per_window, rng, plan.drift_in(i)), offsets, latencies, strict=True
+                applications(plan.per_window, rng, plan.drift_in(i)),
+                offsets,
+                latencies,
+                strict=True,
             ):
                 handler.log_prediction(
                     inputs=row,
@@ -222,16 +232,23 @@ def _analyse(config_path: Path, windows: list[Window], say: Callable[[str], None
         summary = outcome.summary
         status = "ok" if summary.ok else "FAILED: " + "; ".join(summary.errors)
         fired = [e for e in outcome.alerts if e.transition is not Transition.ONGOING]
-        say(f"    window {i:2}/{len(windows)} {window.start:%H:%M}–{window.end:%H:%M}  {summary.checks} checks  {status}")
+        span = f"{window.start:%H:%M}–{window.end:%H:%M}"
+        say(f"    window {i:2}/{len(windows)} {span}  {summary.checks} checks  {status}")
         for event in fired:
-            mark = "✔ resolved" if event.transition is Transition.RESOLVED else f"✖ {event.severity}"
-            say(f"      {mark:<11} {event.result.message(event.window.model, event.window.version)}")
+            mark = (
+                "✔ resolved" if event.transition is Transition.RESOLVED else f"✖ {event.severity}"
+            )
+            say(
+                f"      {mark:<11} {event.result.message(event.window.model, event.window.version)}"
+            )
         if not summary.ok:
             msg = f"the analyzer failed on window {window}: {'; '.join(summary.errors)}"
             raise MlmonError(msg)
 
 
-def _wait_for_documents(config_path: Path, windows: list[Window], expected: int, say: Callable[[str], None]) -> None:
+def _wait_for_documents(
+    config_path: Path, windows: list[Window], expected: int, say: Callable[[str], None]
+) -> None:
     """Wait until Logstash has indexed every prediction (or 120 s pass)."""
     from mlmon_elk.config import load_config
     from mlmon_elk.contract import Dataset, stream_name
@@ -246,7 +263,14 @@ def _wait_for_documents(config_path: Path, windows: list[Window], expected: int,
             "filter": [
                 {"term": {"event.dataset": str(Dataset.PREDICTION)}},
                 {"term": {"mlmon.model.name": MODEL}},
-                {"range": {"@timestamp": {"gte": format_time(windows[0].start), "lt": format_time(windows[-1].end)}}},
+                {
+                    "range": {
+                        "@timestamp": {
+                            "gte": format_time(windows[0].start),
+                            "lt": format_time(windows[-1].end),
+                        }
+                    }
+                },
             ]
         }
     }
@@ -254,12 +278,17 @@ def _wait_for_documents(config_path: Path, windows: list[Window], expected: int,
     count = 0
     while time.monotonic() < deadline:
         client.options(ignore_status=404).indices.refresh(index=index)
-        count = int(client.options(ignore_status=404).count(index=index, query=query).get("count", 0))
+        count = int(
+            client.options(ignore_status=404).count(index=index, query=query).get("count", 0)
+        )
         if count >= expected:
             say(f"    Elasticsearch has all {count:,} predictions")
             return
         time.sleep(2)
-    msg = f"only {count:,} of {expected:,} predictions reached {index} within 120 s (is Logstash running?)"
+    msg = (
+        f"only {count:,} of {expected:,} predictions reached {index} within 120 s"
+        " (is Logstash running?)"
+    )
     raise MlmonError(msg)
 
 

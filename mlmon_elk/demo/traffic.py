@@ -22,34 +22,46 @@ VERSION = "1.0.0"
 
 MARITAL = ("married", "single", "divorced", "widowed")
 MARITAL_SHARES = (0.52, 0.31, 0.12, 0.05)
-PURPOSES = ("car", "home_improvement", "education", "business", "medical", "debt_consolidation", "travel")
+PURPOSES = (
+    "car",
+    "home_improvement",
+    "education",
+    "business",
+    "medical",
+    "debt_consolidation",
+    "travel",
+)
 PURPOSE_SHARES = (0.26, 0.2, 0.12, 0.1, 0.07, 0.2, 0.05)
-REGIONS = tuple(
-    f"{r}"
-    for r in (
-        "north", "south", "east", "west", "centre", "coast", "highlands",
-        "lakes", "valley", "islands", "capital", "border",
-    )
-)  # fmt: skip
+# fmt: off
+REGIONS = (
+    "north", "south", "east", "west", "centre", "coast", "highlands",
+    "lakes", "valley", "islands", "capital", "border",
+)
 EMPLOYMENT = ("employed", "self_employed", "contractor", "retired", "student", "unemployed")
 EMPLOYMENT_SHARES = (0.62, 0.14, 0.1, 0.07, 0.04, 0.03)
 
 # Words of the free-text description, most frequent first; the long tail gives
 # the training vocabulary its natural rate of rare (held-out unseen) words.
 _COMMON = (
-    "loan for a new used car repair of the roof kitchen bathroom renovation tuition fees "
-    "university course small shop equipment stock medical bills dental treatment surgery "
-    "consolidate credit card debts pay off overdraft holiday trip family wedding moving costs "
-    "solar panels insulation boiler replacement laptop for studies van for my business"
-).split()
-_RARE = tuple(f"{stem}{suffix}" for stem in ("garden", "fence", "piano", "bike", "boat", "camera",
-              "sofa", "window", "garage", "pool", "horse", "tractor", "studio", "caravan")
-              for suffix in ("", "s", "work", "shed", "kit", "parts", "repairs", "upgrade"))  # fmt: skip
+    "loan", "for", "a", "new", "used", "car", "repair", "of", "the", "roof", "kitchen",
+    "bathroom", "renovation", "tuition", "fees", "university", "course", "small", "shop",
+    "equipment", "stock", "medical", "bills", "dental", "treatment", "surgery", "consolidate",
+    "credit", "card", "debts", "pay", "off", "overdraft", "holiday", "trip", "family",
+    "wedding", "moving", "costs", "solar", "panels", "insulation", "boiler", "replacement",
+    "laptop", "for", "studies", "van", "for", "my", "business",
+)
+_RARE = tuple(
+    f"{stem}{suffix}"
+    for stem in ("garden", "fence", "piano", "bike", "boat", "camera", "sofa", "window",
+                 "garage", "pool", "horse", "tractor", "studio", "caravan")
+    for suffix in ("", "s", "work", "shed", "kit", "parts", "repairs", "upgrade")
+)
 # Words that never occur in training: the out-of-vocabulary drift.
 NEW_WORDS = (
     "crypto", "bitcoin", "nft", "staking", "mining", "rig", "token", "presale", "airdrop",
     "defi", "memecoin", "leverage", "margin", "trading", "bot",
-)  # fmt: skip
+)
+# fmt: on
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +125,8 @@ def applications(n: int, rng: np.random.Generator, drift: Drift = Drift()) -> li
 def training_frame(rows: int = 20_000, seed: int = 7) -> pd.DataFrame:
     """The bundled training set: applications with the model's outputs as columns."""
     records = applications(rows, np.random.default_rng(seed))
-    return pd.DataFrame([{**r, **predict(r)} for r in records])
+    frame: pd.DataFrame = pd.DataFrame([{**r, **predict(r)} for r in records])
+    return frame
 
 
 def predict(inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -160,14 +173,21 @@ def _marital_shares(divorced: float | None) -> tuple[float, ...]:
         return MARITAL_SHARES
     rest = 1.0 - MARITAL_SHARES[2]
     scale = (1.0 - divorced) / rest
-    return tuple(divorced if m == "divorced" else s * scale for m, s in zip(MARITAL, MARITAL_SHARES, strict=True))
+    return tuple(
+        divorced if m == "divorced" else s * scale
+        for m, s in zip(MARITAL, MARITAL_SHARES, strict=True)
+    )
 
 
-def _choice(rng: np.random.Generator, values: tuple[str, ...], shares: tuple[float, ...], n: int) -> np.ndarray:
+def _choice(
+    rng: np.random.Generator, values: tuple[str, ...], shares: tuple[float, ...], n: int
+) -> np.ndarray:
     p = np.asarray(shares, dtype=float)
-    return rng.choice(np.asarray(values), size=n, p=p / p.sum())
+    chosen: np.ndarray = rng.choice(np.asarray(values), size=n, p=p / p.sum())
+    return chosen
 
 
 def _zipf(k: int, s: float) -> np.ndarray:
-    w = 1.0 / np.arange(1, k + 1) ** s
-    return w / w.sum()
+    w = 1.0 / np.arange(1, k + 1, dtype=float) ** s
+    shares: np.ndarray = w / w.sum()
+    return shares

@@ -26,13 +26,15 @@ _RANK = {
 }
 
 _CSS = """
-body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1080px;color:#1f2933;padding:0 1rem}
-h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #e3e6ea}
+body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1080px;color:#1f2933;
+padding:0 1rem}h1{font-size:1.5rem;margin-bottom:.2rem}
+h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #e3e6ea}
 .meta{color:#52606d}.cards{display:flex;gap:1rem;margin:1rem 0}
 .card{border:1px solid #e3e6ea;border-radius:6px;padding:.6rem 1rem;min-width:8rem}
 .card b{display:block;font-size:1.4rem}.finding{border:1px solid #e3e6ea;border-radius:6px;
 padding:.8rem 1rem;margin:1rem 0}.finding h3{font-size:1rem;margin:.1rem 0 .5rem}
-.charts{display:flex;flex-wrap:wrap;gap:.5rem}table{border-collapse:collapse;width:100%;font-size:.85rem}
+.charts{display:flex;flex-wrap:wrap;gap:.5rem}
+table{border-collapse:collapse;width:100%;font-size:.85rem}
 td,th{border-bottom:1px solid #e3e6ea;padding:.3rem .4rem;text-align:left;vertical-align:top}
 .critical{color:#c0392b;font-weight:600}.warning{color:#b7791f;font-weight:600}.ok{color:#2f855a}
 .examples{font-size:.85rem;color:#52606d}code{font-size:.85rem}
@@ -43,26 +45,33 @@ def render_report(data: ReportData, *, title: str = "", generated: datetime | No
     """The whole report for ``data`` as one HTML document."""
     when = generated or datetime.now(timezone.utc)
     windows = sorted({c.end for c in data.checks})
-    heading = title or ("mlmon-elk report · " + ", ".join(data.models) if data.models else "mlmon-elk report")
+    heading = title or (
+        "mlmon-elk report · " + ", ".join(data.models) if data.models else "mlmon-elk report"
+    )
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
         f"<title>{escape(heading)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{escape(heading)}</h1>",
-        f'<p class=meta>{_period(data.checks)} · generated {when:%Y-%m-%d %H:%M} UTC</p>',
+        f"<p class=meta>{_period(data.checks)} · generated {when:%Y-%m-%d %H:%M} UTC</p>",
         _summary(data, windows),
     ]
     series = _series(data.checks)
-    firing = {key: points for key, points in series.items() if any(p.status.is_alert for p in points)}
+    firing = {
+        key: points for key, points in series.items() if any(p.status.is_alert for p in points)
+    }
     if firing:
         parts.append("<h2>What fired</h2>")
         parts.append(_grid(firing, windows))
         quiet = len(series) - len(firing)
-        parts.append(f"<p class=meta>{quiet} other checks stayed without alerts over the period.</p>")
+        parts.append(
+            f"<p class=meta>{quiet} other checks stayed without alerts over the period.</p>"
+        )
         parts.append("<h2>Details</h2>")
-        for key in sorted(firing, key=lambda k: _worst_rank(firing[k]), reverse=True):
-            parts.append(_finding(firing[key]))
+        ranked = sorted(firing, key=lambda k: _worst_rank(firing[k]), reverse=True)
+        parts.extend(_finding(firing[key]) for key in ranked)
     else:
-        parts.append(f"<h2>Nothing fired</h2><p>{len(series)} checks, all without alerts over the period.</p>")
+        calm = f"{len(series)} checks, all without alerts over the period."
+        parts.append(f"<h2>Nothing fired</h2><p>{calm}</p>")
     parts.append(_alerts_table(data.alerts))
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -88,11 +97,16 @@ def _summary(data: ReportData, windows: Sequence[datetime]) -> str:
         ("resolved", resolved),
         ("firing in the last window", open_now),
     ]
-    html = "".join(f"<div class=card><b>{value:,}</b>{escape(label)}</div>" for label, value in cards)
-    return f"<div class=cards>{html}</div><p class=meta>versions: {escape(', '.join(versions) or '—')}</p>"
+    html = "".join(
+        f"<div class=card><b>{value:,}</b>{escape(label)}</div>" for label, value in cards
+    )
+    shown = escape(", ".join(versions) or "—")
+    return f"<div class=cards>{html}</div><p class=meta>versions: {shown}</p>"
 
 
-def _series(checks: Sequence[CheckPoint]) -> dict[tuple[str, str | None, str, str | None], list[CheckPoint]]:
+def _series(
+    checks: Sequence[CheckPoint],
+) -> dict[tuple[str, str | None, str, str | None], list[CheckPoint]]:
     out: dict[tuple[str, str | None, str, str | None], list[CheckPoint]] = defaultdict(list)
     for c in checks:
         out[(c.model, c.version, str(c.check), c.feature)].append(c)
@@ -104,7 +118,10 @@ def _label(key: tuple[str, str | None, str, str | None]) -> str:
     return " · ".join(p for p in (version or model, feature, check) if p)
 
 
-def _grid(series: dict[tuple[str, str | None, str, str | None], list[CheckPoint]], windows: Sequence[datetime]) -> str:
+def _grid(
+    series: dict[tuple[str, str | None, str, str | None], list[CheckPoint]],
+    windows: Sequence[datetime],
+) -> str:
     keys = sorted(series, key=lambda k: (k[1] or "", k[3] or "", k[2]))
     index = {w: i for i, w in enumerate(windows)}
     statuses: list[list[str | None]] = []
@@ -114,9 +131,13 @@ def _grid(series: dict[tuple[str, str | None, str, str | None], list[CheckPoint]
             row[index[p.end]] = str(p.status)
         statuses.append(row)
     legend = " ".join(
-        f'<span style="color:{colour}">■</span> {escape(name)}' for name, colour in svg.STATUS_COLOUR.items()
+        f'<span style="color:{colour}">■</span> {escape(name)}'
+        for name, colour in svg.STATUS_COLOUR.items()
     )
-    return svg.status_grid([_label(k) for k in keys], windows, statuses) + f"<p class=meta>{legend}</p>"
+    return (
+        svg.status_grid([_label(k) for k in keys], windows, statuses)
+        + f"<p class=meta>{legend}</p>"
+    )
 
 
 def _worst_rank(points: Sequence[CheckPoint]) -> tuple[int, float]:
@@ -173,7 +194,11 @@ def _alerts_table(alerts: Sequence[AlertPoint]) -> str:
         f'<td class="{a.severity}">{escape(str(a.severity))}</td><td>{escape(a.message)}</td></tr>'
         for a in alerts
     )
-    note = f"<p class=meta>Raised and resolved; {ongoing} ongoing repeats not listed.</p>" if ongoing else ""
+    note = (
+        f"<p class=meta>Raised and resolved; {ongoing} ongoing repeats not listed.</p>"
+        if ongoing
+        else ""
+    )
     return (
         f"<h2>Alerts</h2>{note}<table><tr><th>window end</th><th>transition</th><th>severity</th>"
         f"<th>message</th></tr>{rows}</table>"

@@ -17,7 +17,9 @@ from mlmon_elk.cli import main
         (["demo", "--per-window", "10"], "at least 200"),
     ],
 )
-def test_demo_rejects_bad_arguments_in_one_line(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_rejects_bad_arguments_in_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Bad input exits 2 with a one-line reason, before doing any work."""
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -25,7 +27,9 @@ def test_demo_rejects_bad_arguments_in_one_line(argv: list[str], message: str, c
     assert err.count("\n") == 1
 
 
-def test_report_from_a_missing_directory_says_what_to_do(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_from_a_missing_directory_says_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A results directory without results is a clear error."""
     assert main(["report", "--results", str(tmp_path), "-o", str(tmp_path / "r.html")]) == 2
     assert "run `mlmon-elk analyze` first" in capsys.readouterr().err

@@ -30,9 +30,20 @@ def test_drift_fires_and_resolves_and_the_report_shows_it(tmp_path: Path) -> Non
     plan = DemoPlan(windows=6, per_window=800, drift_from=2, drift_until=4)
     report = run_demo(tmp_path, plan=plan, echo=echo)
 
-    alerts = [json.loads(line) for line in (tmp_path / "results" / "alerts.jsonl").read_text().splitlines()]
-    raised = {(a["mlmon"]["check"], a["mlmon"]["feature"]) for a in alerts if a["mlmon"]["transition"] == "new"}
-    resolved = {(a["mlmon"]["check"], a["mlmon"]["feature"]) for a in alerts if a["mlmon"]["transition"] == "resolved"}
+    alerts = [
+        json.loads(line)
+        for line in (tmp_path / "results" / "alerts.jsonl").read_text().splitlines()
+    ]
+    raised = {
+        (a["mlmon"]["check"], a["mlmon"]["feature"])
+        for a in alerts
+        if a["mlmon"]["transition"] == "new"
+    }
+    resolved = {
+        (a["mlmon"]["check"], a["mlmon"]["feature"])
+        for a in alerts
+        if a["mlmon"]["transition"] == "resolved"
+    }
     expected = {
         ("feature_vanished", "employment_years"),
         ("missing_spike", "income"),

@@ -32,8 +32,10 @@ def _free_port() -> int:
 
 
 def _post(url: str, body: dict) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - a local test server
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
@@ -43,7 +45,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
         if process.poll() is not None:
             pytest.fail(f"gunicorn exited with {process.returncode}")
         try:
-            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - a local test server
+            with urllib.request.urlopen(url, timeout=1):
                 return
         except OSError:
             time.sleep(0.2)
@@ -62,7 +64,9 @@ def test_every_prediction_of_every_worker_reaches_logstash(tmp_path: Path) -> No
         "TMPDIR": str(tmp_path),  # the handler's spool lives under it
     }
     command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "app:app"]
-    process = subprocess.Popen(command, cwd=SERVING, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, cwd=SERVING, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_until_up(f"{base}/health", process)
@@ -75,7 +79,9 @@ def test_every_prediction_of_every_worker_reaches_logstash(tmp_path: Path) -> No
         _, stderr = process.communicate(timeout=60)
     try:
         assert process.returncode == 0, stderr.decode()[-2000:]
-        assert peer.collector.wait(30, lambda: sum(map(is_prediction, peer.collector.events)) >= 300)
+        assert peer.collector.wait(
+            30, lambda: sum(map(is_prediction, peer.collector.events)) >= 300
+        )
         predictions = [e for e in peer.events if is_prediction(e)]
         assert len(predictions) == 300
         assert len({p["mlmon"]["prediction_id"] for p in predictions}) == 300

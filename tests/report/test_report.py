@@ -23,7 +23,12 @@ def _check(i: int, check: str, feature: str, status: str, value: float, **mlmon:
     start, end = T0 + STEP * i, T0 + STEP * (i + 1)
     return {
         "@timestamp": format_time(end),
-        "event": {"kind": "metric", "dataset": "mlmon.check", "start": format_time(start), "end": format_time(end)},
+        "event": {
+            "kind": "metric",
+            "dataset": "mlmon.check",
+            "start": format_time(start),
+            "end": format_time(end),
+        },
         "message": f"m 1 · {feature} · {check}: {status} at {i}",
         "mlmon": {
             "model": {"name": "m", "version": "1"},
@@ -47,13 +52,21 @@ def _alert(i: int, transition: str, severity: str) -> dict:
 
 
 def _documents() -> tuple[list[dict], list[dict]]:
-    distribution = {"distribution": {"bins": ["a", "b"], "expected": [0.6, 0.4], "observed": [0.3, 0.7]}}
+    distribution = {
+        "distribution": {"bins": ["a", "b"], "expected": [0.6, 0.4], "observed": [0.3, 0.7]}
+    }
     checks = [_check(i, "missing_spike", "age", "ok", 0.0) for i in range(4)]
     checks += [
         _check(i, "category_shift", "plan", s, v, context=distribution)
-        for i, (s, v) in enumerate([("ok", 0.01), ("critical", 0.3), ("critical", 0.35), ("ok", 0.02)])
+        for i, (s, v) in enumerate(
+            [("ok", 0.01), ("critical", 0.3), ("critical", 0.35), ("ok", 0.02)]
+        )
     ]
-    alerts = [_alert(1, "new", "critical"), _alert(2, "ongoing", "critical"), _alert(3, "resolved", "critical")]
+    alerts = [
+        _alert(1, "new", "critical"),
+        _alert(2, "ongoing", "critical"),
+        _alert(3, "resolved", "critical"),
+    ]
     return checks, alerts
 
 
@@ -69,7 +82,11 @@ def test_result_files_are_read_into_points_in_window_order(tmp_path: Path) -> No
     data = load_report_data(results=tmp_path)
     assert len(data.checks) == 8
     assert [c.end for c in data.checks] == sorted(c.end for c in data.checks)
-    assert [a.transition for a in data.alerts] == [Transition.NEW, Transition.ONGOING, Transition.RESOLVED]
+    assert [a.transition for a in data.alerts] == [
+        Transition.NEW,
+        Transition.ONGOING,
+        Transition.RESOLVED,
+    ]
     assert data.checks[-1].check in (Check.CATEGORY_SHIFT, Check.MISSING_SPIKE)
 
 
