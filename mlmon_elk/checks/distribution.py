@@ -195,6 +195,12 @@ def _compare(
     name = f'"{top["bin"]}"' if quote and top["bin"] not in (OTHER, UNSEEN) else top["bin"]
     context.update(
         movers=movers,
+        # Every bin, so reports can draw the baseline next to the window.
+        distribution={
+            "bins": list(labels),
+            "expected": [float(x) for x in expected],
+            "observed": [float(x) for x in observed],
+        },
         js_distance=float(metrics.js_distance(expected, observed)),
         linf=float(metrics.linf(expected, observed)),
         binned_ks=float(metrics.binned_ks(expected, observed)),

@@ -1,0 +1,264 @@
+"""Three small SVG charts for the HTML report, with no plotting dependency.
+
+Pure functions from numbers to an ``<svg>`` string: grouped bars comparing the
+baseline with a window, a metric over time against its threshold, and a grid
+of check statuses. Text is escaped; sizes are fixed so the report lays out
+predictably.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from html import escape
+
+BASELINE_COLOUR = "#7a8ca3"
+WINDOW_COLOUR = "#e07b39"
+ALERT_COLOUR = "#c0392b"
+GRID_COLOUR = "#e3e6ea"
+STATUS_COLOUR = {
+    "ok": "#7fbf7f",
+    "warning": "#f0b429",
+    "critical": ALERT_COLOUR,
+    "insufficient_data": "#c9ced6",
+    "error": "#6c3483",
+}
+_FONT = {"font_family": "system-ui, sans-serif", "font_size": 11}
+
+
+def bars(
+    labels: Sequence[str],
+    expected: Sequence[float],
+    observed: Sequence[float],
+    *,
+    width: int = 500,
+    height: int = 220,
+    title: str = "",
+) -> str:
+    """Grouped bars of two distributions (shares 0..1) over the same bins."""
+    n = len(labels)
+    if n == 0 or len(expected) != n or len(observed) != n:
+        msg = "bars needs one expected and one observed share per label"
+        raise ValueError(msg)
+    left, right, top, bottom = 40, 10, 24, 56
+    plot_w, plot_h = width - left - right, height - top - bottom
+    scale = _nice_ceiling(max([*expected, *observed, 1e-9]))
+    slot = plot_w / n
+    bar_w = max(1.0, slot * 0.38)
+    parts = [*_y_grid(left, top, plot_w, plot_h, scale, percent=True)]
+    for i, (label, e, o) in enumerate(zip(labels, expected, observed, strict=True)):
+        x = left + i * slot + slot / 2
+        for offset, value, colour, who in (
+            (-bar_w, e, BASELINE_COLOUR, "baseline"),
+            (0.0, o, WINDOW_COLOUR, "window"),
+        ):
+            h = plot_h * value / scale
+            tip = _title(f"{label} · {who} {value:.1%}")
+            parts.append(
+                _tag(
+                    "rect",
+                    tip,
+                    x=x + offset,
+                    y=top + plot_h - h,
+                    width=bar_w,
+                    height=h,
+                    fill=colour,
+                )
+            )
+        y = top + plot_h + 12
+        parts.append(
+            _text(
+                _short(label),
+                x=x,
+                y=y,
+                text_anchor="end",
+                transform=f"rotate(-35 {x:.1f} {y})",
+                **_FONT,
+            )
+        )
+    parts.append(
+        _legend(width - right, top - 10, (("baseline", BASELINE_COLOUR), ("window", WINDOW_COLOUR)))
+    )
+    return _svg(width, height, title, parts)
+
+
+def timeline(
+    times: Sequence[datetime],
+    values: Sequence[float | None],
+    thresholds: Sequence[float | None],
+    alerts: Sequence[bool],
+    *,
+    width: int = 500,
+    height: int = 180,
+    title: str = "",
+    percent: bool = False,
+) -> str:
+    """A metric per window (line and dots) against its threshold (dashed), alerts in red."""
+    n = len(times)
+    if n == 0 or not (len(values) == len(thresholds) == len(alerts) == n):
+        msg = "timeline needs one value, threshold and alert flag per time"
+        raise ValueError(msg)
+    left, right, top, bottom = 46, 10, 24, 30
+    plot_w, plot_h = width - left - right, height - top - bottom
+    finite = [v for v in (*values, *thresholds) if v is not None and math.isfinite(v)]
+    scale = _nice_ceiling(max([*finite, 1e-9]))
+    t0, span = times[0].timestamp(), max(times[-1].timestamp() - times[0].timestamp(), 1.0)
+
+    def xy(t: datetime, v: float) -> tuple[float, float]:
+        x = left + plot_w * ((t.timestamp() - t0) / span if n > 1 else 0.5)
+        return x, top + plot_h - plot_h * min(v, scale) / scale
+
+    parts = [*_y_grid(left, top, plot_w, plot_h, scale, percent=percent)]
+    for series, colour, dash in (
+        (thresholds, ALERT_COLOUR, "4 3"),
+        (values, WINDOW_COLOUR, "none"),
+    ):
+        points = [xy(t, v) for t, v in zip(times, series, strict=True) if v is not None]
+        if len(points) > 1:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+            parts.append(
+                _tag(
+                    "polyline",
+                    points=path,
+                    fill="none",
+                    stroke=colour,
+                    stroke_width=1.5,
+                    stroke_dasharray=dash,
+                )
+            )
+    for t, v, alert in zip(times, values, alerts, strict=True):
+        if v is None:
+            continue
+        x, y = xy(t, v)
+        shown = f"{v:.1%}" if percent else f"{v:.4g}"
+        tip = _title(f"{t:%Y-%m-%d %H:%M} · {shown}")
+        parts.append(
+            _tag("circle", tip, cx=x, cy=y, r=3.2, fill=ALERT_COLOUR if alert else WINDOW_COLOUR)
+        )
+    parts += _time_axis(left, width - right, height - 8, times)
+    parts.append(
+        _legend(width - right, top - 10, (("value", WINDOW_COLOUR), ("threshold", ALERT_COLOUR)))
+    )
+    return _svg(width, height, title, parts)
+
+
+def status_grid(
+    rows: Sequence[str],
+    times: Sequence[datetime],
+    statuses: Sequence[Sequence[str | None]],
+    *,
+    width: int = 1040,
+    row_height: int = 16,
+    label_width: int = 300,
+) -> str:
+    """One coloured cell per (row, window) by check status; blank where no result."""
+    if len(statuses) != len(rows) or any(len(r) != len(times) for r in statuses):
+        msg = "status_grid needs one status per row and window"
+        raise ValueError(msg)
+    top, bottom = 8, 22
+    cell = (width - label_width - 10) / max(len(times), 1)
+    height = top + bottom + row_height * len(rows)
+    parts = []
+    for i, (label, row) in enumerate(zip(rows, statuses, strict=True)):
+        y = top + i * row_height
+        parts.append(
+            _text(label, x=label_width - 6, y=y + row_height - 4, text_anchor="end", **_FONT)
+        )
+        for j, status in enumerate(row):
+            if status is None:
+                continue
+            tip = _title(f"{label} · {times[j]:%Y-%m-%d %H:%M} · {status}")
+            fill = STATUS_COLOUR.get(status, GRID_COLOUR)
+            x = label_width + j * cell
+            parts.append(
+                _tag(
+                    "rect",
+                    tip,
+                    x=x,
+                    y=y + 1,
+                    width=max(cell - 1, 1),
+                    height=row_height - 2,
+                    fill=fill,
+                )
+            )
+    if times:
+        parts += _time_axis(label_width, width - 10, height - 6, times)
+    return _svg(width, height, "", parts)
+
+
+def _tag(name: str, body: str = "", **attributes: object) -> str:
+    """One SVG element around ``body`` (markup); ``font_size`` → ``font-size``,
+    floats to one decimal, attribute values escaped."""
+    attrs = " ".join(
+        f'{key.replace("_", "-")}="{_value(value)}"' for key, value in attributes.items()
+    )
+    return f"<{name} {attrs}>{body}</{name}>"
+
+
+def _text(text: str, **attributes: object) -> str:
+    return _tag("text", escape(text), **attributes)
+
+
+def _title(text: str) -> str:
+    return _tag("title", escape(text))
+
+
+def _value(value: object) -> str:
+    return f"{value:.1f}" if isinstance(value, float) else escape(str(value))
+
+
+def _svg(width: int, height: int, title: str, parts: list[str]) -> str:
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"'
+        f' viewBox="0 0 {width} {height}" role="img">'
+    )
+    if title:
+        head += _text(title, x=4, y=13, font_weight=600, **_FONT)
+    return head + "".join(parts) + "</svg>"
+
+
+def _y_grid(
+    left: int, top: int, plot_w: int, plot_h: int, scale: float, *, percent: bool
+) -> list[str]:
+    parts = []
+    # 1 and 2 × 10^k split into quarters, 2.5 and 5 × 10^k into fifths: round ticks.
+    lead = round(scale / 10.0 ** math.floor(math.log10(scale)), 6)
+    steps = 5 if lead in (2.5, 5.0) else 4
+    label: Callable[[float], str] = (lambda v: f"{v:.0%}") if percent else (lambda v: f"{v:.3g}")
+    for k in range(steps + 1):
+        value = scale * k / steps
+        y = top + plot_h - plot_h * k / steps
+        parts.append(_tag("line", x1=left, y1=y, x2=left + plot_w, y2=y, stroke=GRID_COLOUR))
+        parts.append(_text(label(value), x=left - 4, y=y + 3, text_anchor="end", **_FONT))
+    return parts
+
+
+def _time_axis(x_left: int, x_right: int, y: int, times: Sequence[datetime]) -> list[str]:
+    return [
+        _text(f"{times[0]:%m-%d %H:%M}", x=x_left, y=y, **_FONT),
+        _text(f"{times[-1]:%m-%d %H:%M}", x=x_right, y=y, text_anchor="end", **_FONT),
+    ]
+
+
+def _legend(x_right: int, y: int, items: Sequence[tuple[str, str]]) -> str:
+    parts, x = [], float(x_right)
+    for label, colour in reversed(items):
+        x -= 7 * len(label) + 18
+        parts.append(_tag("rect", x=round(x), y=y - 8, width=10, height=10, fill=colour))
+        parts.append(_text(label, x=round(x) + 14, y=y + 1, **_FONT))
+    return "".join(parts)
+
+
+def _nice_ceiling(value: float) -> float:
+    """The smallest 1/2/2.5/5 × 10^k at or above ``value`` (clean axis labels)."""
+    exponent = math.floor(math.log10(value))
+    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
+        candidate = step * 10.0**exponent
+        if candidate >= value * (1 - 1e-12):
+            return candidate
+    return 10.0 ** (exponent + 1)  # pragma: no cover - the loop always returns
+
+
+def _short(label: str, limit: int = 14) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"

@@ -1,0 +1,65 @@
+"""The demo runs the whole loop: baseline, handler, drift, analyzer, report."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from mlmon_elk.demo.run import DemoPlan, run_demo, training_data_path
+from mlmon_elk.demo.traffic import MODEL, NEW_WORDS, training_frame
+from mlmon_elk.profile.baseline import load_baseline
+
+
+def test_bundled_training_data_is_what_the_generator_makes() -> None:
+    """The shipped CSV is reproducible from the seeded generator."""
+    bundled = pd.read_csv(training_data_path())
+    generated = training_frame()
+    assert list(bundled.columns) == list(generated.columns)
+    assert len(bundled) == len(generated) == 20_000
+    pd.testing.assert_series_equal(bundled["marital_status"], generated["marital_status"])
+    pd.testing.assert_series_equal(bundled["age"], generated["age"], check_dtype=False)
+    assert not set(" ".join(bundled["description"]).lower().split()) & set(NEW_WORDS)
+
+
+def test_drift_fires_and_resolves_and_the_report_shows_it(tmp_path: Path) -> None:
+    """Exactly the injected problems alert while drift is on, and resolve after."""
+    echo = io.StringIO()
+    plan = DemoPlan(windows=6, per_window=800, drift_from=2, drift_until=4)
+    report = run_demo(tmp_path, plan=plan, echo=echo)
+
+    alerts = [
+        json.loads(line)
+        for line in (tmp_path / "results" / "alerts.jsonl").read_text().splitlines()
+    ]
+    raised = {
+        (a["mlmon"]["check"], a["mlmon"]["feature"])
+        for a in alerts
+        if a["mlmon"]["transition"] == "new"
+    }
+    resolved = {
+        (a["mlmon"]["check"], a["mlmon"]["feature"])
+        for a in alerts
+        if a["mlmon"]["transition"] == "resolved"
+    }
+    expected = {
+        ("feature_vanished", "employment_years"),
+        ("missing_spike", "income"),
+        ("category_shift", "marital_status"),
+        ("text_oov", "description"),
+    }
+    assert expected <= raised
+    assert resolved == raised
+    new_windows = {a["event"]["end"] for a in alerts if a["mlmon"]["transition"] == "new"}
+    assert len(new_windows) == 1  # all raised in the first drift window
+
+    out = echo.getvalue()
+    assert "✖ critical" in out
+    assert "✔ resolved" in out
+    html = report.read_text()
+    assert "employment_years" in html
+    assert "What fired" in html
+    baseline = load_baseline(tmp_path / "baselines" / f"{MODEL}-1.0.0.yaml")
+    assert {f.name for f in baseline.outputs} == {"default_risk", "decision"}
