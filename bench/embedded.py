@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from mlmon_elk.sources import ModelBaselines
 from mlmon_elk.sources.files import FileSource, expand_paths
 from mlmon_elk.windows import Window
 
-START = datetime(2024, 5, 1, tzinfo=timezone.utc)
+START = datetime(2024, 5, 1, tzinfo=UTC)
 WINDOW = Window(START, START + timedelta(days=1))
 WORDS = [f"word{i}" for i in range(300)]
 

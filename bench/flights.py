@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -43,7 +43,7 @@ CATEGORICAL = ["carrier", "origin", "dest", "tailnum"]
 TEXT = ["note"]
 OUTPUT = "score"
 COLUMNS = [*CATEGORICAL, *NUMERIC, *TEXT, OUTPUT]
-T0 = datetime(2013, 7, 1, tzinfo=timezone.utc)
+T0 = datetime(2013, 7, 1, tzinfo=UTC)
 
 
 @dataclass

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -48,7 +48,7 @@ from tests.conftest import real_cluster_connection
 from tests.proxy import TcpProxy, observing_node
 from tests.sources.test_differential import assert_same_profile
 
-START = datetime(2024, 5, 1, tzinfo=timezone.utc)
+START = datetime(2024, 5, 1, tzinfo=UTC)
 WINDOW = Window(START, START + timedelta(hours=1))
 N_NUM, N_CAT, N_TEXT = 35, 12, 3
 WORDS = [f"word{i}" for i in range(300)]

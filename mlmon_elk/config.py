@@ -22,8 +22,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Union
 
-import yaml
-
 from mlmon_elk.checks.settings import CheckSettings
 from mlmon_elk.contract import DEFAULT_NAMESPACE, validate_namespace
 from mlmon_elk.errors import ConfigError
@@ -33,6 +31,7 @@ from mlmon_elk.queries import DEFAULT_MAX_BUCKETS
 from mlmon_elk.sources.elasticsearch import Retry
 from mlmon_elk.sources.files import DEFAULT_CHUNK_ROWS
 from mlmon_elk.windows import Schedule, format_duration, parse_duration
+from mlmon_elk.yaml_files import read_yaml_mapping
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,15 +118,8 @@ def load_config(path: str | Path) -> Config:
         ConfigError: the file is missing, not YAML, or a key is wrong (named in the message).
     """
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        msg = f"cannot read config {p}: {exc.strerror or exc}"
-        raise ConfigError(msg) from exc
-    except yaml.YAMLError as exc:
-        msg = f"config {p} is not valid YAML: {exc}"
-        raise ConfigError(msg) from exc
-    return config_from_dict(data if data is not None else {}, base=p.resolve().parent, path=p)
+    data = read_yaml_mapping(p, what="config", error=ConfigError)
+    return config_from_dict(data, base=p.resolve().parent, path=p)
 
 
 def config_from_dict(data: object, *, base: Path | None = None, path: Path | None = None) -> Config:

@@ -10,22 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
-from enum import Enum
-
-if sys.version_info >= (3, 11):
-    from enum import StrEnum
-else:  # pragma: no cover - exercised on Python 3.10 only
-
-    class StrEnum(str, Enum):
-        """``enum.StrEnum`` for Python 3.10: members format as their value."""
-
-        def __str__(self) -> str:
-            return str(self.value)
-
-        def __format__(self, spec: str) -> str:
-            return format(str(self.value), spec)
-
+from enum import StrEnum
 
 ECS_VERSION = "8.11.0"
 """ECS version the documents follow (``ecs.version``)."""

@@ -268,7 +268,7 @@ class TimestampFormatter:
         cached = self._cached
         if cached[0] != second:
             try:
-                when = dt.datetime.fromtimestamp(second, dt.timezone.utc)
+                when = dt.datetime.fromtimestamp(second, dt.UTC)
             except (OverflowError, OSError, ValueError):  # beyond year 9999: log it as now
                 return self(time.time())
             cached = self._cached = (second, when.strftime("%Y-%m-%dT%H:%M:%S"))
@@ -281,7 +281,7 @@ def epoch_seconds(timestamp: float | dt.datetime | None) -> float:
         return time.time()
     if isinstance(timestamp, dt.datetime):
         if timestamp.tzinfo is None:
-            timestamp = timestamp.replace(tzinfo=dt.timezone.utc)
+            timestamp = timestamp.replace(tzinfo=dt.UTC)
         return timestamp.timestamp()
     seconds = float(timestamp)
     return seconds if math.isfinite(seconds) else time.time()

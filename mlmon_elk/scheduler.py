@@ -20,7 +20,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -110,14 +110,14 @@ def serve(config: Config, *, analyzer: Analyzer | None = None) -> int:
 
     service = Service(analyzer or Analyzer.from_config(config))
     schedule = config.schedule
-    scheduler = BlockingScheduler(timezone=timezone.utc)
+    scheduler = BlockingScheduler(timezone=UTC)
     now = utc_now()
     scheduler.add_job(
         _tick,
         IntervalTrigger(
             seconds=schedule.interval.total_seconds(),
             start_date=schedule.next_run(now),
-            timezone=timezone.utc,
+            timezone=UTC,
         ),
         args=(service,),
         id=JOB_ID,

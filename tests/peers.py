@@ -93,7 +93,7 @@ class _Collector:
         for payload in payloads:
             try:
                 events.extend(decode_events(payload))
-            except ValueError:  # noqa: PERF203 - one failure must not lose the other lines
+            except ValueError:
                 failures.append(payload)
         ids = {e["mlmon"]["prediction_id"] for e in events if is_prediction(e)}
         with self._changed:

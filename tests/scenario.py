@@ -16,7 +16,7 @@ one per check, each on its own feature:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from tests.factories import prediction
 
 MODEL = "credit"
 VERSION = "1.0"
-START = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
+START = datetime(2024, 5, 1, 12, tzinfo=UTC)
 STEP = timedelta(minutes=10)
 WINDOW_ROWS = 1000
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from mlmon_elk.alerts import AlertKey, fold_latest, transitions
 from mlmon_elk.checks.result import CheckResult, WindowResult
 from mlmon_elk.contract import Check, Role, Status, Transition
 
-START = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
+START = datetime(2024, 5, 1, 12, tzinfo=UTC)
 
 
 def window(*results: CheckResult, version: str | None = "1.0") -> WindowResult:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -13,7 +13,7 @@ from mlmon_elk.documents import alert_document, check_document, jsonable, run_do
 from mlmon_elk.run_summary import RunSummary
 from mlmon_elk.windows import Window
 
-START = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
+START = datetime(2024, 5, 1, 12, tzinfo=UTC)
 END = START + timedelta(minutes=5)
 WINDOW = WindowResult("credit-risk", "1.2.0", START, END, 5000, ())
 SHIFT = CheckResult(

@@ -29,7 +29,7 @@ from mlmon_elk.events import (
 from mlmon_elk.tokens import tokenize
 from tests.test_values import ANY_VALUE, Raising
 
-FIXED = dt.datetime(2026, 5, 4, 3, 2, 1, 987_654, tzinfo=dt.timezone.utc).timestamp()
+FIXED = dt.datetime(2026, 5, 4, 3, 2, 1, 987_654, tzinfo=dt.UTC).timestamp()
 
 
 def builder(**options: Any) -> DocumentBuilder:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from mlmon_elk.sources import ModelBaselines
 from mlmon_elk.windows import Window
 from tests.factories import baseline, categorical, numeric, text
 
-START = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 WINDOW = Window(START, START + timedelta(minutes=5))
 INDEX = "logs-mlmon.prediction-default"
 

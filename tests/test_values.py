@@ -85,7 +85,7 @@ CASES: list[tuple[str, Any, tuple[int, Any]]] = [
     ("datetime", dt.datetime(2024, 1, 2, 3, 4, 5), (CAT, "2024-01-02T03:04:05")),
     (
         "aware datetime",
-        dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc),
+        dt.datetime(2024, 1, 2, tzinfo=dt.UTC),
         (CAT, "2024-01-02T00:00:00+00:00"),
     ),
     ("date", dt.date(2024, 1, 2), (CAT, "2024-01-02")),

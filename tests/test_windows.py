@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -16,8 +16,6 @@ from mlmon_elk.windows import (
     parse_duration,
     parse_time,
 )
-
-UTC = timezone.utc
 
 
 def t(text: str) -> datetime:

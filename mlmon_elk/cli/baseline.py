@@ -151,19 +151,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load_config(path: str) -> dict[str, Any]:
-    import yaml
+    from mlmon_elk.yaml_files import read_yaml_mapping
 
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        msg = f"cannot read config {path}: {exc.strerror or exc}"
-        raise ConfigError(msg) from exc
-    except yaml.YAMLError as exc:
-        msg = f"config {path} is not valid YAML: {exc}"
-        raise ConfigError(msg) from exc
-    if not isinstance(data, dict):
-        msg = f"config {path} must be a YAML mapping"
-        raise ConfigError(msg)
+    data = read_yaml_mapping(path, what="config", error=ConfigError)
     known = {"kinds", "outputs", "ignore", "empty_as_null", "holdout", "holdout_fraction"}
     known |= {"window_sizes", "seed"}
     unknown = sorted(set(data) - known)

@@ -25,6 +25,7 @@ import yaml
 from mlmon_elk.contract import Check, Kind, Role
 from mlmon_elk.errors import BaselineError
 from mlmon_elk.tokens import TOKENIZER_VERSION
+from mlmon_elk.yaml_files import read_yaml_mapping
 
 BASELINE_FORMAT = 1
 """Version of the YAML layout (``mlmon_baseline:`` key)."""
@@ -332,19 +333,8 @@ def load_baseline(path: str | Path) -> Baseline:
     Raises:
         BaselineError: the file is missing, not YAML, or not a valid baseline.
     """
-    p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        msg = f"cannot read baseline {p}: {exc.strerror or exc}"
-        raise BaselineError(msg) from exc
-    except yaml.YAMLError as exc:
-        msg = f"baseline {p} is not valid YAML: {exc}"
-        raise BaselineError(msg) from exc
-    if not isinstance(data, Mapping):
-        msg = f"baseline {p} must be a YAML mapping"
-        raise BaselineError(msg)
-    return baseline_from_dict(data, where=str(p))
+    data = read_yaml_mapping(path, what="baseline", error=BaselineError)
+    return baseline_from_dict(data, where=str(path))
 
 
 def dump_baseline(baseline: Baseline, path: str | Path) -> None:

@@ -28,7 +28,7 @@ import lzma
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -212,7 +212,7 @@ def build_baseline(
         version=version,
         rows=len(train),
         features=tuple(features),
-        created=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         source=source,
         window_sizes=tuple(opts.window_sizes) if hold is not None else (),
         holdout_rows=len(hold) if hold is not None else 0,

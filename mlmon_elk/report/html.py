@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 
 from mlmon_elk.contract import Status, Transition
@@ -43,7 +43,7 @@ td,th{border-bottom:1px solid #e3e6ea;padding:.3rem .4rem;text-align:left;vertic
 
 def render_report(data: ReportData, *, title: str = "", generated: datetime | None = None) -> str:
     """The whole report for ``data`` as one HTML document."""
-    when = generated or datetime.now(timezone.utc)
+    when = generated or datetime.now(UTC)
     windows = sorted({c.end for c in data.checks})
     heading = title or (
         "mlmon-elk report · " + ", ".join(data.models) if data.models else "mlmon-elk report"

@@ -204,4 +204,4 @@ def _alert_state(mlmon: Mapping[str, Any]) -> tuple[AlertKey, Transition, Status
         role=mlmon.get("role"),
         feature=mlmon.get("feature"),
     )
-    return key, Transition(mlmon.get("transition")), Status(mlmon.get("severity"))
+    return key, Transition(mlmon["transition"]), Status(mlmon["severity"])

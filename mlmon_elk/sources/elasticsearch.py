@@ -79,7 +79,7 @@ def with_retries(
     for attempt in range(retry.attempts):
         try:
             return call(), attempt + 1
-        except Exception as exc:  # noqa: PERF203 - a retry loop
+        except Exception as exc:
             transient = _transient_reason(exc)
             if transient is None:
                 raise

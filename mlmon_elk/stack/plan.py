@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from mlmon_elk.contract import StrEnum
+from enum import StrEnum
 
 
 class Action(StrEnum):

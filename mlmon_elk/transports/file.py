@@ -37,7 +37,7 @@ _STALE_TMP_SECONDS = 600.0
 
 def rotated_name(active: Path, when: dt.datetime) -> Path:
     """Name of the file ``active`` becomes when rotated at ``when`` (UTC)."""
-    stamp = when.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    stamp = when.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     return active.with_name(f"{_stem(active)}-{stamp}{_suffix(active)}")
 
 
@@ -138,10 +138,10 @@ class FileTransport:
                     return  # another process rotated it already
             except FileNotFoundError:
                 return
-            target = rotated_name(self.path, dt.datetime.now(dt.timezone.utc))
+            target = rotated_name(self.path, dt.datetime.now(dt.UTC))
             while target.exists() or target.with_name(target.name + ".gz").exists():
                 time.sleep(1e-6)
-                target = rotated_name(self.path, dt.datetime.now(dt.timezone.utc))
+                target = rotated_name(self.path, dt.datetime.now(dt.UTC))
             os.rename(self.path, target)
         self._close_file()
         if self.compress:

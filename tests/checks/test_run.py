@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,7 @@ from mlmon_elk.profile.frame import window_from_frame
 from mlmon_elk.profile.window import ModelWindow, WindowProfile
 from tests.checks.conftest import training_frame
 
-T = datetime(2024, 1, 1, tzinfo=timezone.utc)
+T = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def window(baseline: Baseline, frame: pd.DataFrame, **kw) -> WindowProfile:

@@ -35,7 +35,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -380,12 +380,12 @@ def test_drift_produces_the_expected_alerts_and_the_rule_fires(
             }
         )
     )
-    start = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    start = datetime.now(UTC).replace(second=0, microsecond=0)
     send_predictions(stack.port("LOGSTASH_TCP_PORT"), drifted_rows(3000, rng))
     index = stream_name(Dataset.PREDICTION, NAMESPACE)
     wait_for("drifted predictions indexed", lambda: count(es, index) >= 3200, timeout=300)
-    end = datetime.now(timezone.utc).replace(second=0, microsecond=0) + timedelta(minutes=1)
-    time.sleep(max(0.0, (end - datetime.now(timezone.utc)).total_seconds()) + 5)
+    end = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    time.sleep(max(0.0, (end - datetime.now(UTC)).total_seconds()) + 5)
     subprocess.run(
         [
             mlmon,

@@ -19,9 +19,6 @@ import pytest
 from mlmon_elk.demo.traffic import applications
 from tests.peers import JsonLinesPeer, is_prediction
 
-pytest.importorskip("flask", reason="the example app needs flask (in the dev extra)")
-pytest.importorskip("gunicorn", reason="the example app runs under gunicorn (in the dev extra)")
-
 SERVING = Path(__file__).resolve().parents[2] / "examples" / "serving"
 
 

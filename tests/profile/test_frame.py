@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -11,7 +11,7 @@ from mlmon_elk.contract import Kind, Role
 from mlmon_elk.profile.build import BuildOptions, build_baseline
 from mlmon_elk.profile.frame import window_from_frame
 
-T = datetime(2024, 1, 1, tzinfo=timezone.utc)
+T = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def test_window_counts_follow_the_baseline() -> None:

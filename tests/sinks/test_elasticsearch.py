@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,7 +16,7 @@ from mlmon_elk.sources.elasticsearch import Retry
 from tests.conftest import EsTarget
 from tests.proxy import TcpProxy, connect_via
 
-START = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
+START = datetime(2024, 5, 1, 12, tzinfo=UTC)
 STEP = timedelta(minutes=5)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import fields, is_dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from mlmon_elk.windows import Window, parse_time
 from tests.conftest import EsTarget
 from tests.factories import credit_baseline, index_documents, prediction, write_jsonl
 
-START = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 WINDOW = Window(START, START + timedelta(minutes=10))
 
 WORDS = ["late", "payment", "loan", "car", "house", "crypto", "refund", "Zebra's"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,7 @@ from tests.conftest import EsTarget
 from tests.factories import baseline, credit_baseline, index_documents, numeric, prediction
 from tests.proxy import TcpProxy, connect_via, free_port
 
-START = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 WINDOW = Window(START, START + timedelta(minutes=10))
 CREDIT = ModelBaselines("credit", {"1.0": credit_baseline()}, default_version="1.0")
 FAST = Retry(attempts=3, initial=0.01, maximum=0.02)

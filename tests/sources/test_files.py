@@ -6,7 +6,7 @@ import gzip
 import json
 import logging
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -91,9 +91,7 @@ def test_unreadable_files_fail_with_the_file_name(tmp_path: Path) -> None:
     path = tmp_path / "p.jsonl.gz"
     path.write_bytes(gzip.compress(b'{"a": 1}\n' * 100)[:30])
     with pytest.raises(SourceError, match=r"cannot read .*p\.jsonl\.gz"):
-        FileSource([path]).fetch(
-            CREDIT, Window(datetime(2000, 1, 1, tzinfo=timezone.utc), WINDOW.end)
-        )
+        FileSource([path]).fetch(CREDIT, Window(datetime(2000, 1, 1, tzinfo=UTC), WINDOW.end))
 
 
 def test_a_source_needs_paths() -> None:

@@ -41,7 +41,7 @@ def wait_compressed(active: Path, timeout: float = 10.0) -> None:
 def test_rotated_names_sort_chronologically(tmp_path: Path) -> None:
     """<stem>-<UTC yyyymmddThhmmss.ffffff>Z<suffix>; names sort by time."""
     active = tmp_path / "predictions.jsonl"
-    when = dt.datetime(2026, 11, 22, 22, 15, 33, 123456, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2026, 11, 22, 22, 15, 33, 123456, tzinfo=dt.UTC)
     assert rotated_name(active, when).name == "predictions-20261122T221533.123456Z.jsonl"
     later = rotated_name(active, when + dt.timedelta(microseconds=1))
     assert (
