@@ -7,6 +7,7 @@ variant, or a real cluster (data streams) when ``MLMON_TEST_ES_URL`` is set.
 from __future__ import annotations
 
 import fnmatch
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -369,3 +370,50 @@ def test_dry_run_install_writes_nothing(es_bare: EsTarget) -> None:
     assert set(paths) == {path for path, digest in wanted.items() if before[path] != digest}
     if not es_bare.real:
         assert set(paths) == set(wanted)
+
+
+def test_documents_from_the_real_handler_are_all_accepted(es: EsTarget, tmp_path: Path) -> None:
+    """Whatever the handler writes — type switches, text, nulls, arrays, nested keys,
+    invalid values, shipper counters — the templates index without a rejection."""
+    import json
+    from datetime import date
+    from decimal import Decimal
+
+    from mlmon_elk import PredictionHandler
+
+    log = tmp_path / "predictions.jsonl"
+    handler = PredictionHandler(
+        f"file://{log}",
+        model="credit-risk",
+        model_version="1.2.0",
+        namespace=es.namespace,
+        text_inputs=("review",),
+        spool_dir=None,
+    )
+    calls: list[dict[str, Any]] = [
+        {"zip": 75001, "review": "Great service, fast payout", "tags": ["new", "vip"]},
+        {"zip": "75001", "review": None, "amount": Decimal("12.5")},
+        {"zip": True, "review": "", "amount": float("inf"), "address": {"city": "Paris"}},
+        {"zip": None, "when": date(2026, 1, 2), "blob": b"\x00"},
+    ]
+    for inputs in calls:
+        handler.log_prediction(inputs=inputs, outputs={"score": 0.4, "label": "ok"}, latency_ms=3.0)
+    handler.close()
+    documents = [json.loads(line) for line in log.read_text().splitlines()]
+    datasets = [d["event"]["dataset"] for d in documents]
+    assert datasets.count(Dataset.PREDICTION) == len(calls)
+    assert Dataset.SHIPPER in datasets  # the counters written at close
+
+    index = stream_name(Dataset.PREDICTION, es.namespace)
+    for number, document in enumerate(documents):
+        es.client.create(index=index, id=str(number), document=document)
+    es.client.indices.refresh(index=index)
+    assert es.client.count(index=index)["count"] == len(documents)
+    mapping = _mapping(es, index)
+    assert _leaf(mapping, value_field(Role.INPUT, Kind.NUM, "zip"))["type"] == "double"
+    assert _leaf(mapping, value_field(Role.INPUT, Kind.CAT, "zip"))["type"] == "keyword"
+    assert _leaf(mapping, value_field(Role.INPUT, Kind.TEXT, "review"))["type"] == "text"
+    assert _leaf(mapping, tokens_field("review"))["type"] == "keyword"
+    assert _leaf(mapping, "mlmon.shipper.sent")["type"] == "long"
+    invalid = es.client.count(index=index, query={"term": {Field.INVALID: "amount"}})["count"]
+    assert invalid == 1
