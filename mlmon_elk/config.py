@@ -86,6 +86,7 @@ class ModelConfig:
 
 
 DEFAULT_MISFIRE_GRACE = timedelta(minutes=5)
+DEFAULT_CATCH_UP = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,8 @@ class Config:
     schedule: Schedule = field(default_factory=Schedule)
     misfire_grace: timedelta = DEFAULT_MISFIRE_GRACE
     """How late a scheduled run may still start (``serve``)."""
+    catch_up: timedelta = DEFAULT_CATCH_UP
+    """How far back ``serve`` analyses windows it missed (stopped, or a run overran)."""
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     path: Path | None = None
     """The file this came from (relative paths in it are resolved against its directory)."""
@@ -155,7 +158,9 @@ def config_from_dict(data: object, *, base: Path | None = None, path: Path | Non
     if es is not None and files is not None:
         msg = "config: 'elasticsearch' and 'files' are alternatives; keep one"
         raise ConfigError(msg)
-    schedule, grace = _schedule(r.child("schedule")) if "schedule" in r else (Schedule(), None)
+    schedule, grace, catch_up = (
+        _schedule(r.child("schedule")) if "schedule" in r else (Schedule(), None, None)
+    )
     shared_checks = r.child("checks") if "checks" in r else None
     models = tuple(_model(item, base, shared_checks) for item in r.items("models", required=True))
     names = [m.name for m in models]
@@ -170,6 +175,7 @@ def config_from_dict(data: object, *, base: Path | None = None, path: Path | Non
         files=files,
         schedule=schedule,
         misfire_grace=grace if grace is not None else DEFAULT_MISFIRE_GRACE,
+        catch_up=catch_up if catch_up is not None else DEFAULT_CATCH_UP,
         analysis=_analysis(r.child("analysis")) if "analysis" in r else AnalysisConfig(),
         path=path,
     )
@@ -236,14 +242,15 @@ def _files(r: _Node, base: Path) -> FilesConfig:
     )
 
 
-def _schedule(r: _Node) -> tuple[Schedule, timedelta | None]:
-    r.only("interval", "window", "delay", "misfire_grace")
+def _schedule(r: _Node) -> tuple[Schedule, timedelta | None, timedelta | None]:
+    r.only("interval", "window", "delay", "misfire_grace", "catch_up")
     defaults = Schedule()
     interval = r.get("interval", defaults.interval, _duration(positive=True))
     window = r.get("window", interval, _duration(positive=True))
     delay = r.get("delay", defaults.delay, _duration(positive=False))
     grace = r.get("misfire_grace", None, _optional(_duration(positive=True)))
-    return Schedule(interval=interval, window=window, delay=delay), grace
+    catch_up = r.get("catch_up", None, _optional(_duration(positive=False)))
+    return Schedule(interval=interval, window=window, delay=delay), grace, catch_up
 
 
 def _analysis(r: _Node) -> AnalysisConfig:

@@ -151,6 +151,8 @@ class Field:
     OBSERVED = "mlmon.observed"
     CONTEXT = "mlmon.context"
     TRANSITION = "mlmon.transition"
+    RUN_STATUS = "mlmon.run.status"
+    RUN_MODELS = "mlmon.run.models"
 
 
 def value_field(role: Role, kind: Kind, name: str) -> str:

@@ -1,13 +1,20 @@
 """``mlmon-elk serve``: the analyzer on a schedule (APScheduler, one process).
 
 Only :func:`serve` creates a scheduler — importing this module starts
-nothing. One interval job analyses, at each tick, the latest window whose
-settle delay has passed, plus any window whose run failed before (kept and
-retried at every tick until it succeeds). The job coalesces missed ticks,
-never runs twice at once (``max_instances=1``) and may start late by up to
-the configured misfire grace time. A failing run is recorded in its run
-summary and never stops the service; SIGTERM or SIGINT lets the run in
-progress finish, then exits cleanly.
+nothing. One interval job keeps a backlog of windows to analyse: at each
+tick every window that became due since the last one joins it — after a
+restart, every window since the last one a run analysed successfully (read
+back from the run summaries), at most ``catch_up`` back — and the backlog is
+worked off oldest first. A window leaves the backlog when a run of it
+succeeds. The first failure ends the catch-up of a tick (a cluster that is
+down fails every window the same way), but the latest window is always tried,
+so the newest data is never held back by an old gap.
+
+The job coalesces missed ticks, never runs twice at once
+(``max_instances=1``) and may start late by up to the configured misfire
+grace time; windows of the ticks it skipped are caught up at the next one.
+A failing run is recorded in its run summary and never stops the service;
+SIGTERM or SIGINT lets the run in progress finish, then exits cleanly.
 
 Run one ``serve`` process per configuration: two would analyse every window
 twice (harmlessly — the deterministic ids make the second write nothing —
@@ -20,11 +27,11 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from mlmon_elk.windows import Window, utc_now
+from mlmon_elk.windows import Window, ceil_time, floor_time, format_time, utc_now
 
 if TYPE_CHECKING:
     from mlmon_elk.analyzer import Analyzer, RunOutcome
@@ -34,60 +41,122 @@ logger = logging.getLogger(__name__)
 
 JOB_ID = "mlmon-elk:analyze"
 
-MAX_RETRY_WINDOWS = 288
-"""Failed windows kept for retry (a day of 5-minute windows); older ones are dropped."""
-
 
 class Service:
-    """What each tick does: the latest window, plus earlier windows that failed."""
+    """What each tick does: queue the windows that became due, then analyse the backlog.
 
-    def __init__(self, analyzer: Analyzer, *, clock: Callable[[], datetime] = utc_now) -> None:
+    Args:
+        analyzer: runs one window.
+        clock: the current time (tests pass their own).
+        catch_up: how far back missed windows are still analysed (default:
+            the configuration's ``schedule.catch_up``).
+    """
+
+    def __init__(
+        self,
+        analyzer: Analyzer,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        catch_up: timedelta | None = None,
+    ) -> None:
         self.analyzer = analyzer
         self.clock = clock
-        self.failed: list[Window] = []
-        """Windows whose last run failed, oldest first; retried at every tick."""
-        self.done: Window | None = None
-        """The latest window analysed successfully."""
+        self.catch_up = analyzer.config.catch_up if catch_up is None else catch_up
+        self.backlog: list[Window] = []
+        """Windows due and not yet analysed successfully, oldest first."""
+        self.queued_until: datetime | None = None
+        """End of the newest window ever queued."""
+        self.resumed = False
+        """Whether the last successfully analysed window was read back from the sink."""
         self.running = threading.Lock()
 
     def tick(self) -> list[RunOutcome]:
         """Analyse what is due now; never raises."""
         with self.running:
-            latest = self.analyzer.config.schedule.latest(self.clock())
-            due = [w for w in self.failed if w != latest]
-            if latest != self.done:
-                due.append(latest)
-            outcomes = []
-            for window in due:
-                outcome = self._run(window)
-                if outcome is not None:
-                    outcomes.append(outcome)
-            return outcomes
+            now = self.clock()
+            latest = self.analyzer.config.schedule.latest(now)
+            self._queue(self._queue_after(), latest, horizon=now - self.catch_up)
+            return self._work_off(latest)
+
+    def _queue_after(self) -> datetime | None:
+        """Windows ending after this are queued: at start, after the last successful run's."""
+        if self.resumed:
+            return self.queued_until
+        try:
+            # Unbounded: a gap older than catch_up is still worth a warning.
+            last = self.analyzer.sink.last_success(self.analyzer.config.model_names)
+        except Exception as exc:  # e.g. the cluster is not up yet: look again next tick
+            logger.warning(
+                "cannot read which window was analysed last (%s); analysing the latest window"
+                " and looking again at the next tick",
+                exc,
+            )
+            return self.queued_until
+        self.resumed = True
+        if last is None:
+            return self.queued_until
+        logger.info("resuming after the window ending %s", format_time(last))
+        return last
+
+    def _queue(self, after: datetime | None, latest: Window, *, horizon: datetime) -> None:
+        schedule = self.analyzer.config.schedule
+        step = schedule.interval
+        # Ends of the windows to queue: after `after`, none before the horizon
+        # (but the latest is always due, even with catch_up 0).
+        first = latest.end if after is None else floor_time(after, step) + step
+        oldest = min(ceil_time(horizon, step), latest.end)
+        if first < oldest:
+            logger.warning(
+                "%d windows ending from %s to %s are older than catch_up and are not analysed;"
+                " backfill them with: mlmon-elk analyze --from %s --to %s",
+                (oldest - first) // step,
+                format_time(first),
+                format_time(oldest - step),
+                format_time(first - schedule.window),
+                format_time(oldest - step),
+            )
+            first = oldest
+        queued = {w.end for w in self.backlog}
+        end = first
+        while end <= latest.end:
+            if end not in queued:
+                self.backlog.append(schedule.window_ending(end))
+            end += step
+        self.backlog.sort(key=lambda w: w.end)
+        expired = [w for w in self.backlog if w.end < oldest]
+        if expired:
+            logger.warning(
+                "giving up on %d failed windows older than catch_up, the oldest %s",
+                len(expired),
+                expired[0],
+            )
+            self.backlog = self.backlog[len(expired) :]
+        if self.queued_until is None or latest.end > self.queued_until:
+            self.queued_until = latest.end
+
+    def _work_off(self, latest: Window) -> list[RunOutcome]:
+        outcomes: list[RunOutcome] = []
+        for window in [w for w in self.backlog if w != latest]:
+            outcome = self._run(window)
+            if outcome is not None:
+                outcomes.append(outcome)
+            if outcome is None or not outcome.summary.ok:
+                break  # the rest waits for the next tick
+        if latest in self.backlog:
+            outcome = self._run(latest)
+            if outcome is not None:
+                outcomes.append(outcome)
+        return outcomes
 
     def _run(self, window: Window) -> RunOutcome | None:
         try:
             outcome = self.analyzer.run(window)
         except Exception:  # the service outlives any bug in one run
             logger.exception("analysing %s failed unexpectedly; retrying at the next tick", window)
-            self._failed(window)
             return None
         if outcome.summary.ok:
-            if window in self.failed:
-                self.failed.remove(window)
-            if self.done is None or window.end > self.done.end:
-                self.done = window
-        else:
-            self._failed(window)
+            self.backlog.remove(window)
         return outcome
-
-    def _failed(self, window: Window) -> None:
-        if window not in self.failed:
-            self.failed.append(window)
-            self.failed.sort(key=lambda w: w.end)
-        if len(self.failed) > MAX_RETRY_WINDOWS:
-            dropped = self.failed[: -MAX_RETRY_WINDOWS or None]
-            self.failed = self.failed[-MAX_RETRY_WINDOWS:]
-            logger.warning("giving up on %d failed windows, oldest %s", len(dropped), dropped[0])
 
 
 def _tick(service: Service) -> None:

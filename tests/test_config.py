@@ -34,6 +34,8 @@ def test_a_minimal_files_config_gets_the_documented_defaults(tmp_path: Path) -> 
     assert config.namespace == "default"
     assert config.schedule.interval == config.schedule.window == timedelta(minutes=5)
     assert config.schedule.delay == timedelta(minutes=1)
+    assert config.catch_up == timedelta(days=1)
+    assert config.misfire_grace == timedelta(minutes=5)
     assert config.models[0].baselines == (("1.0", tmp_path / "baselines/credit-1.0.yaml"),)
     assert config.analysis.history == 12
 
@@ -127,6 +129,10 @@ def test_check_overrides_map_onto_check_settings_fields_by_name(tmp_path: Path) 
         (
             lambda d: d.update(schedule={"interval": "5 minutes"}),
             "schedule.interval: expected a duration such as",
+        ),
+        (
+            lambda d: d.update(schedule={"catch_up": "-1h"}),
+            "schedule.catch_up: expected a duration such as",
         ),
         (lambda d: d.update(schedul={}), "schedul: unknown key; did you mean 'schedule'?"),
         (lambda d: d.update(namespace="Prod-1"), "namespace: namespace 'Prod-1' is not valid"),

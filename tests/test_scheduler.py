@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -9,14 +10,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 
-from mlmon_elk.analyzer import Analyzer
-from mlmon_elk.config import config_from_dict
+from mlmon_elk.analyzer import Analyzer, RunOutcome
+from mlmon_elk.config import Config, config_from_dict
 from mlmon_elk.scheduler import Service
 from mlmon_elk.windows import Window
 from tests import scenario
@@ -86,6 +87,27 @@ def test_serve_runs_on_schedule_and_stops_cleanly_on_sigterm(
     assert len(set(starts)) == len(starts)  # one summary per window, none twice
 
 
+def test_a_restarted_serve_leaves_no_window_unanalysed(tmp_path: Path, baseline_file: Path) -> None:
+    """Stopped for three seconds, then started again: the run summaries cover every window."""
+    write_jsonl(tmp_path / "predictions.jsonl", [])
+    config = write_config(tmp_path, baseline_file)
+    for _ in range(2):
+        process = serve(config)
+        try:
+            seen = len(runs(tmp_path))
+            wait_for(lambda: len(runs(tmp_path)) >= seen + 2)  # noqa: B023 - called at once
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 0, stderr
+        time.sleep(3)
+    assert "resuming after the window ending" in stderr
+    starts = sorted({datetime.fromisoformat(s["event"]["start"]) for s in runs(tmp_path)})  # type: ignore[index]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert set(gaps) == {timedelta(seconds=1)}, starts
+    assert len(starts) >= 6  # two, three missed while stopped, two
+
+
 def test_failing_runs_are_recorded_and_retried_without_killing_the_service(
     tmp_path: Path, baseline_file: Path
 ) -> None:
@@ -132,7 +154,7 @@ def test_a_tick_retries_failed_windows_before_the_latest(
     first = Window(scenario.window_start(0), scenario.window_start(1))
 
     assert [o.summary.ok for o in service.tick()] == [False]
-    assert service.failed == [first]
+    assert service.backlog == [first]
     now[0] += timedelta(minutes=10)
     later.write_bytes(baseline_file.read_bytes())
     outcomes = service.tick()
@@ -141,6 +163,164 @@ def test_a_tick_retries_failed_windows_before_the_latest(
         (first, True),
         (Window(scenario.window_start(1), scenario.window_start(2)), True),
     ]
-    assert service.failed == []
+    assert service.backlog == []
     assert outcomes[0].summary.checks > 0
     assert service.tick() == []  # nothing new is due within the same interval
+
+
+# -- catching up -------------------------------------------------------------------------
+
+
+def files_config(directory: Path, baseline: Path, **schedule: str) -> Config:
+    return config_from_dict(
+        {
+            "files": {"predictions": ["predictions.jsonl"], "output": "results"},
+            "schedule": {"interval": "10m", "window": "10m", "delay": "1m", **schedule},
+            "models": [{"name": scenario.MODEL, "baselines": {scenario.VERSION: str(baseline)}}],
+        },
+        base=directory,
+    )
+
+
+def window(i: int) -> Window:
+    """The scenario's window ``i`` (10 minutes)."""
+    return Window(scenario.window_start(i), scenario.window_start(i + 1))
+
+
+def during(i: int) -> datetime:
+    """A moment at which window ``i - 1`` is the latest settled one."""
+    return scenario.window_start(i) + timedelta(minutes=2)
+
+
+def analysed(outcomes: list[RunOutcome]) -> list[tuple[Window, bool]]:
+    return [(o.summary.window, o.summary.ok) for o in outcomes]
+
+
+def test_a_restarted_service_catches_up_from_the_last_successful_run(
+    tmp_path: Path, baseline_file: Path
+) -> None:
+    """The windows that passed while no service ran are analysed, oldest first."""
+    write_jsonl(tmp_path / "predictions.jsonl", scenario.documents(0))
+    config = files_config(tmp_path, baseline_file)
+    before = Service(Analyzer.from_config(config), clock=lambda: during(1))
+    assert analysed(before.tick()) == [(window(0), True)]
+
+    after = Service(Analyzer.from_config(config), clock=lambda: during(4))
+    assert analysed(after.tick()) == [(window(1), True), (window(2), True), (window(3), True)]
+    assert after.tick() == []
+    assert [s["event"]["start"] for s in runs(tmp_path)] == [  # type: ignore[index]
+        f"{scenario.window_start(i):%Y-%m-%dT%H:%M:%S.000Z}" for i in range(4)
+    ]
+
+
+def test_a_fresh_service_without_earlier_runs_starts_at_the_latest_window(
+    tmp_path: Path, baseline_file: Path
+) -> None:
+    """No run summary yet: nothing is backfilled unasked."""
+    write_jsonl(tmp_path / "predictions.jsonl", scenario.documents(0))
+    config = files_config(tmp_path, baseline_file)
+    service = Service(Analyzer.from_config(config), clock=lambda: during(6))
+    assert analysed(service.tick()) == [(window(5), True)]
+    assert service.resumed
+
+
+def test_windows_of_coalesced_ticks_are_analysed_at_the_next_tick(
+    tmp_path: Path, baseline_file: Path
+) -> None:
+    """A run that overran made the scheduler skip ticks: their windows are not lost."""
+    write_jsonl(tmp_path / "predictions.jsonl", scenario.documents(0))
+    now = [during(1)]
+    config = files_config(tmp_path, baseline_file)
+    service = Service(Analyzer.from_config(config), clock=lambda: now[0])
+    assert analysed(service.tick()) == [(window(0), True)]
+    now[0] = during(3) + timedelta(minutes=5)
+    assert analysed(service.tick()) == [(window(1), True), (window(2), True)]
+
+
+def test_catch_up_stops_at_its_horizon_and_says_how_to_backfill_the_rest(
+    tmp_path: Path, baseline_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With catch_up 20m, a two-hour gap costs the latest two windows only, and a warning."""
+    write_jsonl(tmp_path / "predictions.jsonl", scenario.documents(0))
+    config = files_config(tmp_path, baseline_file, catch_up="20m")
+    assert config.catch_up == timedelta(minutes=20)
+    Service(Analyzer.from_config(config), clock=lambda: during(1)).tick()
+
+    service = Service(Analyzer.from_config(config), clock=lambda: during(13))
+    with caplog.at_level("WARNING", logger="mlmon_elk.scheduler"):
+        outcomes = service.tick()
+    # now = window 13's start + 2m: ends at or after now - 20m are those of windows 11 and 12.
+    assert analysed(outcomes) == [(window(11), True), (window(12), True)]
+    warning = next(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert warning.startswith(
+        "10 windows ending from 2024-05-01T12:20:00.000Z to 2024-05-01T13:50:00.000Z"
+    )
+    backfill = "mlmon-elk analyze --from 2024-05-01T12:10:00.000Z --to 2024-05-01T13:50:00.000Z"
+    assert backfill in warning
+
+
+def test_catch_up_zero_analyses_only_the_latest_window(tmp_path: Path, baseline_file: Path) -> None:
+    """``catch_up: 0s`` is the old behaviour: the latest window, nothing else."""
+    write_jsonl(tmp_path / "predictions.jsonl", scenario.documents(0))
+    config = files_config(tmp_path, baseline_file, catch_up="0s")
+    Service(Analyzer.from_config(config), clock=lambda: during(1)).tick()
+    service = Service(Analyzer.from_config(config), clock=lambda: during(5))
+    assert analysed(service.tick()) == [(window(4), True)]
+
+
+def test_a_failure_ends_the_catch_up_but_the_latest_window_is_still_tried(
+    tmp_path: Path, baseline_file: Path
+) -> None:
+    """Baseline gone: one old window and the latest fail; the rest wait; all succeed later."""
+    write_jsonl(tmp_path / "predictions.jsonl", scenario.documents(0))
+    baseline = tmp_path / "baseline.yaml"
+    baseline.write_bytes(baseline_file.read_bytes())
+    config = files_config(tmp_path, baseline)
+    Service(Analyzer.from_config(config), clock=lambda: during(1)).tick()
+    baseline.unlink()
+
+    now = [during(4)]
+    service = Service(Analyzer.from_config(config), clock=lambda: now[0])
+    assert analysed(service.tick()) == [(window(1), False), (window(3), False)]
+    assert service.backlog == [window(1), window(2), window(3)]
+
+    baseline.write_bytes(baseline_file.read_bytes())
+    now[0] = during(5)
+    assert analysed(service.tick()) == [
+        (window(1), True),
+        (window(2), True),
+        (window(3), True),
+        (window(4), True),
+    ]
+    assert service.backlog == []
+
+
+def test_an_unreadable_run_history_delays_the_catch_up_without_losing_it(
+    tmp_path: Path, baseline_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The sink cannot say what ran last: the latest window runs; the gap follows once it can."""
+    write_jsonl(tmp_path / "predictions.jsonl", scenario.documents(0))
+    config = files_config(tmp_path, baseline_file)
+    Service(Analyzer.from_config(config), clock=lambda: during(1)).tick()
+    history = tmp_path / "results" / "runs.jsonl"
+    saved = history.read_bytes()
+    history.unlink()
+    history.mkdir()  # reading it now fails (and so does writing run summaries)
+
+    now = [during(4)]
+    service = Service(Analyzer.from_config(config), clock=lambda: now[0])
+    with caplog.at_level("WARNING", logger="mlmon_elk.scheduler"):
+        assert [o.summary.window for o in service.tick()] == [window(3)]
+    assert "cannot read which window was analysed last" in caplog.text
+    assert not service.resumed
+
+    history.rmdir()
+    history.write_bytes(saved)
+    now[0] = during(5)
+    assert analysed(service.tick()) == [
+        (window(1), True),
+        (window(2), True),
+        (window(3), True),
+        (window(4), True),
+    ]
+    assert service.resumed

@@ -3,7 +3,8 @@
 A sink writes :class:`~mlmon_elk.documents.Document` objects with
 ``create`` semantics — an id already written is counted, never duplicated —
 and answers which alerts were open before a window (from its own alert
-documents), which is all the alert transitions need.
+documents), which is all the alert transitions need, and which window was
+analysed last (from its run summaries), which is where ``serve`` resumes.
 """
 
 from __future__ import annotations
@@ -49,5 +50,16 @@ class Sink(Protocol):
 
         Raises:
             SinkError: the alerts cannot be read.
+        """
+        ...  # pragma: no cover - protocol
+
+    def last_success(
+        self, models: Sequence[str], *, since: datetime | None = None
+    ) -> datetime | None:
+        """End of the newest window (ending at or after ``since``, if given) that a
+        run covering any of ``models`` analysed successfully; ``None`` if there is none.
+
+        Raises:
+            SinkError: the run summaries cannot be read.
         """
         ...  # pragma: no cover - protocol

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -119,9 +119,6 @@ class ElasticsearchSink:
         Raises:
             SinkError: the alert stream cannot be read.
         """
-        from elastic_transport import TransportError
-        from elasticsearch import ApiError
-
         if not models:
             return {}
         query = {
@@ -168,23 +165,8 @@ class ElasticsearchSink:
                     }
                 },
             }
-            try:
-                response, _ = with_retries(
-                    partial(
-                        self.client.search,
-                        index=stream_name(Dataset.ALERT, self.namespace),
-                        body=body,
-                        ignore_unavailable=True,
-                    ),
-                    self.retry,
-                    "reading open alerts",
-                    sleep=self._sleep,
-                    error=SinkError,
-                )
-            except (ApiError, TransportError) as exc:
-                msg = f"reading open alerts: {describe_error(exc)}"
-                raise SinkError(msg) from exc
-            keys = (response.body.get("aggregations") or {}).get("keys") or {}
+            aggregations = self._aggregate(Dataset.ALERT, body, "reading open alerts")
+            keys = aggregations.get("keys") or {}
             buckets = keys.get("buckets") or []
             for bucket in buckets:
                 hits = bucket["latest"]["hits"]["hits"]
@@ -193,6 +175,58 @@ class ElasticsearchSink:
             after = keys.get("after_key")
             if len(buckets) < ALERT_PAGE or after is None:
                 return fold_latest(latest)
+
+    def last_success(
+        self, models: Sequence[str], *, since: datetime | None = None
+    ) -> datetime | None:
+        """End of the newest successfully analysed window (a ``max`` over run summaries).
+
+        Raises:
+            SinkError: the check stream cannot be read.
+        """
+        if not models:
+            return None
+        filters: list[dict[str, Any]] = [
+            {"term": {Field.EVENT_DATASET: str(Dataset.RUN)}},
+            {"term": {Field.RUN_STATUS: "success"}},
+            {"terms": {Field.RUN_MODELS: sorted(models)}},
+        ]
+        if since is not None:
+            when = {"gte": format_time(since), "format": "strict_date_optional_time"}
+            filters.append({"range": {Field.EVENT_END: when}})
+        body = {
+            "size": 0,
+            "query": {"bool": {"filter": filters}},
+            "aggs": {"last": {"max": {"field": Field.EVENT_END}}},
+        }
+        aggregations = self._aggregate(Dataset.CHECK, body, "reading run summaries")
+        millis = (aggregations.get("last") or {}).get("value")
+        if millis is None:
+            return None
+        return datetime.fromtimestamp(float(millis) / 1000.0, UTC)
+
+    def _aggregate(self, dataset: Dataset, body: dict[str, Any], what: str) -> dict[str, Any]:
+        """The ``aggregations`` of a search of ``dataset``'s stream (empty if it has none yet)."""
+        from elastic_transport import TransportError
+        from elasticsearch import ApiError
+
+        try:
+            response, _ = with_retries(
+                partial(
+                    self.client.search,
+                    index=stream_name(dataset, self.namespace),
+                    body=body,
+                    ignore_unavailable=True,
+                ),
+                self.retry,
+                what,
+                sleep=self._sleep,
+                error=SinkError,
+            )
+        except (ApiError, TransportError) as exc:
+            msg = f"{what}: {describe_error(exc)}"
+            raise SinkError(msg) from exc
+        return dict(response.body.get("aggregations") or {})
 
 
 def _alert_state(mlmon: Mapping[str, Any]) -> tuple[AlertKey, Transition, Status]:

@@ -114,6 +114,26 @@ class FileSink:
                 latest[key] = (end, Transition(mlmon["transition"]), Status(mlmon["severity"]))
         return fold_latest((key, t, s) for key, (_, t, s) in latest.items())
 
+    def last_success(
+        self, models: Sequence[str], *, since: datetime | None = None
+    ) -> datetime | None:
+        """End of the newest successfully analysed window, from ``runs.jsonl``.
+
+        Raises:
+            SinkError: the file cannot be read.
+        """
+        wanted = set(models)
+        last: datetime | None = None
+        for doc in self._read(self.path(Dataset.RUN)):
+            run = (doc.get("mlmon") or {}).get("run") or {}
+            if run.get("status") != "success" or wanted.isdisjoint(run.get("models") or ()):
+                continue
+            with contextlib.suppress(ValueError):
+                end = parse_time(str((doc.get("event") or {}).get("end")))
+                if (since is None or end >= since) and (last is None or end > last):
+                    last = end
+        return last
+
     def read(self, dataset: Dataset) -> list[dict[str, Any]]:
         """Every document written so far for ``dataset`` (for reports and tests)."""
         return list(self._read(self.path(dataset)))

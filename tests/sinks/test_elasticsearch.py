@@ -9,10 +9,12 @@ import pytest
 from mlmon_elk.alerts import AlertEvent, AlertKey
 from mlmon_elk.checks.result import CheckResult, WindowResult
 from mlmon_elk.contract import Check, Dataset, Role, Status, Transition, stream_name
-from mlmon_elk.documents import Document, alert_document, check_document
+from mlmon_elk.documents import Document, alert_document, check_document, run_document
 from mlmon_elk.errors import SinkError
+from mlmon_elk.run_summary import RunSummary
 from mlmon_elk.sinks.elasticsearch import ElasticsearchSink
 from mlmon_elk.sources.elasticsearch import Retry
+from mlmon_elk.windows import Window
 from tests.conftest import EsTarget
 from tests.proxy import TcpProxy, connect_via
 
@@ -37,6 +39,19 @@ def alert(
     r = result(Status.OK if transition is Transition.RESOLVED else severity, feature)
     key = AlertKey.of(w, r)
     return alert_document(AlertEvent(key, transition, w, r, severity), "x")
+
+
+def run(i: int, *, ok: bool = True, models: tuple[str, ...] = ("credit",)) -> Document:
+    """The run summary of window ``i``, successful or failed."""
+    w = window(i)
+    errors = () if ok else ("credit: cannot read baseline",)
+    summary = RunSummary(Window(w.start, w.end), w.end, w.end + STEP / 10, models, errors=errors)
+    return run_document(summary, "x")
+
+
+def runs() -> list[Document]:
+    """Window 1 is the newest one analysed successfully for ``credit``, window 3 for ``other``."""
+    return [run(0), run(1), run(2, ok=False), run(3, models=("other",)), run(4, ok=False)]
 
 
 def count(es: EsTarget, dataset: Dataset) -> int:
@@ -86,6 +101,19 @@ def test_no_alert_stream_yet_means_no_open_alerts(es: EsTarget) -> None:
     """A fresh cluster answers with nothing open rather than an error."""
     sink = ElasticsearchSink(es.client, es.namespace)
     assert sink.open_alerts(["credit"], before=START, since=START - STEP) == {}
+
+
+def test_the_last_successful_run_is_read_from_the_run_summaries(es: EsTarget) -> None:
+    """Failed runs and runs of other models do not count; nor do runs before ``since``."""
+    sink = ElasticsearchSink(es.client, es.namespace)
+    assert sink.last_success(["credit"], since=START) is None  # no stream yet
+    sink.write(runs())
+    es.client.indices.refresh(index=stream_name(Dataset.CHECK, es.namespace))
+    assert sink.last_success(["credit"], since=START) == START + STEP * 2
+    assert sink.last_success(["credit"]) == START + STEP * 2
+    assert sink.last_success(["other", "credit"], since=START) == START + STEP * 4
+    assert sink.last_success(["credit"], since=START + STEP * 2 + timedelta(seconds=1)) is None
+    assert sink.last_success([], since=START) is None
 
 
 def test_rejected_documents_fail_with_the_reason(es: EsTarget) -> None:

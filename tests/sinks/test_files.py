@@ -14,7 +14,7 @@ from mlmon_elk.contract import Dataset, Status, Transition
 from mlmon_elk.documents import Document, check_document
 from mlmon_elk.errors import SinkError
 from mlmon_elk.sinks.files import FileSink
-from tests.sinks.test_elasticsearch import START, STEP, alert, result, window
+from tests.sinks.test_elasticsearch import START, STEP, alert, result, runs, window
 
 
 def documents(n: int = 40) -> list[Document]:
@@ -76,6 +76,18 @@ def test_open_alerts_are_read_from_the_alert_file(tmp_path: Path) -> None:
         )
         == {}
     )
+
+
+def test_the_last_successful_run_is_read_from_the_run_file(tmp_path: Path) -> None:
+    """Failed runs and runs of other models do not count; nor do runs before ``since``."""
+    sink = FileSink(tmp_path)
+    assert sink.last_success(["credit"], since=START) is None  # no file yet
+    sink.write(runs())
+    assert sink.last_success(["credit"], since=START) == START + STEP * 2
+    assert sink.last_success(["credit"]) == START + STEP * 2
+    assert sink.last_success(["other", "credit"], since=START) == START + STEP * 4
+    assert sink.last_success(["credit"], since=START + STEP * 2 + timedelta(seconds=1)) is None
+    assert sink.last_success([], since=START) is None
 
 
 def test_an_unwritable_directory_is_a_sink_error(tmp_path: Path) -> None:
