@@ -16,7 +16,9 @@ examples:
   MLMON_ES_API_KEY=... mlmon-elk serve -c /etc/mlmon/mlmon.yaml --log-level WARNING
 
 A failing run (Elasticsearch down, a baseline file missing) is recorded in its
-run summary and retried at the next tick; the service keeps running.
+run summary and retried at the next tick; the service keeps running. After a
+restart it first analyses the windows it missed, back to the last one analysed
+successfully (at most schedule.catch_up back, a day by default).
 """
 
 
