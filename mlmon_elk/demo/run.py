@@ -26,9 +26,10 @@ from typing import Any, TextIO
 import numpy as np
 import yaml
 
-from mlmon_elk.contract import Transition
+from mlmon_elk.contract import Status, Transition
 from mlmon_elk.demo.traffic import DEMO_DRIFT, MODEL, VERSION, Drift, applications, predict
 from mlmon_elk.errors import MlmonError
+from mlmon_elk.run_summary import RunSummary
 from mlmon_elk.windows import Window, floor_time, format_time, utc_now
 
 TRAINING_DATA = "loan_applications.csv.gz"
@@ -230,10 +231,9 @@ def _analyse(config_path: Path, windows: list[Window], say: Callable[[str], None
     for i, window in enumerate(windows, 1):
         outcome = analyzer.run(window)
         summary = outcome.summary
-        status = "ok" if summary.ok else "FAILED: " + "; ".join(summary.errors)
         fired = [e for e in outcome.alerts if e.transition is not Transition.ONGOING]
         span = f"{window.start:%H:%M}–{window.end:%H:%M}"
-        say(f"    window {i:2}/{len(windows)} {span}  {summary.checks} checks  {status}")
+        say(f"    window {i:2}/{len(windows)} {span}  {_checks_line(summary)}")
         for event in fired:
             mark = (
                 "✔ resolved" if event.transition is Transition.RESOLVED else f"✖ {event.severity}"
@@ -244,6 +244,18 @@ def _analyse(config_path: Path, windows: list[Window], say: Callable[[str], None
         if not summary.ok:
             msg = f"the analyzer failed on window {window}: {'; '.join(summary.errors)}"
             raise MlmonError(msg)
+
+
+def _checks_line(summary: RunSummary) -> str:
+    """``54 checks: all ok`` or ``54 checks: 3 critical, 1 warning`` (ongoing alerts too)."""
+    if not summary.ok:
+        return "FAILED: " + "; ".join(summary.errors)
+    notable = [
+        f"{summary.statuses[status]} {status}"
+        for status in (Status.CRITICAL, Status.WARNING, Status.ERROR, Status.INSUFFICIENT_DATA)
+        if summary.statuses.get(status)
+    ]
+    return f"{summary.checks} checks: {', '.join(notable) or 'all ok'}"
 
 
 def _wait_for_documents(

@@ -58,6 +58,11 @@ def test_drift_fires_and_resolves_and_the_report_shows_it(tmp_path: Path) -> Non
     out = echo.getvalue()
     assert "✖ critical" in out
     assert "✔ resolved" in out
+    lines = {line.split()[1]: line for line in out.splitlines() if line.startswith("    window")}
+    # Windows 3 and 4 have drift on: their lines say so even where the alerts are ongoing.
+    assert all("critical" in lines[w] for w in ("3/6", "4/6")), out
+    # Once it is off: none (volume lacks the history of traffic in six windows).
+    assert lines["6/6"].endswith("54 checks: 1 insufficient_data"), out
     html = report.read_text()
     assert "employment_years" in html
     assert "What fired" in html
