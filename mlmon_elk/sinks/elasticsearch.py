@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlmon_elk.alerts import AlertKey, fold_latest
 from mlmon_elk.contract import Dataset, Field, Status, Transition, stream_name
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 BULK_SIZE = 500
 """Documents per bulk request."""
@@ -70,25 +72,14 @@ class ElasticsearchSink:
         return report
 
     def _write_chunk(self, documents: Sequence[Document]) -> WriteReport:
-        from elastic_transport import TransportError
-        from elasticsearch import ApiError
-
         operations: list[Mapping[str, Any]] = []
         for doc in documents:
             operations.append({"create": {"_index": doc.index(self.namespace), "_id": doc.id}})
             operations.append(doc.source)
-        what = f"writing {len(documents)} documents"
-        try:
-            response, _ = with_retries(
-                partial(self.client.bulk, operations=operations),
-                self.retry,
-                what,
-                sleep=self._sleep,
-                error=SinkError,
-            )
-        except (ApiError, TransportError) as exc:
-            msg = f"{what}: {describe_error(exc)}"
-            raise SinkError(msg) from exc
+        response = self._request(
+            partial(self.client.bulk, operations=operations),
+            f"writing {len(documents)} documents",
+        )
         written = existing = 0
         failures: list[str] = []
         for item in response["items"]:
@@ -207,26 +198,25 @@ class ElasticsearchSink:
 
     def _aggregate(self, dataset: Dataset, body: dict[str, Any], what: str) -> dict[str, Any]:
         """The ``aggregations`` of a search of ``dataset``'s stream (empty if it has none yet)."""
+        search = partial(
+            self.client.search,
+            index=stream_name(dataset, self.namespace),
+            body=body,
+            ignore_unavailable=True,
+        )
+        return dict(self._request(search, what).body.get("aggregations") or {})
+
+    def _request(self, call: Callable[[], T], what: str) -> T:
+        """``call`` with retries; a failure that persists is a SinkError saying ``what`` failed."""
         from elastic_transport import TransportError
         from elasticsearch import ApiError
 
         try:
-            response, _ = with_retries(
-                partial(
-                    self.client.search,
-                    index=stream_name(dataset, self.namespace),
-                    body=body,
-                    ignore_unavailable=True,
-                ),
-                self.retry,
-                what,
-                sleep=self._sleep,
-                error=SinkError,
-            )
+            response, _ = with_retries(call, self.retry, what, sleep=self._sleep, error=SinkError)
         except (ApiError, TransportError) as exc:
             msg = f"{what}: {describe_error(exc)}"
             raise SinkError(msg) from exc
-        return dict(response.body.get("aggregations") or {})
+        return response
 
 
 def _alert_state(mlmon: Mapping[str, Any]) -> tuple[AlertKey, Transition, Status]:
