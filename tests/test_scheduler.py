@@ -172,6 +172,8 @@ def test_a_tick_retries_failed_windows_before_the_latest(
 
 
 def files_config(directory: Path, baseline: Path, **schedule: str) -> Config:
+    """Predictions of one window in ``directory``, 10-minute windows, one model."""
+    write_jsonl(directory / "predictions.jsonl", scenario.documents(0))
     return config_from_dict(
         {
             "files": {"predictions": ["predictions.jsonl"], "output": "results"},
@@ -192,6 +194,11 @@ def during(i: int) -> datetime:
     return scenario.window_start(i) + timedelta(minutes=2)
 
 
+def service_at(config: Config, now: list[datetime]) -> Service:
+    """A service whose clock reads ``now[0]`` (tests move it)."""
+    return Service(Analyzer.from_config(config), clock=lambda: now[0])
+
+
 def analysed(outcomes: list[RunOutcome]) -> list[tuple[Window, bool]]:
     return [(o.summary.window, o.summary.ok) for o in outcomes]
 
@@ -200,12 +207,11 @@ def test_a_restarted_service_catches_up_from_the_last_successful_run(
     tmp_path: Path, baseline_file: Path
 ) -> None:
     """The windows that passed while no service ran are analysed, oldest first."""
-    write_jsonl(tmp_path / "predictions.jsonl", scenario.documents(0))
     config = files_config(tmp_path, baseline_file)
-    before = Service(Analyzer.from_config(config), clock=lambda: during(1))
+    before = service_at(config, [during(1)])
     assert analysed(before.tick()) == [(window(0), True)]
 
-    after = Service(Analyzer.from_config(config), clock=lambda: during(4))
+    after = service_at(config, [during(4)])
     assert analysed(after.tick()) == [(window(1), True), (window(2), True), (window(3), True)]
     assert after.tick() == []
     assert [s["event"]["start"] for s in runs(tmp_path)] == [  # type: ignore[index]
@@ -217,9 +223,8 @@ def test_a_fresh_service_without_earlier_runs_starts_at_the_latest_window(
     tmp_path: Path, baseline_file: Path
 ) -> None:
     """No run summary yet: nothing is backfilled unasked."""
-    write_jsonl(tmp_path / "predictions.jsonl", scenario.documents(0))
     config = files_config(tmp_path, baseline_file)
-    service = Service(Analyzer.from_config(config), clock=lambda: during(6))
+    service = service_at(config, [during(6)])
     assert analysed(service.tick()) == [(window(5), True)]
     assert service.resumed
 
@@ -228,10 +233,9 @@ def test_windows_of_coalesced_ticks_are_analysed_at_the_next_tick(
     tmp_path: Path, baseline_file: Path
 ) -> None:
     """A run that overran made the scheduler skip ticks: their windows are not lost."""
-    write_jsonl(tmp_path / "predictions.jsonl", scenario.documents(0))
     now = [during(1)]
     config = files_config(tmp_path, baseline_file)
-    service = Service(Analyzer.from_config(config), clock=lambda: now[0])
+    service = service_at(config, now)
     assert analysed(service.tick()) == [(window(0), True)]
     now[0] = during(3) + timedelta(minutes=5)
     assert analysed(service.tick()) == [(window(1), True), (window(2), True)]
@@ -241,12 +245,11 @@ def test_catch_up_stops_at_its_horizon_and_says_how_to_backfill_the_rest(
     tmp_path: Path, baseline_file: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """With catch_up 20m, a two-hour gap costs the latest two windows only, and a warning."""
-    write_jsonl(tmp_path / "predictions.jsonl", scenario.documents(0))
     config = files_config(tmp_path, baseline_file, catch_up="20m")
     assert config.catch_up == timedelta(minutes=20)
-    Service(Analyzer.from_config(config), clock=lambda: during(1)).tick()
+    service_at(config, [during(1)]).tick()
 
-    service = Service(Analyzer.from_config(config), clock=lambda: during(13))
+    service = service_at(config, [during(13)])
     with caplog.at_level("WARNING", logger="mlmon_elk.scheduler"):
         outcomes = service.tick()
     # now = window 13's start + 2m: ends at or after now - 20m are those of windows 11 and 12.
@@ -261,10 +264,9 @@ def test_catch_up_stops_at_its_horizon_and_says_how_to_backfill_the_rest(
 
 def test_catch_up_zero_analyses_only_the_latest_window(tmp_path: Path, baseline_file: Path) -> None:
     """``catch_up: 0s`` is the old behaviour: the latest window, nothing else."""
-    write_jsonl(tmp_path / "predictions.jsonl", scenario.documents(0))
     config = files_config(tmp_path, baseline_file, catch_up="0s")
-    Service(Analyzer.from_config(config), clock=lambda: during(1)).tick()
-    service = Service(Analyzer.from_config(config), clock=lambda: during(5))
+    service_at(config, [during(1)]).tick()
+    service = service_at(config, [during(5)])
     assert analysed(service.tick()) == [(window(4), True)]
 
 
@@ -272,15 +274,14 @@ def test_a_failure_ends_the_catch_up_but_the_latest_window_is_still_tried(
     tmp_path: Path, baseline_file: Path
 ) -> None:
     """Baseline gone: one old window and the latest fail; the rest wait; all succeed later."""
-    write_jsonl(tmp_path / "predictions.jsonl", scenario.documents(0))
     baseline = tmp_path / "baseline.yaml"
     baseline.write_bytes(baseline_file.read_bytes())
     config = files_config(tmp_path, baseline)
-    Service(Analyzer.from_config(config), clock=lambda: during(1)).tick()
+    service_at(config, [during(1)]).tick()
     baseline.unlink()
 
     now = [during(4)]
-    service = Service(Analyzer.from_config(config), clock=lambda: now[0])
+    service = service_at(config, now)
     assert analysed(service.tick()) == [(window(1), False), (window(3), False)]
     assert service.backlog == [window(1), window(2), window(3)]
 
@@ -299,16 +300,15 @@ def test_an_unreadable_run_history_delays_the_catch_up_without_losing_it(
     tmp_path: Path, baseline_file: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The sink cannot say what ran last: the latest window runs; the gap follows once it can."""
-    write_jsonl(tmp_path / "predictions.jsonl", scenario.documents(0))
     config = files_config(tmp_path, baseline_file)
-    Service(Analyzer.from_config(config), clock=lambda: during(1)).tick()
+    service_at(config, [during(1)]).tick()
     history = tmp_path / "results" / "runs.jsonl"
     saved = history.read_bytes()
     history.unlink()
     history.mkdir()  # reading it now fails (and so does writing run summaries)
 
     now = [during(4)]
-    service = Service(Analyzer.from_config(config), clock=lambda: now[0])
+    service = service_at(config, now)
     with caplog.at_level("WARNING", logger="mlmon_elk.scheduler"):
         assert [o.summary.window for o in service.tick()] == [window(3)]
     assert "cannot read which window was analysed last" in caplog.text
