@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from mlmon_elk.checks.result import CheckResult, WindowResult
 from mlmon_elk.contract import Status, Transition
@@ -56,6 +57,19 @@ class AlertKey:
             role=str(result.role) if result.role is not None else None,
             feature=result.feature,
         )
+
+
+def alert_state(mlmon: Mapping[str, Any]) -> tuple[AlertKey, Transition, Status]:
+    """Key, transition and severity read back from an alert document's ``mlmon`` object."""
+    model = mlmon.get("model") or {}
+    key = AlertKey(
+        model=str(model.get("name")),
+        version=model.get("version"),
+        check=str(mlmon.get("check")),
+        role=mlmon.get("role"),
+        feature=mlmon.get("feature"),
+    )
+    return key, Transition(mlmon["transition"]), Status(mlmon["severity"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from pythonjsonlogger.json import JsonFormatter
 
 from mlmon_elk.batches import batch_documents, is_batch, single_row
+from mlmon_elk.contract import DEFAULT_NAMESPACE
 from mlmon_elk.encoding import encode_line
 from mlmon_elk.events import (
     DEFAULT_MAX_TEXT_CHARS,
@@ -72,7 +73,7 @@ class PredictionFormatter(JsonFormatter):
         service: str | None = None,
         service_version: str | None = None,
         environment: str | None = None,
-        namespace: str = "default",
+        namespace: str = DEFAULT_NAMESPACE,
         labels: Mapping[str, object] | None = None,
         text_inputs: Iterable[str] = (),
         privacy: Mapping[str, str | PrivacyRule] | None = None,

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from mlmon_elk._diagnostics import Diagnostics
+from mlmon_elk.contract import DEFAULT_NAMESPACE
 from mlmon_elk.encoding import encode_line
 from mlmon_elk.errors import ConfigError
 from mlmon_elk.events import (
@@ -128,7 +129,7 @@ class PredictionHandler(logging.Handler):
         service: str | None = None,
         service_version: str | None = None,
         environment: str | None = None,
-        namespace: str = "default",
+        namespace: str = DEFAULT_NAMESPACE,
         labels: Mapping[str, object] | None = None,
         text_inputs: Iterable[str] = (),
         privacy: Mapping[str, str | PrivacyRule] | None = None,
@@ -318,6 +319,7 @@ class PredictionHandler(logging.Handler):
         """
         try:
             formatter = self.formatter
+            # One row: formatter.encode's fast path, inlined to skip making a PredictionCall.
             if type(inputs) is dict:
                 data = encode_line(
                     formatter.builder.prediction(
@@ -335,7 +337,9 @@ class PredictionHandler(logging.Handler):
                 )
                 if len(data) <= formatter.max_document_bytes:
                     self._sender.submit(data)
-                    return
+                else:
+                    self._submit(Encoded(b"", 1, ()))  # counted as oversize, not rebuilt
+                return
             call = PredictionCall(
                 inputs,
                 outputs,

@@ -26,7 +26,7 @@ from typing import Any, TextIO
 import numpy as np
 import yaml
 
-from mlmon_elk.contract import Status, Transition
+from mlmon_elk.contract import DEFAULT_NAMESPACE, Status, Transition
 from mlmon_elk.demo.traffic import DEMO_DRIFT, MODEL, VERSION, Drift, applications, predict
 from mlmon_elk.errors import MlmonError
 from mlmon_elk.run_summary import RunSummary
@@ -61,7 +61,7 @@ class Stack:
 
     elasticsearch: str
     logstash: str
-    namespace: str = "default"
+    namespace: str = DEFAULT_NAMESPACE
 
 
 def training_data_path() -> Path:

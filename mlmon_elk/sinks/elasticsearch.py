@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mlmon_elk.alerts import AlertKey, fold_latest
+from mlmon_elk.alerts import AlertKey, alert_state, fold_latest
 from mlmon_elk.contract import Dataset, Field, Status, Transition, stream_name
 from mlmon_elk.documents import Document
 from mlmon_elk.errors import SinkError
@@ -162,7 +162,7 @@ class ElasticsearchSink:
             for bucket in buckets:
                 hits = bucket["latest"]["hits"]["hits"]
                 if hits:
-                    latest.append(_alert_state(hits[0]["_source"].get("mlmon", {})))
+                    latest.append(alert_state(hits[0]["_source"].get("mlmon", {})))
             after = keys.get("after_key")
             if len(buckets) < ALERT_PAGE or after is None:
                 return fold_latest(latest)
@@ -217,15 +217,3 @@ class ElasticsearchSink:
             msg = f"{what}: {describe_error(exc)}"
             raise SinkError(msg) from exc
         return response
-
-
-def _alert_state(mlmon: Mapping[str, Any]) -> tuple[AlertKey, Transition, Status]:
-    model = mlmon.get("model") or {}
-    key = AlertKey(
-        model=str(model.get("name")),
-        version=model.get("version"),
-        check=str(mlmon.get("check")),
-        role=mlmon.get("role"),
-        feature=mlmon.get("feature"),
-    )
-    return key, Transition(mlmon["transition"]), Status(mlmon["severity"])

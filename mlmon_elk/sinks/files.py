@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mlmon_elk.alerts import AlertKey, fold_latest
+from mlmon_elk.alerts import AlertKey, alert_state, fold_latest
 from mlmon_elk.contract import Dataset, Status, Transition
 from mlmon_elk.documents import Document
 from mlmon_elk.errors import SinkError
@@ -97,21 +97,14 @@ class FileSink:
         latest: dict[AlertKey, tuple[datetime, Transition, Status]] = {}
         for doc in self._read(self.path(Dataset.ALERT)):
             mlmon = doc.get("mlmon") or {}
-            model = mlmon.get("model") or {}
-            if model.get("name") not in wanted:
+            if (mlmon.get("model") or {}).get("name") not in wanted:
                 continue
             end = parse_time(str((doc.get("event") or {}).get("end")))
             if not since <= end < before:
                 continue
-            key = AlertKey(
-                model=str(model.get("name")),
-                version=model.get("version"),
-                check=str(mlmon.get("check")),
-                role=mlmon.get("role"),
-                feature=mlmon.get("feature"),
-            )
+            key, transition, severity = alert_state(mlmon)
             if key not in latest or end >= latest[key][0]:
-                latest[key] = (end, Transition(mlmon["transition"]), Status(mlmon["severity"]))
+                latest[key] = (end, transition, severity)
         return fold_latest((key, t, s) for key, (_, t, s) in latest.items())
 
     def last_success(
