@@ -36,13 +36,13 @@ from elastic_transport import Urllib3HttpNode
 from mlmon_elk.contract import Dataset, Kind, stream_name
 from mlmon_elk.es_client import EsConnection, connect
 from mlmon_elk.events import DocumentBuilder, DocumentSettings
+from mlmon_elk.opensearch_node import OpenSearchNode
 from mlmon_elk.profile.baseline import Baseline
 from mlmon_elk.profile.build import BuildOptions, build_baseline
 from mlmon_elk.sources import ModelBaselines
 from mlmon_elk.sources.elasticsearch import ElasticsearchSource
 from mlmon_elk.sources.files import WindowCounter
 from mlmon_elk.stack.install import install_templates
-from mlmon_elk.testing import PlainJsonNode
 from mlmon_elk.windows import Window
 from tests.conftest import real_cluster_connection
 from tests.proxy import TcpProxy, observing_node
@@ -110,7 +110,7 @@ class Meter:
         def count(_method: str, _path: str) -> None:
             self.requests += 1
 
-        base = Urllib3HttpNode if real else PlainJsonNode
+        base = Urllib3HttpNode if real else OpenSearchNode
         connection = real_cluster_connection()
         target = (
             replace(connection, hosts=(self.proxy.url,))

@@ -154,10 +154,8 @@ def connect_via(
 
     ``after(method, path)`` is called after every request the client makes.
     """
-    from mlmon_elk.testing import PlainJsonNode
-
-    connection = real_cluster_connection()
-    base: type[Urllib3HttpNode] = Urllib3HttpNode if es.real else PlainJsonNode
-    node = observing_node(base, after) if after else base
-    target = replace(connection, hosts=(url,)) if connection else EsConnection(hosts=(url,))
+    connection = real_cluster_connection() or EsConnection()
+    # The engine is named, not probed: a probe would pass through the proxy and the observer.
+    target = replace(connection, hosts=(url,), distribution=es.engine)
+    node = observing_node(Urllib3HttpNode, after) if after else Urllib3HttpNode
     return connect(target, node_class=node, **extra)

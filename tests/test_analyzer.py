@@ -199,7 +199,7 @@ def test_elasticsearch_unreachable_mid_run_is_recorded_then_recovered(
         if outage_after_search["armed"] and endpoint.endswith(("_search", "_msearch")):
             proxy.stop()
 
-    client = connect_via(es, proxy.url, after=after, max_retries=0)
+    client = connect_via(es, proxy.url, after=after)
     data = config_data(
         baseline[1],
         elasticsearch={"hosts": [proxy.url], "retry": {"attempts": 2, "initial": "20ms"}},

@@ -14,6 +14,8 @@ class Action(StrEnum):
     UNCHANGED = "unchanged"
     UNKNOWN = "unknown"
     """Dry run without a reachable service: created or updated as needed."""
+    SKIPPED = "skipped"
+    """Cannot be installed on this server (the detail says why and what follows)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +39,7 @@ class Step:
     @property
     def changes(self) -> bool:
         """Whether carrying out this step writes anything."""
-        return self.action is not Action.UNCHANGED
+        return self.action not in (Action.UNCHANGED, Action.SKIPPED)
 
     def __str__(self) -> str:
         line = f"{self.action:<9} {self.service} {self.kind} {self.name}"

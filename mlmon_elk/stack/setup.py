@@ -27,7 +27,7 @@ from mlmon_elk.stack.dashboards import MINIMUM_KIBANA
 from mlmon_elk.stack.install import plan_templates, put_asset, template_assets
 from mlmon_elk.stack.kibana import Kibana, KibanaConnection, KibanaError
 from mlmon_elk.stack.plan import Action, Step
-from mlmon_elk.stack.templates import DEFAULT_RETENTION, Retention
+from mlmon_elk.stack.templates import DEFAULT_RETENTION, Engine, Retention
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 IndexMode = Literal["auto", "data-streams", "plain"]
 
 MINIMUM_ELASTICSEARCH = (8, 14)
+MINIMUM_OPENSEARCH = (2,)
 """ES|QL rules (8.14) and ``ignore_dynamic_beyond_limit`` (8.13) set the floor."""
 
 
@@ -136,15 +137,14 @@ def elasticsearch_info(client: Elasticsearch) -> dict[str, Any]:
 def resolve_index_mode(mode: IndexMode, info: dict[str, Any]) -> bool:
     """Whether to install the data-stream variant for this server."""
     version = info.get("version", {})
-    opensearch = version.get("distribution") == "opensearch"
     if mode == "plain":
         return False
-    if mode == "data-streams" and opensearch:
-        msg = "this server is OpenSearch-compatible: it has no data streams; use --index-mode plain"
-        raise SetupError(msg)
-    if opensearch:
-        return False
     number = str(version.get("number", "0.0.0"))
+    if version.get("distribution") == "opensearch":
+        if _version_tuple(number)[:1] < MINIMUM_OPENSEARCH:
+            msg = f"OpenSearch {number} is too old: mlmon-elk needs 2.0 or newer"
+            raise SetupError(msg)
+        return True
     if _version_tuple(number)[:2] < MINIMUM_ELASTICSEARCH:
         floor = ".".join(map(str, MINIMUM_ELASTICSEARCH))
         msg = f"Elasticsearch {number} is too old: mlmon-elk needs {floor} or newer"
@@ -181,14 +181,19 @@ def setup_elasticsearch(client: Elasticsearch, options: SetupOptions, report: Se
         _unreachable_plan(report, "Elasticsearch", steps, exc)
         return
     data_streams = resolve_index_mode(options.index_mode, info)
+    version = info.get("version", {})
+    engine: Engine = (
+        "opensearch" if version.get("distribution") == "opensearch" else "elasticsearch"
+    )
     report.notes.append(
-        "Elasticsearch {}: {} variant".format(
-            info.get("version", {}).get("number", "?"),
+        "{} {}: {} variant".format(
+            "OpenSearch" if engine == "opensearch" else "Elasticsearch",
+            version.get("number", "?"),
             "data-stream" if data_streams else "plain-index",
         )
     )
     for asset, step in plan_templates(
-        client, data_streams=data_streams, retention=options.retention
+        client, data_streams=data_streams, retention=options.retention, engine=engine
     ):
         if step.changes and not options.dry_run:
             put_asset(client, asset)

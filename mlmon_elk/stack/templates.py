@@ -7,11 +7,13 @@ typed feature paths through dynamic templates, ``date_detection`` off, and
 
 Two variants share the mappings:
 
-* **data streams** (Elasticsearch 8.14+): ``data_stream: {}``, an ILM policy per
-  document family for rollover and deletion, and settings only Elasticsearch
-  knows (``ignore_dynamic_beyond_limit``, the ``mlmon-custom`` hook);
-* **plain indices** (clusters or servers without data streams, e.g. the
-  OpenSearch-compatible test server): the portable subset, without retention.
+* **data streams** (Elasticsearch 8.14+, OpenSearch 2.x): ``data_stream: {}`` and
+  a retention policy per document family for rollover and deletion — ILM on
+  Elasticsearch, ISM on OpenSearch (:func:`ism_policies`) — plus, on
+  Elasticsearch, settings only it knows (``ignore_dynamic_beyond_limit``, the
+  ``mlmon-custom`` hook, ``constant_keyword``);
+* **plain indices** (servers without data streams): the portable subset,
+  without retention.
 
 Retention uses ILM rather than the data stream lifecycle on purpose: ILM is on
 every supported version with a basic license, can roll over by size as well as
@@ -26,7 +28,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from mlmon_elk.contract import Dataset
 from mlmon_elk.errors import ConfigError
@@ -52,6 +54,9 @@ CUSTOM_COMPONENT = "mlmon-custom"
 """Optional component template users may create to override our settings."""
 
 Body = dict[str, Any]
+
+Engine = Literal["elasticsearch", "opensearch"]
+"""Which search engine the templates are for (``version.distribution`` of ``GET /``)."""
 
 _KEYWORD: Body = {"type": "keyword", "ignore_above": KEYWORD_IGNORE_ABOVE}
 _DOUBLE: Body = {"type": "double"}
@@ -113,12 +118,63 @@ def ilm_policies(retention: Retention = DEFAULT_RETENTION) -> dict[str, Body]:
     }
 
 
+_POLICY_DATASETS: dict[str, tuple[str, ...]] = {
+    PREDICTION_POLICY: (Dataset.PREDICTION,),
+    RESULT_POLICY: (Dataset.CHECK, Dataset.ALERT, INVALID_DATASET),
+}
+
+
+def ism_policies(retention: Retention = DEFAULT_RETENTION) -> dict[str, Body]:
+    """OpenSearch ISM policies by name: the same rollover and deletion as :func:`ilm_policies`.
+
+    ISM has no ``_meta``; the content hash goes into the description instead
+    (:func:`with_hash` puts it under ``_meta`` and the installer moves it).
+    ``ism_template`` attaches the policy to every new backing index of the streams.
+    """
+
+    def policy(name: str, delete_after: str, description: str) -> Body:
+        patterns = [
+            f"{prefix}logs-{d}-*" for d in _POLICY_DATASETS[name] for prefix in ("", ".ds-")
+        ]
+        rollover = {
+            "min_index_age": retention.rollover_max_age,
+            "min_primary_shard_size": retention.rollover_max_primary_shard_size,
+        }
+        return {
+            "description": description,
+            "default_state": "hot",
+            "states": [
+                {
+                    "name": "hot",
+                    "actions": [{"rollover": rollover}],
+                    # Like ILM's delete phase: the age counts from rollover.
+                    "transitions": [
+                        {"state_name": "delete", "conditions": {"min_rollover_age": delete_after}}
+                    ],
+                },
+                {"name": "delete", "actions": [{"delete": {}}], "transitions": []},
+            ],
+            "ism_template": [{"index_patterns": patterns, "priority": TEMPLATE_PRIORITY}],
+        }
+
+    return {
+        PREDICTION_POLICY: policy(
+            PREDICTION_POLICY, retention.predictions, "mlmon-elk prediction documents"
+        ),
+        RESULT_POLICY: policy(
+            RESULT_POLICY, retention.results, "mlmon-elk check results, alerts, invalid lines"
+        ),
+    }
+
+
 def _dynamic(name: str, path_match: str, mapping: Body) -> Body:
     return {name: {"path_match": path_match, "mapping": mapping}}
 
 
-def _common_properties(data_streams: bool) -> Body:
-    ds_field = {"type": "constant_keyword"} if data_streams else _KEYWORD
+def _common_properties(data_streams: bool, engine: Engine = "elasticsearch") -> Body:
+    # OpenSearch's constant_keyword needs its value in the mapping; a keyword serves.
+    constant = data_streams and engine == "elasticsearch"
+    ds_field = {"type": "constant_keyword"} if constant else _KEYWORD
     return {
         "@timestamp": _DATE,
         "ecs": {"properties": {"version": _KEYWORD}},
@@ -152,9 +208,9 @@ _COMMON_DYNAMIC: list[Body] = [
 ]
 
 
-def prediction_mappings(*, data_streams: bool = True) -> Body:
+def prediction_mappings(*, data_streams: bool = True, engine: Engine = "elasticsearch") -> Body:
     """Mappings of ``logs-mlmon.prediction-*`` (predictions and shipper counters)."""
-    properties = _common_properties(data_streams)
+    properties = _common_properties(data_streams, engine)
     properties["mlmon"] = {
         "properties": {
             "schema": _LONG,
@@ -186,9 +242,9 @@ def prediction_mappings(*, data_streams: bool = True) -> Body:
     }
 
 
-def result_mappings(*, data_streams: bool = True) -> Body:
+def result_mappings(*, data_streams: bool = True, engine: Engine = "elasticsearch") -> Body:
     """Mappings shared by ``logs-mlmon.check-*`` and ``logs-mlmon.alert-*``."""
-    properties = _common_properties(data_streams)
+    properties = _common_properties(data_streams, engine)
     # The alert sentence is searchable and, for the Alerts dashboard's table,
     # aggregatable as a whole.
     properties["message"] = {**_TEXT, "fields": {"keyword": _KEYWORD}}
@@ -248,25 +304,25 @@ def result_mappings(*, data_streams: bool = True) -> Body:
     }
 
 
-def invalid_mappings(*, data_streams: bool = True) -> Body:
+def invalid_mappings(*, data_streams: bool = True, engine: Engine = "elasticsearch") -> Body:
     """Mappings of ``logs-mlmon.invalid-*``: accept anything, index almost nothing.
 
     A line lands here because it could not be parsed or routed, so its fields
     cannot be trusted: everything but the few fields below stays in ``_source``
     only (``dynamic: false``), and no document is rejected for its shape.
     """
-    properties = _common_properties(data_streams)
+    properties = _common_properties(data_streams, engine)
     del properties["labels"]  # would map unknown label keys dynamically
     properties["event"]["properties"]["original"] = _STORED_ONLY
     return {"dynamic": False, "date_detection": False, "properties": properties}
 
 
-def _settings(data_streams: bool) -> Body:
+def _settings(data_streams: bool, engine: Engine) -> Body:
     settings: Body = {
         "index.mapping.total_fields.limit": TOTAL_FIELDS_LIMIT,
         "index.codec": "best_compression",
     }
-    if data_streams:
+    if data_streams and engine == "elasticsearch":
         # Beyond the limit, new dynamic fields go to `_ignored` instead of the
         # whole prediction being rejected (Elasticsearch 8.13+).
         settings["index.mapping.total_fields.ignore_dynamic_beyond_limit"] = True
@@ -277,31 +333,34 @@ def _meta(description: str) -> Body:
     return {"managed_by": MANAGED_BY, "description": description}
 
 
-def component_templates(*, data_streams: bool = True) -> dict[str, Body]:
+def component_templates(
+    *, data_streams: bool = True, engine: Engine = "elasticsearch"
+) -> dict[str, Body]:
     """Component templates by name: settings, lifecycle and one mapping per family.
 
-    The lifecycle components (data-stream variant only) name the ILM policies of
-    :func:`ilm_policies`, which carry the durations.
+    The lifecycle components (data-stream variant on Elasticsearch only) name the
+    ILM policies of :func:`ilm_policies`, which carry the durations; on OpenSearch
+    the ISM policies attach themselves to the indices (``ism_template``).
     """
     templates: dict[str, Body] = {
         "mlmon-settings": {
-            "template": {"settings": _settings(data_streams)},
+            "template": {"settings": _settings(data_streams, engine)},
             "_meta": _meta("mlmon-elk index settings"),
         },
         "mlmon-prediction-mappings": {
-            "template": {"mappings": prediction_mappings(data_streams=data_streams)},
+            "template": {"mappings": prediction_mappings(data_streams=data_streams, engine=engine)},
             "_meta": _meta("mlmon-elk prediction document mappings"),
         },
         "mlmon-result-mappings": {
-            "template": {"mappings": result_mappings(data_streams=data_streams)},
+            "template": {"mappings": result_mappings(data_streams=data_streams, engine=engine)},
             "_meta": _meta("mlmon-elk check result and alert mappings"),
         },
         "mlmon-invalid-mappings": {
-            "template": {"mappings": invalid_mappings(data_streams=data_streams)},
+            "template": {"mappings": invalid_mappings(data_streams=data_streams, engine=engine)},
             "_meta": _meta("mlmon-elk mappings for lines Logstash could not parse"),
         },
     }
-    if data_streams:
+    if data_streams and engine == "elasticsearch":
         for name, policy in (("prediction", PREDICTION_POLICY), ("result", RESULT_POLICY)):
             templates[f"mlmon-{name}-lifecycle"] = {
                 "template": {"settings": {"index.lifecycle.name": policy}},
@@ -319,7 +378,9 @@ _FAMILIES: dict[str, tuple[str, str]] = {
 }
 
 
-def index_templates(*, data_streams: bool = True) -> dict[str, Body]:
+def index_templates(
+    *, data_streams: bool = True, engine: Engine = "elasticsearch"
+) -> dict[str, Body]:
     """Composable index templates by name, one per stream family."""
     templates: dict[str, Body] = {}
     for dataset, (mappings, lifecycle) in _FAMILIES.items():
@@ -331,9 +392,11 @@ def index_templates(*, data_streams: bool = True) -> dict[str, Body]:
             "_meta": _meta(f"mlmon-elk {dataset} documents"),
         }
         if data_streams:
+            body["data_stream"] = {}
+        if data_streams and engine == "elasticsearch":
+            # OpenSearch has neither ILM components nor optional (missing) components.
             composed_of += [lifecycle, CUSTOM_COMPONENT]
             body["ignore_missing_component_templates"] = [CUSTOM_COMPONENT]
-            body["data_stream"] = {}
         templates[template_name(dataset)] = body
     return templates
 

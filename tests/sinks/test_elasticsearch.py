@@ -122,7 +122,8 @@ def test_rejected_documents_fail_with_the_reason(es: EsTarget) -> None:
     bad.source["mlmon"]["value"] = "not a number"
     with pytest.raises(
         SinkError,
-        match=r"1 of 1 documents were rejected; first: logs-mlmon\.check-.*(parsing|failure store)",
+        match=r"1 of 1 documents were rejected; first: (\.ds-)?logs-mlmon\.check-"
+        r".*(parsing|failure store)",
     ):
         ElasticsearchSink(es.client, es.namespace).write([bad])
 
@@ -130,7 +131,7 @@ def test_rejected_documents_fail_with_the_reason(es: EsTarget) -> None:
 def test_unreachable_cluster_is_a_sink_error_after_retries(es: EsTarget) -> None:
     """With the server gone, the write retries, then fails clearly."""
     proxy = TcpProxy(es.url).start()
-    client = connect_via(es, proxy.url, max_retries=0)
+    client = connect_via(es, proxy.url)
     proxy.stop()
     waits: list[float] = []
     sink = ElasticsearchSink(client, es.namespace, retry=Retry(2, 0.01, 0.01), sleep=waits.append)

@@ -82,7 +82,7 @@ def test_unreachable_cluster_fails_clearly_after_backing_off() -> None:
     from mlmon_elk.es_client import EsConnection, connect
 
     waits: list[float] = []
-    client = connect(EsConnection(hosts=(f"http://127.0.0.1:{free_port()}",)), max_retries=0)
+    client = connect(EsConnection(hosts=(f"http://127.0.0.1:{free_port()}",)))
     source = ElasticsearchSource(client, "default", retry=Retry(3, 1.0, 10.0), sleep=waits.append)
     with pytest.raises(SourceError, match=r"failed after 3 tries: cannot reach Elasticsearch"):
         source.fetch(CREDIT, WINDOW)
@@ -95,7 +95,7 @@ def test_a_cluster_back_within_the_retries_answers_the_fetch(es: EsTarget) -> No
     """The first try meets a closed port; the proxy reopens in the backoff; the fetch succeeds."""
     index_documents(es.client, stream_name(Dataset.PREDICTION, es.namespace), _docs())
     proxy = TcpProxy(es.url).start()
-    client = connect_via(es, proxy.url, max_retries=0)
+    client = connect_via(es, proxy.url)
     proxy.stop()
 
     def reopen(_: float) -> None:
@@ -160,7 +160,7 @@ def test_a_server_that_never_answers_times_out_and_fails_clearly() -> None:
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)
     url = f"http://127.0.0.1:{silent.getsockname()[1]}"
-    client = connect(EsConnection(hosts=(url,), request_timeout=0.2), max_retries=0)
+    client = connect(EsConnection(hosts=(url,), request_timeout=0.2))
     waits: list[float] = []
     source = ElasticsearchSource(client, "default", retry=Retry(2, 0.01, 0.01), sleep=waits.append)
     try:
