@@ -7,6 +7,7 @@ variant, or a real cluster (data streams) when ``MLMON_TEST_ES_URL`` is set.
 from __future__ import annotations
 
 import fnmatch
+import json
 from pathlib import Path
 from typing import Any
 
@@ -428,3 +429,61 @@ def test_documents_from_the_real_handler_are_all_accepted(es: EsTarget, tmp_path
     assert _leaf(mapping, "mlmon.shipper.sent")["type"] == "long"
     invalid = es.client.count(index=index, query={"term": {Field.INVALID: "amount"}})["count"]
     assert invalid == 1
+
+
+# What OpenSearch's index-management plugin (2.x) parses, read from its source
+# (Policy.kt, State.kt, Transition.kt, RolloverAction.kt): any other key is refused.
+ISM_POLICY_KEYS = {"description", "default_state", "states", "ism_template", "error_notification"}
+ISM_STATE_KEYS = {"name", "actions", "transitions"}
+ISM_CONDITIONS = {"min_index_age", "min_doc_count", "min_size", "cron", "min_rollover_age"}
+ISM_ROLLOVER_KEYS = {"min_size", "min_doc_count", "min_index_age", "min_primary_shard_size"}
+ISM_COVERS = {"mlmon-predictions": ["prediction"], "mlmon-results": ["check", "alert", "invalid"]}
+
+
+def test_ism_policies_use_only_what_ism_parses() -> None:
+    """Rollover and deletion as ILM does them, in the keys ISM knows; one condition per
+    transition (ISM refuses more); the policy attaches itself to the streams' indices."""
+    for asset in template_assets(engine="opensearch"):
+        if asset.kind != "ism policy":
+            continue
+        policy = asset.body
+        assert set(policy) <= ISM_POLICY_KEYS
+        states = {state["name"]: state for state in policy["states"]}
+        assert policy["default_state"] in states
+        for state in states.values():
+            assert set(state) <= ISM_STATE_KEYS
+            for transition in state["transitions"]:
+                assert transition["state_name"] in states
+                assert len(transition["conditions"]) == 1
+                assert set(transition["conditions"]) <= ISM_CONDITIONS
+        (rollover,) = states["hot"]["actions"]
+        assert set(rollover["rollover"]) <= ISM_ROLLOVER_KEYS
+        assert states["delete"]["actions"] == [{"delete": {}}]
+        patterns = policy["ism_template"][0]["index_patterns"]
+        for dataset in ISM_COVERS[asset.name]:
+            backing = f".ds-logs-mlmon.{dataset}-default-000001"
+            assert any(fnmatch.fnmatch(backing, pattern) for pattern in patterns)
+
+
+def test_no_ilm_on_opensearch_and_no_ism_on_elasticsearch() -> None:
+    """Each engine gets its own retention, and none of the other's settings."""
+    on_opensearch = template_assets(engine="opensearch")
+    on_elasticsearch = template_assets(engine="elasticsearch")
+    assert {a.kind for a in on_opensearch} == {"ism policy", "component template", "index template"}
+    assert {a.kind for a in on_elasticsearch} == {
+        "ilm policy",
+        "component template",
+        "index template",
+    }
+    text = json.dumps([a.body for a in on_opensearch])
+    for elasticsearch_only in ("index.lifecycle.name", "constant_keyword", "ignore_dynamic_beyond"):
+        assert elasticsearch_only not in text
+
+
+def test_the_shipped_ism_policy_files_are_the_ones_setup_installs() -> None:
+    """docs/opensearch/*.ism.json, for clusters where setup cannot install them itself."""
+    shipped = Path(__file__).parents[2] / "docs" / "opensearch"
+    for asset in template_assets(engine="opensearch"):
+        if asset.kind == "ism policy":
+            on_disk = json.loads((shipped / f"{asset.name}.ism.json").read_text())
+            assert on_disk == {"policy": asset.body}
