@@ -75,7 +75,7 @@ def predictions_in(es: EsTarget) -> dict[str, str]:
         index=index,
         size=10_000,
         query={"term": {"event.dataset": "mlmon.prediction"}},
-        source=["mlmon.prediction_id"],
+        source_includes=["mlmon.prediction_id"],
         ignore_unavailable=True,
     )["hits"]["hits"]
     for hit in hits:
@@ -164,27 +164,24 @@ def test_the_id_is_the_prediction_id_or_a_hash_of_the_line() -> None:
 
 
 def test_answers_are_sorted_created_duplicate_rejected_or_retry() -> None:
-    answer = {
-        "errors": True,
-        "items": [
-            {"create": {"_id": "a", "status": 201}},
-            {"create": {"_id": "b", "status": 409}},
-            {
-                "create": {
-                    "_id": "c",
-                    "status": 400,
-                    "error": {"type": "mapper_parsing_exception", "reason": "bad date"},
-                }
-            },
-            {"create": {"_id": "d", "status": 429, "error": {"type": "es_rejected_execution"}}},
-        ],
-    }
-    outcome = read_bulk_answer(answer, 4)
+    items: list[dict[str, Any]] = [
+        {"create": {"_id": "a", "status": 201}},
+        {"create": {"_id": "b", "status": 409}},
+        {
+            "create": {
+                "_id": "c",
+                "status": 400,
+                "error": {"type": "mapper_parsing_exception", "reason": "bad date"},
+            }
+        },
+        {"create": {"_id": "d", "status": 429, "error": {"type": "es_rejected_execution"}}},
+    ]
+    outcome = read_bulk_answer({"errors": True, "items": items}, 4)
     assert (outcome.created, outcome.duplicates, outcome.rejected, outcome.retry) == (1, 1, 1, 1)
     assert outcome.first_rejection == "_id c: mapper_parsing_exception: bad date"
     assert outcome.first_retry.startswith("HTTP 429")
     with pytest.raises(DeliveryError, match="3 items for 4 documents"):
-        read_bulk_answer({"items": answer["items"][:3]}, 4)
+        read_bulk_answer({"items": items[:3]}, 4)
 
 
 # -- on the engine --------------------------------------------------------------------
@@ -269,7 +266,8 @@ def test_an_outage_with_resends_leaves_exactly_one_document_per_prediction(
     4. the proxy is back: the spool is replayed; what the engine already had
        comes back ``409`` and is counted as a duplicate.
     """
-    proxy = AnswerLosingProxy(es.url).start()
+    proxy = AnswerLosingProxy(es.url)
+    proxy.start()
     handler = handler_for(
         es, proxy.url, tmp_path, send_timeout=2.0, batch_bytes=64_000, counters_interval=0.5
     )
