@@ -74,6 +74,8 @@ class PredictionHandler(logging.Handler):
         url: Destination: ``tcp://host:port`` (Logstash ``tcp`` input,
             ``json_lines``), ``tls://host:port`` (the same over TLS),
             ``http(s)://host:port/path`` (Logstash ``http`` input),
+            ``elasticsearch+https://host:9200`` (``_bulk`` into the prediction
+            data stream, no Logstash; also ``elasticsearch+http://``),
             ``file://path`` (rotating JSON-lines files; the default is
             ``file://mlmon-logs/predictions.jsonl``) or ``stdout``.
         model: Model name (``mlmon.model.name``).
@@ -111,6 +113,8 @@ class PredictionHandler(logging.Handler):
         client_key: Its private key (PEM).
         http_username_env: Environment variable with the HTTP basic-auth user.
         http_password_env: Environment variable with its password.
+        api_key_env: ``elasticsearch+https://``: environment variable with the
+            API key (default ``MLMON_ES_API_KEY``; wins over basic auth).
         file_max_bytes: ``file://``: rotate past this size (default 64 MiB).
         file_backups: ``file://``: rotated files kept (default 20; 0 keeps all).
         file_compress: ``file://``: gzip rotated files (default True).
@@ -156,6 +160,7 @@ class PredictionHandler(logging.Handler):
         client_key: str | None = None,
         http_username_env: str = "MLMON_HTTP_USERNAME",
         http_password_env: str = "MLMON_HTTP_PASSWORD",  # noqa: S107 - a variable's name
+        api_key_env: str = "MLMON_ES_API_KEY",
         file_max_bytes: int = 64 * _MiB,
         file_backups: int = 20,
         file_compress: bool = True,
@@ -189,11 +194,13 @@ class PredictionHandler(logging.Handler):
             client_key=client_key,
             http_username_env=http_username_env,
             http_password_env=http_password_env,
+            api_key_env=api_key_env,
+            namespace=namespace,
             file_max_bytes=file_max_bytes,
             file_backups=file_backups,
             file_compress=file_compress,
         )
-        if self.destination.scheme in ("tls", "https"):
+        if self.destination.uses_tls:
             tls_context(self._transport_options)  # fail now on unreadable CA or key files
         check_limits(spool_max_bytes, _segment_bytes(spool_max_bytes), spool_full)
         self.spool_dir: Path | None = self._spool_dir(spool_dir)

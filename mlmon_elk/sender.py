@@ -9,7 +9,9 @@ oldest first, and new documents queue up behind the spool so order holds.
 
 Delivery is at-least-once. A transport with a resend window (TCP) keeps the
 last bytes it sent and, if the connection turns out broken, they are sent
-again: such documents may arrive twice and are counted as ``resent``.
+again: such documents may arrive twice and are counted as ``resent``. A
+transport whose peer answers per document (bulk ``create`` with fixed ids)
+turns a resend into an acknowledged ``duplicate`` instead of a second copy.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import NamedTuple
 from mlmon_elk._diagnostics import Diagnostics
 from mlmon_elk.errors import ConfigError
 from mlmon_elk.spool import MemorySpool, Position, Spool
-from mlmon_elk.transports import DeliveryError, LazyTransport, Transport
+from mlmon_elk.transports import DeliveryError, LazyTransport, Receipt, Transport
 
 _ADOPT_EVERY = 30.0  # seconds between looks for dead processes' spool segments
 _SPOOL_TAKE_BYTES = 32 * 1024 * 1024
@@ -76,6 +78,10 @@ class ShipperCounters:
     by policy (full queue, full spool, shutdown without a disk spool);
     ``errors`` failed delivery attempts and internal errors; ``resent``
     documents sent again after a broken connection (possible duplicates).
+    A peer that answers per document (the bulk transport) also says, of the
+    documents counted in ``sent``: ``duplicates`` it already had (a resend,
+    acknowledged and not written again) and ``rejected`` it refused for good
+    (not delivered; the reason is in the diagnostics).
     ``queued``, ``spool_records`` and ``spool_bytes`` are current levels.
     """
 
@@ -86,6 +92,8 @@ class ShipperCounters:
     dropped: int = 0
     errors: int = 0
     resent: int = 0
+    duplicates: int = 0
+    rejected: int = 0
     queued: int = 0
     spool_records: int = 0
     spool_bytes: int = 0
@@ -172,6 +180,7 @@ class Sender:
         self._retry_at = 0.0
         self._logged = self._sent = self._spooled = self._replayed = 0
         self._dropped = self._errors = self._resent = 0
+        self._duplicates = self._rejected = 0
         self._caller_dropped = self._caller_errors = 0
         self._reported = ShipperCounters()
         self._next_counters = time.monotonic() + self.settings.counters_interval
@@ -247,6 +256,8 @@ class Sender:
             dropped=self._dropped + self._caller_dropped,
             errors=self._errors + self._caller_errors,
             resent=self._resent,
+            duplicates=self._duplicates,
+            rejected=self._rejected,
             queued=len(self._queue),
             spool_records=spool.pending_records if spool is not None else 0,
             spool_bytes=spool.pending_bytes if spool is not None else 0,
@@ -416,11 +427,13 @@ class Sender:
         assert transport is not None  # noqa: S101 - set by _open
         assert spool is not None  # noqa: S101 - set by _open
         try:
-            transport.send(data)
+            receipt = transport.send(data)
         except DeliveryError as exc:
             self._failed(exc, _Sent(0, data, count, position))
             return False
         self._sent += count
+        if receipt is not None:
+            self._count_receipt(receipt)
         if position is not None:
             self._replayed += count
         if self._attempt:
@@ -441,6 +454,17 @@ class Sender:
                 if done.position is not None:
                     spool.confirm(done.position)
         return True
+
+    def _count_receipt(self, receipt: Receipt) -> None:
+        self._duplicates += receipt.duplicates
+        if receipt.rejected:
+            self._rejected += receipt.rejected
+            self.diagnostics.warning(
+                "rejected",
+                "%d documents rejected by the cluster and not delivered (first: %s)",
+                receipt.rejected,
+                receipt.first_rejection,
+            )
 
     def _failed(self, exc: Exception, current: _Sent | None) -> None:
         """Keep what may not have arrived: rewind the spool, spool the rest, back off."""

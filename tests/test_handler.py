@@ -321,6 +321,8 @@ class TestCounters:
             "dropped",
             "errors",
             "resent",
+            "duplicates",
+            "rejected",
             "queued",
             "spool_records",
             "spool_bytes",

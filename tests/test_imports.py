@@ -25,3 +25,23 @@ def test_logging_imports_nothing_heavy() -> None:
         [sys.executable, "-c", CODE], capture_output=True, text=True, check=True
     )
     assert result.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_writing_straight_to_the_cluster_imports_nothing_heavy() -> None:
+    """The bulk transport speaks HTTP with the standard library: no Elasticsearch client."""
+    code = f"""
+import sys
+from mlmon_elk import PredictionHandler
+handler = PredictionHandler(
+    "elasticsearch+http://127.0.0.1:9", model="m", spool_dir=None, close_timeout=0.2
+)
+handler.log_prediction(inputs={{"a": 1}})
+handler.drain(1)
+handler.close()
+assert "mlmon_elk.transports.bulk" in sys.modules
+print(sorted(set({HEAVY!r}) & set(sys.modules)), file=sys.stderr)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stderr.strip().splitlines()[-1] == "[]"

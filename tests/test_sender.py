@@ -53,8 +53,8 @@ def test_requests_stay_near_batch_bytes_whatever_the_call_sizes(tmp_path: Path) 
 
 def test_counter_increments_and_levels() -> None:
     """Shipper documents carry increments for counters and the current value of levels."""
-    before = ShipperCounters(logged=10, sent=8, queued=2, spool_records=5)
-    after = ShipperCounters(logged=15, sent=15, queued=0, spool_records=1)
+    before = ShipperCounters(logged=10, sent=8, duplicates=1, queued=2, spool_records=5)
+    after = ShipperCounters(logged=15, sent=15, duplicates=3, queued=0, spool_records=1)
     assert after.since(before) == {
         "logged": 5,
         "sent": 7,
@@ -63,6 +63,8 @@ def test_counter_increments_and_levels() -> None:
         "dropped": 0,
         "errors": 0,
         "resent": 0,
+        "duplicates": 2,
+        "rejected": 0,
         "queued": 0,
         "spool_records": 1,
         "spool_bytes": 0,

@@ -1,4 +1,4 @@
-"""Where documents go, chosen by URL: tcp, tls, http(s), file or stdout.
+"""Where documents go, chosen by URL: tcp, tls, http(s), elasticsearch+http(s), file or stdout.
 
 A transport only moves bytes (complete JSON lines) and says whether that
 worked; batching, retries, backoff, the spool and the counters are the
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from mlmon_elk.contract import DEFAULT_NAMESPACE
 from mlmon_elk.errors import ConfigError, MlmonError
 
 DEFAULT_URL = "file://mlmon-logs/predictions.jsonl"
@@ -26,6 +27,22 @@ class DeliveryError(MlmonError):
     """A batch could not be delivered; the sender keeps it and retries later."""
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """What a peer that answers per document said about a delivered batch.
+
+    Only the bulk transport has one; the others return ``None`` from ``send``
+    (every line of a delivered batch counts as delivered).
+    """
+
+    duplicates: int = 0
+    """Documents the peer already had (a resend): acknowledged, not written again."""
+    rejected: int = 0
+    """Documents the peer refused for good (e.g. a mapping conflict): not delivered."""
+    first_rejection: str = ""
+    """The peer's reason for the first rejected document, for the diagnostics."""
+
+
 class Transport(Protocol):
     """Moves newline-terminated JSON lines to one destination."""
 
@@ -33,7 +50,7 @@ class Transport(Protocol):
     """Bytes to keep after a successful :meth:`send` and send again if the
     connection later turns out broken (0: a returned ``send`` means delivered)."""
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes) -> Receipt | None:
         """Deliver complete lines; raise :class:`DeliveryError` if that failed."""
 
     def unacknowledged(self) -> int:
@@ -62,6 +79,9 @@ class TransportOptions:
     client_key: str | None = None
     http_username_env: str = "MLMON_HTTP_USERNAME"
     http_password_env: str = "MLMON_HTTP_PASSWORD"  # noqa: S105 - a variable's name
+    api_key_env: str = "MLMON_ES_API_KEY"
+    namespace: str = DEFAULT_NAMESPACE
+    """Data stream namespace: the bulk transport writes ``logs-mlmon.prediction-<namespace>``."""
     file_max_bytes: int = 64 * 1024 * 1024
     file_backups: int = 20
     file_compress: bool = True
@@ -72,19 +92,32 @@ class Destination:
     """A parsed destination URL."""
 
     scheme: str
-    """``tcp``, ``tls``, ``http``, ``https``, ``file`` or ``stdout``."""
+    """``tcp``, ``tls``, ``http``, ``https``, ``elasticsearch+http``,
+    ``elasticsearch+https``, ``file`` or ``stdout``."""
     host: str = ""
     port: int = 0
     path: str = ""
-    """The request path (http) or the file path (file)."""
+    """The request path (http), the path prefix of the cluster (bulk) or the file path."""
 
     @property
     def is_network(self) -> bool:
         """Whether documents leave the machine (and a disk spool is worth having)."""
-        return self.scheme in ("tcp", "tls", "http", "https")
+        return self.scheme in ("tcp", "tls", "http", "https", *BULK_SCHEMES)
+
+    @property
+    def uses_tls(self) -> bool:
+        """Whether the connection is TLS (so CA and key files must be readable)."""
+        return self.scheme in ("tls", "https", "elasticsearch+https")
 
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+BULK_SCHEMES = ("elasticsearch+http", "elasticsearch+https")
+"""Straight into the cluster with the ``_bulk`` API (Elasticsearch or OpenSearch)."""
+_SCHEME_ALIASES = {
+    "tcp+tls": "tls",
+    "opensearch+http": "elasticsearch+http",
+    "opensearch+https": "elasticsearch+https",
+}
+_DEFAULT_PORTS = {"http": 80, "https": 443, "elasticsearch+http": 9200, "elasticsearch+https": 9200}
 
 
 def parse_url(url: str) -> Destination:
@@ -93,8 +126,10 @@ def parse_url(url: str) -> Destination:
     ``tcp://host:port`` (Logstash ``tcp`` input, ``json_lines`` codec),
     ``tls://host:port`` (the same over TLS, also ``tcp+tls://``),
     ``http://host:port/path`` and ``https://…`` (Logstash ``http`` input),
-    ``file://path`` (relative: ``file://logs/p.jsonl``; absolute:
-    ``file:///var/log/p.jsonl``), ``stdout``.
+    ``elasticsearch+https://host:9200`` and ``elasticsearch+http://…`` (the
+    cluster's ``_bulk`` API, also ``opensearch+https://``; a path is a prefix
+    for a cluster behind a reverse proxy), ``file://path`` (relative:
+    ``file://logs/p.jsonl``; absolute: ``file:///var/log/p.jsonl``), ``stdout``.
 
     Raises:
         ConfigError: The URL is malformed, has no port where one is needed, or
@@ -104,21 +139,24 @@ def parse_url(url: str) -> Destination:
         return Destination("stdout")
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    if scheme == "tcp+tls":
-        scheme = "tls"
+    scheme = _SCHEME_ALIASES.get(scheme, scheme)
     if scheme == "file":
         path = os.path.expanduser(parts.netloc + parts.path)
         if not path or path.endswith("/"):
             msg = f"url {url!r}: name a file, e.g. file://mlmon-logs/predictions.jsonl"
             raise ConfigError(msg)
         return Destination("file", path=path)
-    if scheme not in ("tcp", "tls", "http", "https"):
-        msg = f"url {url!r}: expected tcp://, tls://, http://, https://, file:// or stdout"
+    if scheme not in ("tcp", "tls", "http", "https", *BULK_SCHEMES):
+        msg = (
+            f"url {url!r}: expected tcp://, tls://, http://, https://,"
+            " elasticsearch+https://, elasticsearch+http://, file:// or stdout"
+        )
         raise ConfigError(msg)
     if parts.username or parts.password:
+        where = "MLMON_ES_API_KEY or " if scheme in BULK_SCHEMES else ""
         msg = (
             f"url for {parts.hostname}: credentials do not belong in a URL; set"
-            " MLMON_HTTP_USERNAME / MLMON_HTTP_PASSWORD in the environment"
+            f" {where}MLMON_HTTP_USERNAME / MLMON_HTTP_PASSWORD in the environment"
         )
         raise ConfigError(msg)
     try:
@@ -129,6 +167,8 @@ def parse_url(url: str) -> Destination:
     if not parts.hostname or not port:
         msg = f"url {url!r}: expected {scheme}://host:port"
         raise ConfigError(msg)
+    if scheme in BULK_SCHEMES:
+        return Destination(scheme, host=parts.hostname, port=port, path=parts.path.rstrip("/"))
     return Destination(scheme, host=parts.hostname, port=port, path=parts.path or "/")
 
 
@@ -176,6 +216,14 @@ def transport_factory(
             return HttpTransport(destination, options, ssl_context=context)
 
         return http
+    if destination.scheme in BULK_SCHEMES:
+        from mlmon_elk.transports.bulk import BulkTransport
+
+        def bulk() -> Transport:
+            context = tls_context(options) if destination.uses_tls else None
+            return BulkTransport(destination, options, ssl_context=context)
+
+        return bulk
     if destination.scheme == "file":
         from mlmon_elk.transports.file import FileTransport
 
@@ -208,9 +256,9 @@ class LazyTransport:
             self.resend_window = self._inner.resend_window
         return self._inner
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes) -> Receipt | None:
         """Send through the transport, making it first if needed."""
-        self._transport().send(data)
+        return self._transport().send(data)
 
     def unacknowledged(self) -> int:
         """As the transport says (0 before it exists)."""

@@ -21,6 +21,7 @@ from mlmon_elk.contract import Dataset, validate_namespace
 from mlmon_elk.stack.templates import INVALID_DATASET
 from tests.stack.logstash_config import (
     Bareword,
+    Conditional,
     ConfigSyntaxError,
     Plugin,
     conditions,
@@ -150,6 +151,7 @@ OPTIONS = {
         "data_stream_type",
         "dlq_custom_codes",
         "dlq_on_failed_indexname_interpolation",
+        "document_id",
         "ecs_compatibility",
         "custom_headers",
         "healthcheck_path",
@@ -194,10 +196,11 @@ CODEC_OPTIONS = {
     "json_lines": {"charset", "decode_size_limit_bytes", "delimiter", "ecs_compatibility", "target"}
 }
 
-# The elasticsearch output refuses these with data streams (data_stream_support.rb).
+# The elasticsearch output refuses these with data streams (data_stream_support.rb
+# accepts the shared API options, `document_id` among them, and `action` only as
+# "create").
 DATA_STREAM_INCOMPATIBLE = {
     "index",
-    "document_id",
     "ilm_enabled",
     "ilm_policy",
     "ilm_pattern",
@@ -295,7 +298,13 @@ def test_output_writes_data_streams_with_an_api_key_and_a_ca(
     pipeline: dict[str, list[Any]],
 ) -> None:
     """Data streams routed by the event, API key from the environment, verified TLS."""
-    (output,) = walk(pipeline["output"])
+    outputs = walk(pipeline["output"])
+    assert len(outputs) == 2
+    for output in outputs:
+        _assert_data_stream_output(output)
+
+
+def _assert_data_stream_output(output: Plugin) -> None:
     settings = output.settings
     assert output.name == "elasticsearch"
     assert settings["data_stream"] == "true"
@@ -310,6 +319,31 @@ def test_output_writes_data_streams_with_an_api_key_and_a_ca(
     assert not set(settings) & DATA_STREAM_INCOMPATIBLE
     assert "user" not in settings
     assert "password" not in settings
+
+
+def test_predictions_are_created_under_their_prediction_id(
+    pipeline: dict[str, list[Any]],
+) -> None:
+    """A resent prediction is a 409, not a second document: the prediction output creates
+    each one with its prediction id as ``_id``; everything else (counters documents, invalid
+    events) goes through an output without an id, which sprintf would leave literal."""
+    (routing,) = pipeline["output"]
+    assert isinstance(routing, Conditional)
+    ((condition, (predictions,)),) = routing.branches
+    assert f'[data_stream][dataset] == "{Dataset.PREDICTION}"' in condition
+    assert "[mlmon][prediction_id]" in condition
+    assert predictions.settings["document_id"] == "%{[mlmon][prediction_id]}"
+    assert predictions.settings["action"] == "create"
+    assert predictions.settings["silence_errors_in_log"] == ["version_conflict_engine_exception"]
+    (others,) = routing.otherwise
+    assert "document_id" not in others.settings
+    assert set(others.settings) == set(predictions.settings) - {
+        "document_id",
+        "action",
+        "silence_errors_in_log",
+    }
+    same = {k: v for k, v in predictions.settings.items() if k in others.settings and k != "id"}
+    assert same == {k: v for k, v in others.settings.items() if k != "id"}
 
 
 def test_secrets_are_only_environment_references() -> None:
