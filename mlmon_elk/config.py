@@ -25,7 +25,7 @@ from typing import Any, Union
 from mlmon_elk.checks.settings import CheckSettings
 from mlmon_elk.contract import DEFAULT_NAMESPACE, validate_namespace
 from mlmon_elk.errors import ConfigError
-from mlmon_elk.es_client import EsConnection
+from mlmon_elk.es_client import DISTRIBUTIONS, EsConnection
 from mlmon_elk.profile.counting import EXAMPLES
 from mlmon_elk.queries import DEFAULT_MAX_BUCKETS
 from mlmon_elk.sources.elasticsearch import Retry
@@ -190,6 +190,7 @@ def _elasticsearch(r: _Node, base: Path) -> ElasticsearchConfig:
         "ca_certs",
         "verify_certs",
         "request_timeout",
+        "distribution",
         "max_buckets",
         "max_versions",
         "retry",
@@ -211,6 +212,7 @@ def _elasticsearch(r: _Node, base: Path) -> ElasticsearchConfig:
         ca_certs=ca,
         verify_certs=r.get("verify_certs", True, _boolean),
         request_timeout=r.get("request_timeout", defaults.request_timeout, _seconds(positive=True)),
+        distribution=r.get("distribution", defaults.distribution, _choice(DISTRIBUTIONS)),
     )
     retry = Retry()
     if "retry" in r:
@@ -454,6 +456,16 @@ def _env_name(value: object, where: str) -> str:
         )
         raise ConfigError(msg)
     return name
+
+
+def _choice(choices: Sequence[str]) -> Callable[[object, str], Any]:
+    def convert(value: object, where: str) -> str:
+        if value not in choices:
+            msg = f"{where}: expected one of {', '.join(choices)}, got {value!r}"
+            raise ConfigError(msg)
+        return str(value)
+
+    return convert
 
 
 def _boolean(value: object, where: str) -> bool:

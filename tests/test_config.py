@@ -50,6 +50,7 @@ def test_elasticsearch_section_maps_onto_the_connection(tmp_path: Path) -> None:
             "ca_certs": "ca.crt",
             "request_timeout": "45s",
             "max_buckets": 20000,
+            "distribution": "opensearch",
             "retry": {"attempts": 6, "initial": "2s"},
         }
     )
@@ -62,6 +63,7 @@ def test_elasticsearch_section_maps_onto_the_connection(tmp_path: Path) -> None:
     assert connection.ca_certs == str(tmp_path / "ca.crt")
     assert connection.verify_certs is True
     assert connection.request_timeout == 45
+    assert connection.distribution == "opensearch"
     assert config.elasticsearch.max_buckets == 20000
     assert (config.elasticsearch.retry.attempts, config.elasticsearch.retry.initial) == (6, 2.0)
 
@@ -147,6 +149,11 @@ def test_check_overrides_map_onto_check_settings_fields_by_name(tmp_path: Path) 
         (
             lambda d: d.update(elasticsearch={"verify_certs": "no"}),
             "elasticsearch.verify_certs: expected true or false, got 'no'",
+        ),
+        (
+            lambda d: d.update(elasticsearch={"distribution": "opendistro"}),
+            "elasticsearch.distribution: expected one of auto, elasticsearch, opensearch,"
+            " got 'opendistro'",
         ),
         (lambda d: d.pop("files"), "config: set either 'elasticsearch:' (hosts…) or 'files:'"),
         (lambda d: d["models"].append(d["models"][0]), "models: model 'credit' is listed twice"),

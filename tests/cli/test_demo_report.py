@@ -12,7 +12,7 @@ from mlmon_elk.cli import main
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["demo", "--elasticsearch", "http://localhost:9200"], "go together"),
+        (["demo", "--logstash", "tcp://localhost:5000"], "--logstash needs --elasticsearch"),
         (["demo", "--windows", "2"], "at least 4"),
         (["demo", "--per-window", "10"], "at least 200"),
     ],
