@@ -81,10 +81,11 @@ def run_demo(
     *,
     plan: DemoPlan = DemoPlan(),
     stack: Stack | None = None,
-    echo: TextIO = sys.stdout,
+    echo: TextIO | None = None,
 ) -> Path:
-    """Run the demo into ``out``; returns the path of the HTML report."""
-    say = _printer(echo)
+    """Run the demo into ``out``; returns the path of the HTML report (progress on ``echo``,
+    by default the standard output of the moment)."""
+    say = _printer(echo if echo is not None else sys.stdout)
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
 
