@@ -11,7 +11,9 @@ the run carries on; :meth:`Analyzer.run` itself does not raise for it, so the
 scheduler's next tick simply tries again.
 
 A run summary that cannot be written (the sink is down too) is kept and
-written with the next run's.
+written with the next run's: in memory, and — when ``unsent_runs`` names a
+file — in that file too, so a one-shot ``analyze`` that found the cluster down
+leaves its failed run for the next process to write.
 """
 
 from __future__ import annotations
@@ -81,12 +83,17 @@ class Analyzer:
         sink: Sink,
         *,
         clock: Callable[[], datetime] = utc_now,
+        unsent_runs: Path | None = None,
     ) -> None:
         self.config = config
         self.source = source
         self.sink = sink
         self.clock = clock
-        self.pending: list[Document] = []
+        self.unsent_runs = unsent_runs
+        """File that keeps unwritten run summaries across processes (``None``: memory only)."""
+        self.unsent_error: str | None = None
+        """Why the last attempt to keep them in ``unsent_runs`` failed, if it did."""
+        self.pending: list[Document] = self._load_unsent()
         """Run summaries waiting for the sink to come back."""
         self._state: _AlertState | None = None
         self._baselines: dict[Path, tuple[float, Baseline]] = {}
@@ -117,7 +124,8 @@ class Analyzer:
             source: Source = ElasticsearchSource(
                 client, config.namespace, options=options, retry=es.retry
             )
-            return cls(config, source, ElasticsearchSink(client, config.namespace, retry=es.retry))
+            sink = ElasticsearchSink(client, config.namespace, retry=es.retry)
+            return cls(config, source, sink, unsent_runs=es.unsent_runs)
         from mlmon_elk.sinks.files import FileSink
         from mlmon_elk.sources.files import FileSource
 
@@ -291,6 +299,33 @@ class Analyzer:
 
     # --------------------------------------------------------- run summaries
 
+    def _load_unsent(self) -> list[Document]:
+        from mlmon_elk.unsent_runs import load_unsent
+
+        if self.unsent_runs is None:
+            return []
+        try:
+            kept = load_unsent(self.unsent_runs)
+        except (OSError, ValueError) as exc:
+            logger.error("cannot read the unsent run summaries (left as they are): %s", exc)
+            self.unsent_runs = None  # never overwrite a file that could not be read
+            return []
+        if kept:
+            logger.info("%d unsent run summaries from %s", len(kept), self.unsent_runs)
+        return kept
+
+    def _keep_unsent(self) -> None:
+        from mlmon_elk.unsent_runs import keep_unsent
+
+        if self.unsent_runs is None:
+            return
+        try:
+            keep_unsent(self.unsent_runs, self.pending)
+            self.unsent_error = None
+        except OSError as exc:
+            self.unsent_error = f"{self.unsent_runs}: {exc.strerror or exc}"
+            logger.error("cannot keep the unsent run summaries in %s", self.unsent_error)
+
     def _write_summary(self, summary: RunSummary) -> None:
         document = run_document(summary, self.config.namespace)
         batch = [*self.pending, document]
@@ -303,7 +338,9 @@ class Analyzer:
             logger.error(
                 "run summary of %s not written (kept for the next run): %s", summary.window, exc
             )
+            self._keep_unsent()
             return
         self.pending = []
+        self._keep_unsent()
         log = logger.info if summary.ok else logger.warning
         log("%s", summary.line())

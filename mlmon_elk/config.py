@@ -25,11 +25,12 @@ from typing import Any, Union
 from mlmon_elk.checks.settings import CheckSettings
 from mlmon_elk.contract import DEFAULT_NAMESPACE, validate_namespace
 from mlmon_elk.errors import ConfigError
-from mlmon_elk.es_client import EsConnection
+from mlmon_elk.es_client import DISTRIBUTIONS, EsConnection
 from mlmon_elk.profile.counting import EXAMPLES
 from mlmon_elk.queries import DEFAULT_MAX_BUCKETS
 from mlmon_elk.sources.elasticsearch import Retry
 from mlmon_elk.sources.files import DEFAULT_CHUNK_ROWS
+from mlmon_elk.unsent_runs import DEFAULT_NAME as UNSENT_RUNS
 from mlmon_elk.windows import Schedule, format_duration, parse_duration
 from mlmon_elk.yaml_files import read_yaml_mapping
 
@@ -44,6 +45,9 @@ class ElasticsearchConfig:
     max_versions: int = 10
     """Most model versions counted per window on the default baseline."""
     retry: Retry = field(default_factory=Retry)
+    unsent_runs: Path | None = None
+    """Where run summaries that could not be written wait for the next run
+    (default: ``mlmon-unsent-runs.jsonl`` next to the configuration file)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +154,7 @@ def config_from_dict(data: object, *, base: Path | None = None, path: Path | Non
     except ValueError as exc:
         msg = f"namespace: {exc}"
         raise ConfigError(msg) from None
-    es = _elasticsearch(r.child("elasticsearch"), base) if "elasticsearch" in r else None
+    es = _elasticsearch(r.child("elasticsearch"), base, path) if "elasticsearch" in r else None
     files = _files(r.child("files"), base) if "files" in r else None
     if es is None and files is None:
         msg = "config: set either 'elasticsearch:' (hosts…) or 'files:' (predictions…)"
@@ -181,7 +185,7 @@ def config_from_dict(data: object, *, base: Path | None = None, path: Path | Non
     )
 
 
-def _elasticsearch(r: _Node, base: Path) -> ElasticsearchConfig:
+def _elasticsearch(r: _Node, base: Path, path: Path | None) -> ElasticsearchConfig:
     r.only(
         "hosts",
         "api_key_env",
@@ -190,9 +194,11 @@ def _elasticsearch(r: _Node, base: Path) -> ElasticsearchConfig:
         "ca_certs",
         "verify_certs",
         "request_timeout",
+        "distribution",
         "max_buckets",
         "max_versions",
         "retry",
+        "unsent_runs",
     )
     defaults = EsConnection()
     hosts = r.get("hosts", list(defaults.hosts), _hosts)
@@ -211,6 +217,7 @@ def _elasticsearch(r: _Node, base: Path) -> ElasticsearchConfig:
         ca_certs=ca,
         verify_certs=r.get("verify_certs", True, _boolean),
         request_timeout=r.get("request_timeout", defaults.request_timeout, _seconds(positive=True)),
+        distribution=r.get("distribution", defaults.distribution, _choice(DISTRIBUTIONS)),
     )
     retry = Retry()
     if "retry" in r:
@@ -221,11 +228,16 @@ def _elasticsearch(r: _Node, base: Path) -> ElasticsearchConfig:
             initial=rr.get("initial", retry.initial, _seconds(positive=False)),
             maximum=rr.get("maximum", retry.maximum, _seconds(positive=False)),
         )
+    # Next to the config file by default; a config built in memory keeps them in memory.
+    unsent = r.get("unsent_runs", None, _optional(_text))
     return ElasticsearchConfig(
         connection=connection,
         max_buckets=r.get("max_buckets", DEFAULT_MAX_BUCKETS, _integer(minimum=100)),
         max_versions=r.get("max_versions", 10, _integer(minimum=1)),
         retry=retry,
+        unsent_runs=_resolve(base, unsent)
+        if unsent
+        else (path.resolve().parent / UNSENT_RUNS if path else None),
     )
 
 
@@ -454,6 +466,16 @@ def _env_name(value: object, where: str) -> str:
         )
         raise ConfigError(msg)
     return name
+
+
+def _choice(choices: Sequence[str]) -> Callable[[object, str], Any]:
+    def convert(value: object, where: str) -> str:
+        if value not in choices:
+            msg = f"{where}: expected one of {', '.join(choices)}, got {value!r}"
+            raise ConfigError(msg)
+        return str(value)
+
+    return convert
 
 
 def _boolean(value: object, where: str) -> bool:

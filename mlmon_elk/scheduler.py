@@ -69,6 +69,8 @@ class Service:
         self.resumed = False
         """Whether the last successfully analysed window was read back from the sink."""
         self.running = threading.Lock()
+        self.stopping = threading.Event()
+        """Set on SIGTERM/SIGINT: the run in progress finishes, the backlog waits."""
 
     def tick(self) -> list[RunOutcome]:
         """Analyse what is due now; never raises."""
@@ -137,12 +139,14 @@ class Service:
     def _work_off(self, latest: Window) -> list[RunOutcome]:
         outcomes: list[RunOutcome] = []
         for window in [w for w in self.backlog if w != latest]:
+            if self.stopping.is_set():
+                return outcomes
             outcome = self._run(window)
             if outcome is not None:
                 outcomes.append(outcome)
             if outcome is None or not outcome.summary.ok:
                 break  # the rest waits for the next tick
-        if latest in self.backlog:
+        if latest in self.backlog and not self.stopping.is_set():
             outcome = self._run(latest)
             if outcome is not None:
                 outcomes.append(outcome)
@@ -206,6 +210,7 @@ def serve(config: Config, *, analyzer: Analyzer | None = None) -> int:
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         logger.info("received %s; stopping after the run in progress", signal.Signals(signum).name)
+        service.stopping.set()  # a catch-up backlog is left for the next start
         if scheduler.running:
             scheduler.shutdown(wait=False)
 

@@ -334,3 +334,58 @@ def test_predictions_logged_by_the_real_handler_raise_exactly_the_injected_alert
     assert alerting(clean) == set()
     assert alerting(faulty) == scenario.INJECTED
     assert statuses_except(faulty, scenario.INJECTED | {(Check.VOLUME, None)}) == {Status.OK}
+
+
+def test_two_analyzer_processes_on_one_window_write_every_document_once(
+    es: EsTarget, tmp_path: Path, baseline: tuple[Baseline, Path]
+) -> None:
+    """Two `mlmon-elk analyze` processes started together on the injected window: both
+    succeed, and thanks to the deterministic ids each document exists once — what one
+    wrote, the other found there."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    index_documents(
+        es.client,
+        stream_name(Dataset.PREDICTION, es.namespace),
+        [*scenario.documents(0), *scenario.documents(1, injected=True)],
+    )
+    config = tmp_path / "mlmon.yaml"
+    data = config_data(baseline[1], namespace=es.namespace, elasticsearch={"hosts": [es.url]})
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    at = (scenario.window_start(2) + scenario.STEP / 5).isoformat()
+    command = [str(Path(sys.executable).parent / "mlmon-elk"), "analyze", "-c", str(config)]
+    processes = [
+        subprocess.Popen(
+            [*command, "--once", "--at", at], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+
+    def count(dataset: Dataset) -> int:
+        index = stream_name(dataset, es.namespace)
+        es.client.indices.refresh(index=index)
+        query = {"term": {"event.dataset": str(dataset)}}
+        return int(es.client.count(index=index, query=query)["count"])
+
+    checks, alerts, runs = count(Dataset.CHECK), count(Dataset.ALERT), count(Dataset.RUN)
+    assert alerts == len(scenario.INJECTED)
+    assert runs == 1
+    index = stream_name(Dataset.RUN, es.namespace)
+    (run,) = es.client.search(index=index, query={"term": {"event.dataset": "mlmon.run"}})["hits"][
+        "hits"
+    ]
+    assert run["_source"]["mlmon"]["run"]["checks"] == checks
+    # Together the two processes wrote each check and alert once.
+    written = existing = 0
+    for out, _ in outputs:
+        for line in out.decode().splitlines():
+            if "documents written" in line:
+                written += int(line.split(" documents written")[0].rsplit(" ", 1)[1])
+                existing += int(line.split(" already there")[0].rsplit(" ", 1)[1])
+    assert written == checks + alerts
+    assert existing == checks + alerts

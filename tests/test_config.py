@@ -50,6 +50,7 @@ def test_elasticsearch_section_maps_onto_the_connection(tmp_path: Path) -> None:
             "ca_certs": "ca.crt",
             "request_timeout": "45s",
             "max_buckets": 20000,
+            "distribution": "opensearch",
             "retry": {"attempts": 6, "initial": "2s"},
         }
     )
@@ -62,6 +63,8 @@ def test_elasticsearch_section_maps_onto_the_connection(tmp_path: Path) -> None:
     assert connection.ca_certs == str(tmp_path / "ca.crt")
     assert connection.verify_certs is True
     assert connection.request_timeout == 45
+    assert connection.distribution == "opensearch"
+    assert config.elasticsearch.unsent_runs is None  # built in memory: kept in memory only
     assert config.elasticsearch.max_buckets == 20000
     assert (config.elasticsearch.retry.attempts, config.elasticsearch.retry.initial) == (6, 2.0)
 
@@ -148,6 +151,11 @@ def test_check_overrides_map_onto_check_settings_fields_by_name(tmp_path: Path) 
             lambda d: d.update(elasticsearch={"verify_certs": "no"}),
             "elasticsearch.verify_certs: expected true or false, got 'no'",
         ),
+        (
+            lambda d: d.update(elasticsearch={"distribution": "opendistro"}),
+            "elasticsearch.distribution: expected one of auto, elasticsearch, opensearch,"
+            " got 'opendistro'",
+        ),
         (lambda d: d.pop("files"), "config: set either 'elasticsearch:' (hosts…) or 'files:'"),
         (lambda d: d["models"].append(d["models"][0]), "models: model 'credit' is listed twice"),
         (
@@ -195,3 +203,20 @@ def test_the_shipped_example_configs_are_valid(name: str) -> None:
     assert config.models
     raw = yaml.safe_load((REPO / "examples" / name).read_text(encoding="utf-8"))
     assert not {"password", "api_key", "username"} & set(raw.get("elasticsearch", {}))
+
+
+def test_unsent_runs_wait_next_to_the_config_file_unless_configured(tmp_path: Path) -> None:
+    """The default file sits beside the YAML; a relative setting is resolved against it."""
+    data = minimal(elasticsearch={"hosts": ["http://es:9200"]})
+    del data["files"]
+    path = tmp_path / "conf" / "mlmon.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    config = load_config(path)
+    assert config.elasticsearch is not None
+    assert config.elasticsearch.unsent_runs == path.parent.resolve() / "mlmon-unsent-runs.jsonl"
+    data["elasticsearch"]["unsent_runs"] = "../state/runs.jsonl"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    config = load_config(path)
+    assert config.elasticsearch is not None
+    assert config.elasticsearch.unsent_runs == path.parent.resolve() / "../state/runs.jsonl"

@@ -18,6 +18,10 @@ examples:
 
 exit codes: 0 every run succeeded (alerts or not), 1 a run failed (recorded in
 its run summary), 2 bad configuration or arguments.
+
+A run summary that cannot be written (Elasticsearch down) is printed on stderr
+and kept in elasticsearch.unsent_runs (default: mlmon-unsent-runs.jsonl next to
+the config); the next analyze or serve writes it first.
 """
 
 
@@ -102,10 +106,20 @@ def run(args: argparse.Namespace) -> int:
             print(run_table(outcome.results, outcome.alerts, outcome.summary, verbose=args.verbose))
             print(flush=True)
     if analyzer.pending:
-        print(
-            f"mlmon-elk analyze: {len(analyzer.pending)} run summaries could not be written",
-            file=sys.stderr,
-        )
+        _report_unsent(analyzer.pending, analyzer.unsent_runs, analyzer.unsent_error)
     if len(windows) > 1:
         print(f"{len(windows) - failed} of {len(windows)} windows analysed", file=sys.stderr)
     return 1 if failed or analyzer.pending else 0
+
+
+def _report_unsent(pending: list[Any], kept_in: Any, error: str | None) -> None:
+    """On stderr: each unwritten run summary, and where it waits for the next run."""
+    count = len(pending)
+    print(f"mlmon-elk analyze: {count} run summaries could not be written:", file=sys.stderr)
+    for document in pending:
+        print(f"  {document.source.get('message', document.id)}", file=sys.stderr)
+    if kept_in is not None and error is None:
+        where = f"kept in {kept_in}; the next analyze or serve writes them first"
+    else:
+        where = f"not kept ({error})" if error else "not kept (no config file to keep them by)"
+    print(f"mlmon-elk analyze: {where}", file=sys.stderr)

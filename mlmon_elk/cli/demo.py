@@ -14,6 +14,10 @@ examples:
   mlmon-elk demo --elasticsearch https://localhost:9200 --logstash tcp://localhost:5000
       the same through a running stack (docker compose up; credentials from
       MLMON_ES_API_KEY or MLMON_ES_USERNAME/MLMON_ES_PASSWORD)
+  mlmon-elk demo --elasticsearch http://localhost:9200
+      without Logstash: installs the index templates, then bulk-creates the
+      handler's documents straight into the prediction data stream
+      (Elasticsearch 8.14+ or OpenSearch 2.x)
 """
 
 
@@ -44,7 +48,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--logstash",
         metavar="URL",
-        help="with --elasticsearch: handler destination, e.g. tcp://localhost:5000",
+        help="with --elasticsearch: handler destination, e.g. tcp://localhost:5000"
+        " (default: none — the documents are bulk-created straight into the engine)",
     )
     parser.add_argument("--namespace", default="default", help="data stream namespace on the stack")
     parser.set_defaults(run=run)
@@ -56,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
     from mlmon_elk.demo.run import DemoPlan, Stack, run_demo
     from mlmon_elk.errors import ConfigError
 
-    if bool(args.elasticsearch) != bool(args.logstash):
-        msg = "--elasticsearch and --logstash go together (the stack path needs both)"
+    if args.logstash and not args.elasticsearch:
+        msg = "--logstash needs --elasticsearch (where the analyzer reads the predictions)"
         raise ConfigError(msg)
     if args.windows < 4:
         msg = f"--windows: at least 4 are needed to see drift come and go, got {args.windows}"

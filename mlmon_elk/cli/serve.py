@@ -48,8 +48,9 @@ def run(args: argparse.Namespace) -> int:
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # APScheduler logs every job start and end at INFO; keep the service's own lines.
-    logging.getLogger("apscheduler").setLevel(
-        max(logging.WARNING, logging.getLevelName(args.log_level))
-    )
+    # The client logs every HTTP request at INFO; keep those for DEBUG.
+    quiet = max(logging.WARNING, logging.getLevelName(args.log_level))
+    for name in ("apscheduler", "elastic_transport"):
+        logging.getLogger(name).setLevel(quiet if args.log_level != "DEBUG" else logging.DEBUG)
     config = load_config(args.config)
     return serve(config)

@@ -8,10 +8,11 @@ from typing import Any
 
 DESCRIPTION = """\
 Install everything mlmon-elk needs on an Elastic stack, idempotently:
-Elasticsearch index templates and retention (ILM) for the prediction, check
-and alert data streams, then Kibana data views, dashboards, a connector and
-alert rules. Waits for both services to be ready; running it twice changes
-nothing. Credentials come from the environment only:
+Elasticsearch (or OpenSearch 2.x) index templates and retention (ILM, or ISM
+on OpenSearch) for the prediction, check and alert data streams, then Kibana
+data views, dashboards, a connector and alert rules. Waits for both
+services to be ready; running it twice changes nothing. Credentials come
+from the environment only:
 MLMON_ES_API_KEY or MLMON_ES_USERNAME/MLMON_ES_PASSWORD for Elasticsearch;
 MLMON_KIBANA_API_KEY or MLMON_KIBANA_USERNAME/MLMON_KIBANA_PASSWORD for Kibana
 (falling back to the Elasticsearch ones)."""
@@ -26,6 +27,9 @@ examples:
   # see what would change, without writing anything
   mlmon-elk setup --elasticsearch https://es.example.com:9200 \\
     --kibana https://kb.example.com --dry-run
+
+  # OpenSearch 2.x: data streams, retention by ISM where the plugin is installed
+  mlmon-elk setup --elasticsearch https://search.example.com:9200 --distribution opensearch
 
   # only the index templates, on a server without data streams
   mlmon-elk setup --elasticsearch http://localhost:9200 --index-mode plain
@@ -46,6 +50,12 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--elasticsearch", metavar="URL", help="Elasticsearch URL")
+    parser.add_argument(
+        "--distribution",
+        choices=("auto", "elasticsearch", "opensearch"),
+        default="auto",
+        help="the engine behind --elasticsearch (default: auto — read from the cluster's GET /)",
+    )
     parser.add_argument("--kibana", metavar="URL", help="Kibana URL (omit to skip Kibana)")
     parser.add_argument(
         "--ca-certs", metavar="PATH", help="CA bundle to verify Elasticsearch (and Kibana)"
@@ -63,8 +73,8 @@ def register(subparsers: Any) -> None:
         "--index-mode",
         choices=("auto", "data-streams", "plain"),
         default="auto",
-        help="data streams with ILM retention, or plain indices (default: auto —"
-        " data streams unless the server is OpenSearch-compatible)",
+        help="data streams with retention (ILM on Elasticsearch, ISM on OpenSearch), or plain"
+        " indices (default: auto — data streams)",
     )
     parser.add_argument(
         "--prediction-retention",
@@ -118,7 +128,12 @@ def run(args: argparse.Namespace) -> int:
     client = None
     if args.elasticsearch:
         client = connect(
-            EsConnection(hosts=(args.elasticsearch,), ca_certs=args.ca_certs, verify_certs=verify)
+            EsConnection(
+                hosts=(args.elasticsearch,),
+                ca_certs=args.ca_certs,
+                verify_certs=verify,
+                distribution=args.distribution,
+            )
         )
     kibana = None
     if args.kibana:

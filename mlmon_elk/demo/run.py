@@ -2,7 +2,10 @@
 
 1. build a baseline from the bundled training data (``mlmon-elk baseline``);
 2. serve simulated traffic through the example model and the real
-   ``PredictionHandler`` — to JSON-lines files, or to Logstash;
+   ``PredictionHandler`` — to JSON-lines files, or to Logstash; with an
+   Elasticsearch (or OpenSearch) URL and no Logstash, the handler's files are
+   then bulk-``create``d into the prediction data stream under each
+   prediction's id, so loading them twice adds nothing;
 3. switch drift on part-way (a vanishing feature, an NA spike, a category
    shift, out-of-vocabulary words) and off again;
 4. run the analyzer over every window, printing alerts as they fire and resolve;
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 import yaml
@@ -31,6 +34,9 @@ from mlmon_elk.demo.traffic import DEMO_DRIFT, MODEL, VERSION, Drift, applicatio
 from mlmon_elk.errors import MlmonError
 from mlmon_elk.run_summary import RunSummary
 from mlmon_elk.windows import Window, floor_time, format_time, utc_now
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
 TRAINING_DATA = "loan_applications.csv.gz"
 OUTPUTS = ("default_risk", "decision")
@@ -60,7 +66,8 @@ class Stack:
     """Where the demo sends predictions and reads results when not on files."""
 
     elasticsearch: str
-    logstash: str
+    logstash: str | None = None
+    """The handler's destination; ``None`` writes the documents straight into the engine."""
     namespace: str = DEFAULT_NAMESPACE
 
 
@@ -74,10 +81,11 @@ def run_demo(
     *,
     plan: DemoPlan = DemoPlan(),
     stack: Stack | None = None,
-    echo: TextIO = sys.stdout,
+    echo: TextIO | None = None,
 ) -> Path:
-    """Run the demo into ``out``; returns the path of the HTML report."""
-    say = _printer(echo)
+    """Run the demo into ``out``; returns the path of the HTML report (progress on ``echo``,
+    by default the standard output of the moment)."""
+    say = _printer(echo if echo is not None else sys.stdout)
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
 
@@ -93,9 +101,11 @@ def run_demo(
         )
         for i in range(plan.windows)
     ]
-    destination = (
-        stack.logstash if stack else f"file://{(out / 'logs' / 'predictions.jsonl').resolve()}"
-    )
+    log_file = (out / "logs" / "predictions.jsonl").resolve()
+    destination = stack.logstash if stack and stack.logstash else f"file://{log_file}"
+    if stack is not None and stack.logstash is None:
+        say(f"    direct to {stack.elasticsearch}: installing the index templates (as setup does)")
+        _install_templates(stack)
     say(
         f"2/5 serving {plan.windows * plan.per_window:,} simulated predictions over {plan.windows}"
         f" windows of {_minutes(plan.interval)} through PredictionHandler → {destination}"
@@ -108,6 +118,12 @@ def run_demo(
     )
     sent = _serve(destination, windows, plan, stack)
     say(f"    {sent:,} predictions logged")
+    if stack is not None and stack.logstash is None:
+        created, existing = _bulk_load(stack, log_file)
+        say(
+            f"    bulk-created {created:,} documents in {_prediction_stream(stack)}"
+            f" ({existing:,} were already there)"
+        )
 
     config_path = _write_config(out, baseline_path, plan, stack)
     say(f"4/5 analysing {len(windows)} windows (config: {_rel(config_path)})")
@@ -162,7 +178,7 @@ def _serve(destination: str, windows: list[Window], plan: DemoPlan, stack: Stack
         namespace=stack.namespace if stack else "default",
         text_inputs=TEXT_INPUTS,
         # On files nothing can be down; towards Logstash keep a spool for outages.
-        spool_dir=None if stack is None else "auto",
+        spool_dir=None if stack is None or stack.logstash is None else "auto",
         queue_size=max(50_000, plan.windows * plan.per_window + 1_000),
         counters_interval=3600.0,
     )
@@ -193,6 +209,99 @@ def _serve(destination: str, windows: list[Window], plan: DemoPlan, stack: Stack
         msg = f"the handler dropped {lost} predictions; see its diagnostics on stderr"
         raise MlmonError(msg)
     return sent
+
+
+def _client(stack: Stack) -> Elasticsearch:
+    from mlmon_elk.es_client import EsConnection, connect
+
+    return connect(EsConnection(hosts=(stack.elasticsearch,)))
+
+
+def _prediction_stream(stack: Stack) -> str:
+    from mlmon_elk.contract import Dataset, stream_name
+
+    return stream_name(Dataset.PREDICTION, stack.namespace)
+
+
+def _install_templates(stack: Stack) -> None:
+    """The index templates, so the documents land in data streams with the real mappings."""
+    from mlmon_elk.stack.install import install_templates
+
+    client = _client(stack)
+    try:
+        install_templates(client)
+    finally:
+        client.close()
+
+
+DEMO_BULK = 2_000
+"""Documents per bulk request of the direct path."""
+
+
+def _bulk_load(stack: Stack, log_file: Path) -> tuple[int, int]:
+    """Bulk-``create`` the handler's documents under their prediction ids; (created, existing).
+
+    Documents without a prediction id (the handler's counters) get the hash of
+    their line. A ``409`` is a document already there (a second demo run over the same
+    windows), counted and not written again.
+
+    Raises:
+        MlmonError: the engine rejected documents for another reason.
+    """
+    import json
+
+    from mlmon_elk.contract import Field
+    from mlmon_elk.sources.files import expand_paths, open_lines
+
+    index = _prediction_stream(stack)
+    client = _client(stack)
+    created = existing = 0
+
+    def send(operations: list[dict[str, Any]]) -> None:
+        nonlocal created, existing
+        response = client.bulk(operations=operations)
+        for item in response["items"]:
+            status = int(item["create"].get("status", 0))
+            if status in (200, 201):
+                created += 1
+            elif status == 409:
+                existing += 1
+            else:
+                msg = f"{index} rejected a prediction: {item['create'].get('error')}"
+                raise MlmonError(msg)
+
+    try:
+        operations: list[dict[str, Any]] = []
+        for path in expand_paths([log_file]):
+            with open_lines(path) as lines:
+                for line in lines:
+                    doc = json.loads(line)
+                    ident = _dig(doc, Field.PREDICTION_ID) or _line_id(line)
+                    operations += [{"create": {"_index": index, "_id": ident}}, doc]
+                    if len(operations) >= 2 * DEMO_BULK:
+                        send(operations)
+                        operations = []
+        if operations:
+            send(operations)
+        client.indices.refresh(index=index)
+    finally:
+        client.close()
+    return created, existing
+
+
+def _dig(doc: dict[str, Any], dotted: str) -> str | None:
+    value: Any = doc
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return str(value)
+
+
+def _line_id(line: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha1(line.strip()).hexdigest()  # noqa: S324 - an id, not security
 
 
 def _write_config(out: Path, baseline: Path, plan: DemoPlan, stack: Stack | None) -> Path:
@@ -261,7 +370,7 @@ def _checks_line(summary: RunSummary) -> str:
 def _wait_for_documents(
     config_path: Path, windows: list[Window], expected: int, say: Callable[[str], None]
 ) -> None:
-    """Wait until Logstash has indexed every prediction (or 120 s pass)."""
+    """Wait until every prediction is searchable (Logstash batches; or 120 s pass)."""
     from mlmon_elk.config import load_config
     from mlmon_elk.contract import Dataset, stream_name
     from mlmon_elk.es_client import connect

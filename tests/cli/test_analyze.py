@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from mlmon_elk.cli import main
+from mlmon_elk.contract import Dataset, stream_name
 from tests import scenario
-from tests.factories import write_jsonl
+from tests.conftest import EsTarget
+from tests.factories import index_documents, write_jsonl
+from tests.proxy import TcpProxy
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +104,104 @@ def test_a_failed_run_exits_1_and_bad_input_exits_2(
     assert "cannot read config" in capsys.readouterr().err
     assert main(["analyze", "-c", str(config), "--once", "--to", "2024-05-02"]) == 2
     assert "--to goes with --from" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ on the engine
+
+
+def engine_config(directory: Path, url: str, namespace: str, baseline: Path) -> Path:
+    """An analyzer configuration reading the scenario from ``url`` (fast retries)."""
+    path = directory / "mlmon.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "namespace": namespace,
+                "elasticsearch": {
+                    "hosts": [url],
+                    "retry": {"attempts": 2, "initial": "50ms", "maximum": "100ms"},
+                },
+                "schedule": {"interval": "10m", "window": "10m", "delay": "1m"},
+                "models": [{"name": "credit", "baselines": [str(baseline)]}],
+            }
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def engine_scenario(es: EsTarget) -> None:
+    """Windows 0 to 2 of the scenario in the prediction data stream, window 1 injected."""
+    docs = [*scenario.documents(0), *scenario.documents(1, injected=True), *scenario.documents(2)]
+    index_documents(es.client, stream_name(Dataset.PREDICTION, es.namespace), docs)
+
+
+def run_documents(es: EsTarget) -> list[dict[str, Any]]:
+    index = stream_name(Dataset.RUN, es.namespace)
+    es.client.indices.refresh(index=index)
+    hits = es.client.search(index=index, query={"term": {"event.dataset": "mlmon.run"}}, size=100)[
+        "hits"
+    ]["hits"]
+    return [{"_id": h["_id"], **h["_source"]} for h in hits]
+
+
+def test_once_and_a_backfill_on_the_engine_write_each_result_once(
+    es: EsTarget, tmp_path: Path, baseline_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`analyze --once` and `--from/--to` against data streams; a repeat writes nothing new."""
+    engine_scenario(es)
+    config = engine_config(tmp_path, es.url, es.namespace, baseline_file)
+    at = (scenario.window_start(2) + scenario.STEP / 5).isoformat()
+    assert main(["analyze", "-c", str(config), "--once", "--at", at]) == 0
+    out = capsys.readouterr().out
+    assert "credit 1.0  [2024-05-01 12:10 → 12:20)  1,000 predictions" in out
+    assert "alerts: 5 new" in out
+
+    span = ["--from", "2024-05-01T12:00Z", "--to", "2024-05-01T12:30Z"]
+    assert main(["analyze", "-c", str(config), *span, "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "3 of 3 windows analysed" in err
+    assert "[2/3]" in err
+    assert "0 documents written" in err.split("[2/3]")[1].splitlines()[0]  # --once wrote it
+    assert "alerts: 5 resolved" in err
+
+    assert main(["analyze", "-c", str(config), *span, "-q"]) == 0
+    again = capsys.readouterr().err
+    assert again.count("0 documents written") == 3
+    alerts = stream_name(Dataset.ALERT, es.namespace)
+    es.client.indices.refresh(index=alerts)
+    assert es.client.count(index=alerts)["count"] == 10  # 5 new + 5 resolved, none twice
+    assert es.client.indices.get_data_stream(name=alerts)["data_streams"][0]["name"] == alerts
+    assert len(run_documents(es)) == 3
+
+
+def test_a_run_with_the_engine_down_is_kept_and_written_by_the_next(
+    es: EsTarget, tmp_path: Path, baseline_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Engine unreachable: exit 1, the summary on stderr and in the unsent file; the next
+    run, with the engine back, writes it into the run stream and empties the file."""
+    engine_scenario(es)
+    proxy = TcpProxy(es.url).start()
+    try:
+        config = engine_config(tmp_path, proxy.url, es.namespace, baseline_file)
+        proxy.stop()
+        at = (scenario.window_start(1) + scenario.STEP / 5).isoformat()
+        assert main(["analyze", "-c", str(config), "--once", "--at", at]) == 1
+        captured = capsys.readouterr()
+        assert "FAILED" in captured.out
+        assert "cannot reach Elasticsearch" in captured.out
+        kept = tmp_path / "mlmon-unsent-runs.jsonl"
+        assert "mlmon-elk analyze: 1 run summaries could not be written:" in captured.err
+        assert f"kept in {kept}; the next analyze or serve writes them first" in captured.err
+        (line,) = kept.read_text(encoding="utf-8").splitlines()
+        failed_id = json.loads(line)["id"]
+
+        proxy.start()
+        at = (scenario.window_start(2) + scenario.STEP / 5).isoformat()
+        assert main(["analyze", "-c", str(config), "--once", "--at", at]) == 0
+    finally:
+        proxy.stop()
+    assert not kept.exists()
+    runs = {doc["_id"]: doc for doc in run_documents(es)}
+    assert runs[failed_id]["mlmon"]["run"]["status"] == "failure"
+    assert runs[failed_id]["event"]["start"] == "2024-05-01T12:00:00.000Z"
+    assert [doc["mlmon"]["run"]["status"] for doc in runs.values()].count("success") == 1

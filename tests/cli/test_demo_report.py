@@ -7,12 +7,15 @@ from pathlib import Path
 import pytest
 
 from mlmon_elk.cli import main
+from mlmon_elk.contract import Dataset, stream_name
+from mlmon_elk.demo.run import Stack, _bulk_load
+from tests.conftest import EsTarget
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["demo", "--elasticsearch", "http://localhost:9200"], "go together"),
+        (["demo", "--logstash", "tcp://localhost:5000"], "--logstash needs --elasticsearch"),
         (["demo", "--windows", "2"], "at least 4"),
         (["demo", "--per-window", "10"], "at least 200"),
     ],
@@ -39,3 +42,36 @@ def test_report_rejects_a_bad_time(tmp_path: Path, capsys: pytest.CaptureFixture
     """Times are ISO-8601; anything else names the option."""
     assert main(["report", "--results", str(tmp_path), "--from", "yesterday"]) == 2
     assert "--from" in capsys.readouterr().err
+
+
+def test_demo_and_report_on_the_engine_without_logstash(
+    es_bare: EsTarget, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`demo --elasticsearch URL`: templates installed, predictions bulk-created into the
+    data stream under their ids (a second load adds nothing), alerts fire and resolve, and
+    `report --config` reads the results back from the engine."""
+    out = tmp_path / "demo"
+    argv = ["demo", "--elasticsearch", es_bare.url, "--namespace", es_bare.namespace]
+    assert main([*argv, "--out", str(out), "--windows", "6", "--per-window", "200"]) == 0
+    said = capsys.readouterr().out
+    predictions = stream_name(Dataset.PREDICTION, es_bare.namespace)
+    assert f"bulk-created 1,201 documents in {predictions} (0 were already there)" in said
+    assert "✖ critical" in said
+    assert "✔ resolved" in said
+
+    streams = es_bare.client.indices.get_data_stream(name=f"logs-mlmon.*-{es_bare.namespace}")
+    assert sorted(s["template"] for s in streams["data_streams"]) == [
+        "mlmon-alert",
+        "mlmon-check",
+        "mlmon-prediction",
+    ]
+    stack = Stack(es_bare.url, None, es_bare.namespace)
+    assert _bulk_load(stack, out / "logs" / "predictions.jsonl") == (0, 1_201)
+    assert es_bare.client.count(index=predictions)["count"] == 1_201
+
+    report = tmp_path / "report.html"
+    assert main(["report", "--config", str(out / "mlmon.yaml"), "-o", str(report)]) == 0
+    line = capsys.readouterr().out
+    assert line.startswith(f"wrote {report}: ")
+    assert "firing" in line
+    assert "employment_years" in report.read_text(encoding="utf-8")

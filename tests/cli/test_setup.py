@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from mlmon_elk.cli import main
+from mlmon_elk.contract import Dataset, stream_name
+from tests.conftest import EsTarget
+from tests.factories import index_documents, prediction
 from tests.stack.fake_kibana import FakeKibana
 
 UNREACHABLE = "http://127.0.0.1:9"
@@ -75,3 +79,30 @@ def test_unreachable_elasticsearch_fails_after_the_wait(capsys: pytest.CaptureFi
     err = capsys.readouterr().err
     assert "Elasticsearch not ready after 0.2s" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_setup_on_the_engine_installs_data_streams_and_a_second_run_changes_nothing(
+    es_bare: EsTarget, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`setup --elasticsearch URL --distribution …` twice: the data-stream variant, then all
+    unchanged; a prediction indexed afterwards lands in a data stream, not a plain index."""
+    argv = ["setup", "--elasticsearch", es_bare.url, "--distribution", es_bare.engine]
+    assert main([*argv, "--wait", "30"]) == 0
+    first = capsys.readouterr().out.splitlines()
+    assert first[0].endswith(": data-stream variant")
+    assert "index template mlmon-prediction" in "\n".join(first)
+    assert main([*argv, "--wait", "30"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "0 created, 0 updated, 8 unchanged"
+
+    stream = stream_name(Dataset.PREDICTION, es_bare.namespace)
+    index_documents(es_bare.client, stream, [prediction(datetime.now(UTC), inputs={"age": 3})])
+    (found,) = es_bare.client.indices.get_data_stream(name=stream)["data_streams"]
+    assert found["template"] == "mlmon-prediction"
+
+
+def test_a_wrong_distribution_is_refused_by_argparse(capsys: pytest.CaptureFixture[str]) -> None:
+    """--distribution takes auto, elasticsearch or opensearch only."""
+    with pytest.raises(SystemExit) as info:
+        main(["setup", "--elasticsearch", UNREACHABLE, "--distribution", "solr"])
+    assert info.value.code == 2
+    assert "--distribution: invalid choice: 'solr'" in capsys.readouterr().err

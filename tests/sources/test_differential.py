@@ -1,4 +1,5 @@
-"""The Elasticsearch source and the file source count the same documents identically."""
+"""The Elasticsearch source and the file source count the same documents identically,
+so the checks and alerts computed from either are the same."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from mlmon_elk.contract import Dataset, stream_name
+from mlmon_elk.analyzer import Analyzer, RunOutcome
+from mlmon_elk.checks.result import CheckResult
+from mlmon_elk.config import config_from_dict
+from mlmon_elk.contract import Check, Dataset, stream_name
 from mlmon_elk.profile.window import ModelWindow
 from mlmon_elk.queries import PlanOptions
 from mlmon_elk.sources import ModelBaselines
@@ -219,3 +223,76 @@ def test_the_real_handlers_documents_count_like_the_contracts(tmp_path: Path) ->
     assert logged.count == scenario.WINDOW_ROWS
     assert_same_profile(logged, written)
     assert logged.versions["1.0"].latency == written.versions["1.0"].latency
+
+
+def _checks(outcome: RunOutcome) -> dict[tuple[Any, ...], CheckResult]:
+    return {
+        (w.model, w.version, r.check, r.role, r.feature): r
+        for w in outcome.results
+        for r in w.results
+    }
+
+
+def _transitions(outcome: RunOutcome) -> list[tuple[Any, ...]]:
+    return sorted(
+        (str(e.key), str(e.transition), str(e.severity), e.window.start) for e in outcome.alerts
+    )
+
+
+LATENCY_CHECKS = {Check.LATENCY}
+"""Percentile-based: TDigest estimates on the engine, exact on files (same status)."""
+
+
+def test_both_sources_give_identical_check_results_and_alert_transitions(
+    es: EsTarget, tmp_path: Path
+) -> None:
+    """The scenario (clean, injected, clean) analysed from the engine and from files: every
+    check has the same status, count and metric, and the same alerts open and resolve."""
+    from tests import scenario
+
+    _, baseline_path = scenario.build(tmp_path)
+    windows = [scenario.documents(0), scenario.documents(1, injected=True), scenario.documents(2)]
+    index_documents(
+        es.client,
+        stream_name(Dataset.PREDICTION, es.namespace),
+        [d for docs in windows for d in docs],
+    )
+    for i, docs in enumerate(windows):
+        write_jsonl(tmp_path / f"predictions.jsonl.{i}", docs, gzipped=i == 1)
+    common = {
+        "namespace": es.namespace,
+        "schedule": {"interval": "10m", "window": "10m", "delay": "1m"},
+        "analysis": {"history": 2},
+        "models": [{"name": scenario.MODEL, "baselines": [str(baseline_path)]}],
+    }
+    on_engine = Analyzer.from_config(
+        config_from_dict({**common, "elasticsearch": {"hosts": [es.url]}}), client=es.client
+    )
+    on_files = Analyzer.from_config(
+        config_from_dict(
+            {
+                **common,
+                "files": {"predictions": [str(tmp_path / "predictions.jsonl.*")], "output": "out"},
+            },
+            base=tmp_path,
+        )
+    )
+    seen: set[str] = set()
+    for i in range(3):
+        window = Window(scenario.window_start(i), scenario.window_start(i + 1))
+        a, b = on_engine.run(window), on_files.run(window)
+        assert (a.summary.errors, b.summary.errors) == ((), ())
+        engine_checks, file_checks = _checks(a), _checks(b)
+        assert list(engine_checks) == list(file_checks)
+        for key, x in engine_checks.items():
+            y = file_checks[key]
+            assert (x.status, x.count, x.metric) == (y.status, y.count, y.metric), key
+            if x.check not in LATENCY_CHECKS:
+                assert_same_profile(
+                    (x.value, x.threshold, x.p_value, x.expected, x.observed),
+                    (y.value, y.threshold, y.p_value, y.expected, y.observed),
+                    str(key),
+                )
+        assert _transitions(a) == _transitions(b)
+        seen |= {str(e.transition) for e in a.alerts}
+    assert seen == {"new", "resolved"}  # the comparison covered alerts opening and closing

@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from elasticsearch import ApiError
 
 from mlmon_elk.contract import Dataset, Kind, Role, stream_name
 from mlmon_elk.errors import SourceError
@@ -111,20 +112,58 @@ def test_a_cluster_back_within_the_retries_answers_the_fetch(es: EsTarget) -> No
     assert fetched.requests == 2
 
 
-def test_a_lower_cluster_bucket_limit_is_met_by_splitting(es: EsTarget) -> None:
-    """When the cluster refuses the bucket count, the plan is split under its limit."""
+def test_a_lower_cluster_bucket_limit_is_met_by_splitting(
+    es: EsTarget, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The cluster's search.max_buckets really refuses the plan; the source re-plans under the
+    limit the error reports, and the split fetch counts exactly what the whole one did."""
     index_documents(es.client, stream_name(Dataset.PREDICTION, es.namespace), _docs())
-    expected = ElasticsearchSource(es.client, es.namespace).fetch(CREDIT, WINDOW).window
-    es.client.cluster.put_settings(persistent={"search.max_buckets": 30})
+    options = PlanOptions(max_versions=1, new_features=5)
+    expected = ElasticsearchSource(es.client, es.namespace, options=options).fetch(CREDIT, WINDOW)
+    assert not any("split into" in note for note in expected.notes)
+    es.client.cluster.put_settings(transient={"search.max_buckets": 30})
     try:
-        source = ElasticsearchSource(
-            es.client, es.namespace, options=PlanOptions(max_versions=1, new_features=5)
+        with pytest.raises(ApiError) as refused:  # the limit is really there
+            es.client.search(
+                index=stream_name(Dataset.PREDICTION, es.namespace),
+                body=ElasticsearchSource(es.client, es.namespace, options=options)
+                .plan(CREDIT, WINDOW)
+                .bodies[0],
+            )
+        assert "too_many_buckets" in str(refused.value.body)
+        fetched = ElasticsearchSource(es.client, es.namespace, options=options).fetch(
+            CREDIT, WINDOW
         )
-        fetched = source.fetch(CREDIT, WINDOW)
     finally:
-        es.client.cluster.put_settings(persistent={"search.max_buckets": None})
+        es.client.cluster.put_settings(transient={"search.max_buckets": None})
+    assert "max_buckets" not in str(es.client.cluster.get_settings()["transient"])
+    assert "the cluster allows fewer buckets; splitting under 30" in caplog.text
+    assert fetched.requests == 2  # the refused search, then the split _msearch
     assert any("split into" in note for note in fetched.notes)
-    assert fetched.window.versions["1.0"].features == expected.versions["1.0"].features
+    assert fetched.window == expected.window
+
+
+def test_a_rollover_mid_window_neither_loses_nor_doubles_predictions(es: EsTarget) -> None:
+    """Half the window's predictions, a rollover of the data stream, the other half: the
+    window counts every prediction once, across both backing indices."""
+    stream = stream_name(Dataset.PREDICTION, es.namespace)
+    if not es.data_streams:
+        pytest.skip("rollover of a data stream needs a real engine")
+    docs = _docs(40)
+    index_documents(es.client, stream, docs[:25])
+    rolled = es.client.indices.rollover(alias=stream)
+    assert rolled["rolled_over"]
+    index_documents(es.client, stream, docs[25:])
+    (data_stream,) = es.client.indices.get_data_stream(name=stream)["data_streams"]
+    assert len(data_stream["indices"]) == 2
+    fetched = ElasticsearchSource(es.client, es.namespace).fetch(CREDIT, WINDOW)
+    profile = fetched.window.versions["1.0"]
+    assert profile.count == 40
+    age = profile.feature(Role.INPUT, "age")
+    assert age is not None
+    assert age.present == 40
+    assert age.numeric is not None
+    assert (sum(age.numeric.bins), age.numeric.count) == (40, 40)
 
 
 def test_concurrent_fetches_share_one_client(es: EsTarget) -> None:
