@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -88,29 +88,46 @@ def test_serve_runs_on_schedule_and_stops_cleanly_on_sigterm(
 
 
 def test_a_restarted_serve_leaves_no_window_unanalysed(tmp_path: Path, baseline_file: Path) -> None:
-    """Stopped for three seconds, then started again: the run summaries cover every window."""
+    """Stopped for three seconds, then started again: the run summaries cover every window,
+    those that ended while it was stopped included."""
     write_jsonl(tmp_path / "predictions.jsonl", [])
     config = write_config(tmp_path, baseline_file)
-    for _ in range(2):
-        process = serve(config)
-        try:
-            seen = len(runs(tmp_path))
-            # Stopped once its catch-up is done: a stop in the middle leaves it for the next start.
-            wait_for(lambda: len(runs(tmp_path)) >= seen + 2 and not gaps(tmp_path))  # noqa: B023
-        finally:
-            process.send_signal(signal.SIGTERM)
-            _, stderr = process.communicate(timeout=30)
-        assert process.returncode == 0, stderr
-        time.sleep(3)
+
+    def analysed_after(moment: datetime) -> bool:
+        return any(start >= moment for start in window_starts(tmp_path))
+
+    process = serve(config)
+    try:
+        wait_for(lambda: len(runs(tmp_path)) >= 2)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    stopped = datetime.now(UTC)
+    time.sleep(3)
+    restarted = datetime.now(UTC)
+    process = serve(config)
+    try:
+        # Catch-up runs oldest first: a window that began after the restart comes after it.
+        wait_for(lambda: analysed_after(restarted) and not gaps(tmp_path))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
     assert "resuming after the window ending" in stderr
-    starts = sorted({datetime.fromisoformat(s["event"]["start"]) for s in runs(tmp_path)})  # type: ignore[index]
+    starts = window_starts(tmp_path)
     assert not gaps(tmp_path), starts
-    assert len(starts) >= 6  # two, three missed while stopped, two
+    missed = [s for s in starts if stopped <= s < restarted - timedelta(seconds=1)]
+    assert len(missed) >= 2, starts  # windows that ended while no service ran
+
+
+def window_starts(directory: Path) -> list[datetime]:
+    """The start of every analysed window, in order."""
+    return sorted({datetime.fromisoformat(str(s["event"]["start"])) for s in runs(directory)})  # type: ignore[index]
 
 
 def gaps(directory: Path) -> list[datetime]:
     """Window starts after which a one-second window has no run summary."""
-    starts = sorted({datetime.fromisoformat(s["event"]["start"]) for s in runs(directory)})  # type: ignore[index]
+    starts = window_starts(directory)
     return [a for a, b in itertools.pairwise(starts) if b - a != timedelta(seconds=1)]
 
 

@@ -410,6 +410,8 @@ def test_a_serving_app_to_alerts_without_logstash(
     finally:
         handler.close()
     assert handler.counters().sent == handler.counters().logged
+    # What the analyzer's settle delay gives in production: the documents are searchable.
+    es.client.indices.refresh(index=stream_name(Dataset.PREDICTION, es.namespace))
 
     config = config_from_dict(
         {
