@@ -80,4 +80,8 @@ def connect(connection: EsConnection, **extra: Any) -> Elasticsearch:
     """A client for ``connection``; ``extra`` goes to the client (e.g. ``node_class``)."""
     from elasticsearch import Elasticsearch
 
-    return Elasticsearch(**connection.client_kwargs(), **extra)
+    try:
+        return Elasticsearch(**connection.client_kwargs(), **extra)
+    except ValueError as exc:  # a malformed host URL, found by the client's URL parser
+        msg = f"elasticsearch hosts {list(connection.hosts)}: {exc}"
+        raise ConfigError(msg) from None

@@ -41,7 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parse ``argv``, run the subcommand, map errors to exit codes.
 
     Exit codes: 0 success, 1 the command ran and found problems or failed,
-    2 bad usage or bad input (one line on stderr naming the problem).
+    2 bad usage or bad input (one line on stderr naming the problem). A file
+    that cannot be read or written is a user's problem too: one line, no traceback.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -50,5 +51,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MlmonError as exc:
         print(f"mlmon-elk {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"mlmon-elk {args.command}: error: {file_problem(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
+
+
+def file_problem(exc: OSError) -> str:
+    """``cannot write /x/y.yaml: Permission denied`` rather than ``[Errno 13] …``."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return reason
+    return f"{exc.filename}: {reason}"
