@@ -13,9 +13,13 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import time
 from collections.abc import Sequence
 
 from mlmon_elk.errors import MlmonError
+
+STARTED = time.perf_counter()
+"""When the command line was imported: what "done in …" counts from (imports included)."""
 
 ORDER = ("demo", "baseline", "analyze", "serve", "setup", "report")
 """Order of subcommands in ``--help``; discovered extras follow."""
