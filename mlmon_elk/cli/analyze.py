@@ -95,9 +95,11 @@ def run(args: argparse.Namespace) -> int:
     analyzer = Analyzer.from_config(config)
     failed = 0
     predictions = 0
+    starved: list[int] = []
     for i, window in enumerate(windows, 1):
         outcome = analyzer.run(window)
         predictions += sum(w.count for w in outcome.results if w.version is not None)
+        starved += [w.count for w in outcome.results if too_few_rows(w)]
         if not outcome.summary.ok:
             failed += 1
         counter = f"[{i}/{len(windows)}] " if len(windows) > 1 else ""
@@ -117,12 +119,33 @@ def run(args: argparse.Namespace) -> int:
         )
     if len(windows) > 1:
         print(f"{len(windows) - failed} of {len(windows)} windows analysed", file=sys.stderr)
+    if starved:
+        print(
+            f"mlmon-elk analyze: hint: {len(starved)} model-version windows had too few"
+            f" predictions ({min(starved):,}–{max(starved):,}) for any feature check"
+            " (insufficient_data); checks need checks.min_rows per window (200 by default):"
+            " lengthen schedule.window or lower checks.min_rows in the config",
+            file=sys.stderr,
+        )
     if failed or analyzer.pending:
         return 1
     if predictions == 0:
         print(no_predictions_hint(config, args.config, windows), file=sys.stderr)
         return NO_PREDICTIONS
     return 0
+
+
+def too_few_rows(window: Any) -> bool:
+    """A version's window with predictions, where every feature check said insufficient_data."""
+    from mlmon_elk.contract import Status
+
+    features = [r for r in window.results if r.feature is not None]
+    return (
+        window.version is not None
+        and window.count > 0
+        and bool(features)
+        and all(r.status is Status.INSUFFICIENT_DATA for r in features)
+    )
 
 
 NO_PREDICTIONS = 3

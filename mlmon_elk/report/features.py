@@ -67,10 +67,10 @@ def feature_kinds(checks: Sequence[CheckPoint]) -> dict[tuple[str | None, str], 
         if c.feature is None:
             continue
         kind = kind_of(c.check)
-        if not kind and c.check is Check.PREDICTION_DRIFT:
-            bins = (c.context.get("distribution") or {}).get("bins") or []
-            numeric = bool(bins) and all(str(b)[:1] in "<≥" for b in bins)
-            kind = "num" if numeric else "cat"
+        bins = (c.context.get("distribution") or {}).get("bins") or []
+        if not kind and c.check is Check.PREDICTION_DRIFT and bins:
+            # An output's kind shows in its bins: numeric ones are ranges.
+            kind = "num" if all(str(b)[:1] in "<≥" for b in bins) else "cat"
         if kind:
             kinds[(c.version, c.feature)] = kind
     return kinds

@@ -10,7 +10,7 @@ small filter script and the charts are inline; nothing is fetched.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
 
@@ -20,7 +20,9 @@ from mlmon_elk.report.data import AlertPoint, CheckPoint, ReportData
 from mlmon_elk.report.features import (
     FILTER_SCRIPT,
     MARK,
+    SeriesKey,
     features_table,
+    last_with_data,
     series_of,
 )
 from mlmon_elk.report.features import RANK as _RANK
@@ -80,6 +82,7 @@ def render_report(data: ReportData, *, title: str = "", generated: datetime | No
     else:
         calm = f"{len(series)} checks, all without alerts over the period."
         parts.append(f"<h2>Nothing fired</h2><p>{calm}</p>")
+    parts.append(_unchecked_note(series))
     if series:
         parts.append(f"<h2>Every check ({len(series)})</h2>")
         parts.append(features_table(series))
@@ -167,6 +170,24 @@ def _grid(
     return (
         svg.status_grid([_label(k) for k in keys], windows, statuses)
         + f"<p class=meta>{legend}</p>"
+    )
+
+
+def _unchecked_note(series: Mapping[SeriesKey, Sequence[CheckPoint]]) -> str:
+    """Say so when most checks could not run: quiet is not the same as fine."""
+    unchecked = sum(
+        last_with_data(points).status is Status.INSUFFICIENT_DATA for points in series.values()
+    )
+    if not series or unchecked * 2 < len(series):
+        return ""
+    counts = sorted({p.count for points in series.values() for p in points if p.count > 0})
+    seen = f" (windows held {counts[0]:,}–{counts[-1]:,} predictions)" if counts else ""
+    return (
+        f"<p class=warning>{unchecked} of {len(series)} checks could not run in the last window"
+        f" with data: too few predictions per window{seen}. Checks need"
+        " <code>checks.min_rows</code> predictions per window and model version (200 by"
+        " default): lengthen <code>schedule.window</code> or lower"
+        " <code>checks.min_rows</code>.</p>"
     )
 
 

@@ -140,3 +140,16 @@ def test_backfill_prints_each_window_once_with_dates(
     both = captured.out + captured.err
     assert both.count("window [2024-05-01T12:10:00.000Z, 2024-05-01T12:20:00.000Z)") == 1
     assert "[2/3] credit 1.0  [2024-05-01 12:10 → 12:20)" in captured.out
+
+
+def test_windows_too_small_for_any_check_get_a_hint(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """All insufficient_data is not 'fine': the hint names the setting to change."""
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["models"][0]["checks"] = {"min_rows": 5000}
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert main(["analyze", "-c", str(config), "--once", "--at", "2024-05-01T12:25Z", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "hint: 1 model-version windows had too few predictions (1,000–1,000)" in err
+    assert "lower checks.min_rows" in err

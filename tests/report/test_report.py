@@ -248,3 +248,16 @@ def test_the_last_window_is_the_last_with_predictions(tmp_path: Path) -> None:
     assert "plus 1 windows without predictions" in html
     assert f"<b>1</b>firing in the last window with data (ending {last:%Y-%m-%d %H:%M})" in html
     assert "<b>1</b>open at the end of the period" in html
+
+
+def test_a_period_where_checks_could_not_run_says_so(tmp_path: Path) -> None:
+    """Only insufficient_data: 'Nothing fired' comes with why, and what to change."""
+    checks = [_check(i, "missing_spike", "age", "insufficient_data", 0.0) for i in range(3)]
+    for c in checks:
+        c["mlmon"]["window"]["count"] = 125
+    _write(tmp_path, checks, [])
+    html = render_report(load_report_data(results=tmp_path))
+    assert "Nothing fired" in html
+    assert "1 of 1 checks could not run" in html
+    assert "windows held 125–125 predictions" in html
+    assert "<code>checks.min_rows</code>" in html
