@@ -2,12 +2,39 @@
 # One-shot setup of the compose stack's security, run in the Elasticsearch image as root:
 #   1. a CA and a certificate for es01 (kept in the `certs` volume, made once);
 #   2. once Elasticsearch answers: the kibana_system password (Kibana logs in with it);
-#   3. an API key for Logstash allowed only to write the mlmon data streams
-#      (reused while it still authenticates), stored for the Logstash container.
+#   3. API keys, each reused while it still authenticates, stored in the certs
+#      volume for one container: Logstash may only append to the mlmon data
+#      streams; the analyzer may read predictions and read and append check
+#      results and alerts.
+# It refuses to start with the example values of .env.example or empty ones.
 set -euo pipefail
 
 : "${ELASTIC_PASSWORD:?set ELASTIC_PASSWORD in .env}"
 : "${KIBANA_PASSWORD:?set KIBANA_PASSWORD in .env}"
+
+refuse() {
+  echo "Refusing to start: $1" >&2
+  exit 1
+}
+for name in ELASTIC_PASSWORD KIBANA_PASSWORD; do
+  value="${!name}"
+  case "$value" in
+    change-me*|changeme|password) refuse "$name still has the example value; choose your own in .env" ;;
+  esac
+  [ "${#value}" -ge 12 ] || refuse "$name is shorter than 12 characters"
+done
+for name in KIBANA_SAVED_OBJECTS_KEY KIBANA_SECURITY_KEY KIBANA_REPORTING_KEY; do
+  value="${!name:-}"
+  case "$value" in
+    ""|change-me*) refuse "$name is empty or the example value; generate it: openssl rand -hex 32" ;;
+  esac
+  [ "${#value}" -ge 32 ] || refuse "$name is shorter than 32 characters (openssl rand -hex 32)"
+done
+if [ "$KIBANA_SAVED_OBJECTS_KEY" = "$KIBANA_SECURITY_KEY" ] \
+    || [ "$KIBANA_SAVED_OBJECTS_KEY" = "$KIBANA_REPORTING_KEY" ] \
+    || [ "$KIBANA_SECURITY_KEY" = "$KIBANA_REPORTING_KEY" ]; then
+  refuse "the three Kibana keys must be generated separately (they are equal)"
+fi
 
 cd /usr/share/elasticsearch
 certs=config/certs
@@ -45,41 +72,69 @@ echo "Waiting for Elasticsearch"
 until curl_es "$es" | grep -q "missing authentication credentials"; do sleep 5; done
 
 echo "Setting the kibana_system password"
-# Retried: right after start the security index may not accept writes yet.
-until curl_es -X POST -u "elastic:${ELASTIC_PASSWORD}" -H "Content-Type: application/json" \
-    "$es/_security/user/kibana_system/_password" -d "{\"password\":\"${KIBANA_PASSWORD}\"}" \
-    | grep -q "^{}"; do
+# Retried a few times: right after start the security index may not accept
+# writes yet. A refusal that persists (a wrong ELASTIC_PASSWORD, a password
+# the cluster's policy rejects) is printed and stops the setup.
+tries=0
+max_tries="${MLMON_SETUP_TRIES:-12}"
+until answer=$(curl_es -X POST -u "elastic:${ELASTIC_PASSWORD}" -H "Content-Type: application/json" \
+    "$es/_security/user/kibana_system/_password" -d "{\"password\":\"${KIBANA_PASSWORD}\"}" 2>&1) \
+    && printf '%s' "$answer" | grep -q "^{}"; do
+  tries=$((tries + 1))
+  echo "Setting the kibana_system password failed (try $tries of $max_tries): $answer" >&2
+  if [ "$tries" -ge "$max_tries" ]; then
+    echo "Giving up. If ELASTIC_PASSWORD changed after the data volume was created," >&2
+    echo "the old one is still in force: docker compose down -v (deletes the data) or reset it." >&2
+    exit 1
+  fi
   sleep 5
 done
 
 key_dir="$certs/mlmon"
-key_file="$key_dir/logstash_api_key"
 mkdir -p "$key_dir"
-if [ -s "$key_file" ] && [ "$(curl_es -o /dev/null -w '%{http_code}' \
-    -H "Authorization: ApiKey $(tr -d '\n' < "$key_file" | base64 -w0)" \
-    "$es/_security/_authenticate")" = "200" ]; then
-  echo "Reusing the Logstash API key"
-else
-  echo "Creating the Logstash API key"
-  response=$(curl_es -X POST -u "elastic:${ELASTIC_PASSWORD}" -H "Content-Type: application/json" \
-    "$es/_security/api_key" -d '{
-      "name": "mlmon-logstash",
-      "role_descriptors": {
-        "mlmon_logstash_writer": {
-          "cluster": ["monitor"],
-          "indices": [{"names": ["logs-mlmon.*-*"], "privileges": ["create_doc", "auto_configure"]}]
-        }
-      }
-    }')
-  id=$(printf '%s' "$response" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
-  key=$(printf '%s' "$response" | sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p')
-  if [ -z "$id" ] || [ -z "$key" ]; then
-    echo "Could not create the Logstash API key: $response" >&2
-    exit 1
+
+# ensure_api_key NAME FILE ROLE_DESCRIPTORS OWNER: reuse the key in FILE while it
+# authenticates, else create one with exactly ROLE_DESCRIPTORS; FILE is readable
+# by OWNER (uid:gid) only.
+ensure_api_key() {
+  local name=$1 file=$2 roles=$3 owner=$4 response id key
+  if [ -s "$file" ] && [ "$(curl_es -o /dev/null -w '%{http_code}' \
+      -H "Authorization: ApiKey $(tr -d '\n' < "$file" | base64 -w0)" \
+      "$es/_security/_authenticate")" = "200" ]; then
+    echo "Reusing the $name API key"
+  else
+    echo "Creating the $name API key"
+    response=$(curl_es -X POST -u "elastic:${ELASTIC_PASSWORD}" -H "Content-Type: application/json" \
+      "$es/_security/api_key" -d "{\"name\": \"$name\", \"role_descriptors\": $roles}")
+    id=$(printf '%s' "$response" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
+    key=$(printf '%s' "$response" | sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p')
+    if [ -z "$id" ] || [ -z "$key" ]; then
+      echo "Could not create the $name API key: $response" >&2
+      exit 1
+    fi
+    printf '%s:%s' "$id" "$key" > "$file"
   fi
-  printf '%s:%s' "$id" "$key" > "$key_file"
-fi
-# Logstash runs as uid 1000.
-chown 1000:0 "$key_file"
-chmod 640 "$key_file"
+  chown "$owner" "$file"
+  chmod 640 "$file"
+}
+
+# Logstash (uid 1000): append to the mlmon streams, nothing else.
+ensure_api_key mlmon-logstash "$key_dir/logstash_api_key" '{
+  "mlmon_logstash_writer": {
+    "cluster": ["monitor"],
+    "indices": [{"names": ["logs-mlmon.*-*"], "privileges": ["create_doc", "auto_configure"]}]
+  }
+}' 1000:0
+
+# The analyzer (uid 10001 in the mlmon-elk image): count predictions, read its
+# own results and open alerts back, append new ones. No cluster privilege.
+ensure_api_key mlmon-analyzer "$key_dir/analyzer_api_key" '{
+  "mlmon_analyzer": {
+    "cluster": [],
+    "indices": [
+      {"names": ["logs-mlmon.prediction-*"], "privileges": ["read"]},
+      {"names": ["logs-mlmon.check-*", "logs-mlmon.alert-*"], "privileges": ["read", "create_doc", "auto_configure"]}
+    ]
+  }
+}' 10001:0
 echo "Stack security is set up"

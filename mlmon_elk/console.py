@@ -4,7 +4,7 @@ Only what needs a look is listed — warnings, criticals, errors and alerts
 that resolved — followed by one line per model version counting the rest, so
 a run with hundreds of ``ok`` checks still fits on a screen::
 
-    credit 1.0  [12:00 → 12:10)  5,000 predictions
+    credit 1.0  [2024-05-01 12:00 → 12:10)  5,000 predictions
       critical  category_shift     marital    PSI 0.41 ≥ 0.10 (n=5,000); "divorced" 12% → 31%   new
       ok 41 · insufficient_data 2
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 
 from mlmon_elk.alerts import AlertEvent, AlertKey
 from mlmon_elk.checks.result import WindowResult
@@ -40,7 +41,7 @@ def run_table(
     lines: list[str] = []
     for window in results:
         head = f"{window.model} {window.version}" if window.version else f"{window.model} (model)"
-        span = f"[{window.start:%Y-%m-%d %H:%M} → {window.end:%H:%M})"
+        span = f"[{time_range(window.start, window.end)})"
         lines.append(f"{head}  {span}  {window.count:,} predictions")
         rows = []
         for result in sorted(window.results, key=lambda r: (_ORDER[r.status], str(r.check))):
@@ -69,6 +70,12 @@ def run_table(
     lines.extend(f"  error: {e}" for e in summary.errors)
     lines.extend(f"  note: {n}" for n in summary.notes)
     return "\n".join(lines)
+
+
+def time_range(start: datetime, end: datetime) -> str:
+    """``2018-11-01 00:00 → 00:05``, with the end's date (and year) when it is another day."""
+    end_format = "%H:%M" if end.date() == start.date() else "%Y-%m-%d %H:%M"
+    return f"{start:%Y-%m-%d %H:%M} → {end.strftime(end_format)}"
 
 
 def _by_status(item: tuple[str, int]) -> int:

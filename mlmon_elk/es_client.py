@@ -114,6 +114,11 @@ def connect(connection: EsConnection, **extra: Any) -> Elasticsearch:
     from mlmon_elk.opensearch_node import opensearch_node_class
 
     kwargs = {**connection.client_kwargs(), **NO_CLIENT_RETRIES, **extra}
+    try:
+        Elasticsearch(**kwargs).close()  # the client's URL parser finds malformed hosts
+    except ValueError as exc:
+        msg = f"elasticsearch hosts {list(connection.hosts)}: {exc}"
+        raise ConfigError(msg) from None
     distribution = connection.distribution
     if distribution not in DISTRIBUTIONS:
         known = ", ".join(DISTRIBUTIONS)

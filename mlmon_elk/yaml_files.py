@@ -25,7 +25,10 @@ def read_yaml_mapping(path: str | Path, *, what: str, error: type[MlmonError]) -
         msg = f"cannot read {what} {p}: {exc.strerror or exc}"
         raise error(msg) from exc
     except yaml.YAMLError as exc:
-        msg = f"{what} {p} is not valid YAML: {exc}"
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        msg = f"{what} {p} is not valid YAML{where}: {problem}"
         raise error(msg) from exc
     if data is None:
         return {}

@@ -9,6 +9,7 @@ The stack itself is exercised by tests/e2e/test_stack.py where Docker exists.
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -25,7 +26,14 @@ from mlmon_elk.stack.templates import INVALID_DATASET
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, Any] = COMPOSE["services"]
-VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)(?::?-[^}]*)?\}")
+VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)(?::?[-?][^}]*)?\}")
+SECRETS = (
+    "ELASTIC_PASSWORD",
+    "KIBANA_PASSWORD",
+    "KIBANA_SAVED_OBJECTS_KEY",
+    "KIBANA_SECURITY_KEY",
+    "KIBANA_REPORTING_KEY",
+)
 
 
 def _env_example() -> dict[str, str]:
@@ -80,9 +88,90 @@ def test_security_is_on_with_tls_and_a_kibana_encryption_key() -> None:
     assert kibana["ELASTICSEARCH_USERNAME"] == "kibana_system"
     assert kibana["ELASTICSEARCH_HOSTS"].startswith("https://")
     assert kibana["ELASTICSEARCH_SSL_CERTIFICATEAUTHORITIES"]
-    assert kibana["XPACK_ENCRYPTEDSAVEDOBJECTS_ENCRYPTIONKEY"] == "${KIBANA_ENCRYPTION_KEY}"
-    assert len(_env_example()["KIBANA_ENCRYPTION_KEY"]) >= 32
-    assert len(_env_example()["ELASTIC_PASSWORD"]) >= 6
+    keys = [
+        kibana[name]
+        for name in (
+            "XPACK_ENCRYPTEDSAVEDOBJECTS_ENCRYPTIONKEY",
+            "XPACK_SECURITY_ENCRYPTIONKEY",
+            "XPACK_REPORTING_ENCRYPTIONKEY",
+        )
+    ]
+    # Three separately generated keys, not one reused.
+    assert len({VARIABLE.fullmatch(k).group(1) for k in keys}) == 3  # type: ignore[union-attr]
+
+
+def test_required_secrets_stop_compose_when_empty_and_have_no_example_value() -> None:
+    """Every use of a secret is ``${VAR:?message}``; .env.example leaves them empty."""
+    text = (ROOT / "docker-compose.yml").read_text()
+    for name in SECRETS:
+        uses = re.findall(r"\$\{" + name + r"([^}]*)\}", text)
+        assert uses, name
+        assert all(use.startswith(":?") and len(use) > 10 for use in uses), (name, uses)
+        assert _env_example()[name] == "", name
+
+
+def run_setup_checks(**env: str) -> subprocess.CompletedProcess[str]:
+    """The secret checks at the top of stack-setup.sh (they run before anything else)."""
+    return subprocess.run(
+        ["bash", str(ROOT / "docker" / "stack-setup.sh")],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", **env},
+        cwd="/",
+        timeout=30,
+    )
+
+
+GOOD = {
+    "ELASTIC_PASSWORD": "a" * 10 + "x7Q2",
+    "KIBANA_PASSWORD": "b" * 10 + "k9Z4",
+    "KIBANA_SAVED_OBJECTS_KEY": "1" * 64,
+    "KIBANA_SECURITY_KEY": "2" * 64,
+    "KIBANA_REPORTING_KEY": "3" * 64,
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"ELASTIC_PASSWORD": "change-me-elastic"}, "ELASTIC_PASSWORD still has the example value"),
+        ({"KIBANA_PASSWORD": "short"}, "KIBANA_PASSWORD is shorter than 12"),
+        ({"KIBANA_SECURITY_KEY": ""}, "KIBANA_SECURITY_KEY is empty"),
+        ({"KIBANA_REPORTING_KEY": "2" * 64}, "the three Kibana keys must be generated separately"),
+        ({"KIBANA_SAVED_OBJECTS_KEY": "abc"}, "KIBANA_SAVED_OBJECTS_KEY is shorter than 32"),
+    ],
+)
+def test_the_setup_service_refuses_weak_or_example_secrets(
+    change: dict[str, str], reason: str
+) -> None:
+    done = run_setup_checks(**{**GOOD, **change})
+    assert done.returncode == 1
+    assert f"Refusing to start: {reason}" in done.stderr
+
+
+def test_good_secrets_pass_the_checks() -> None:
+    """With good values the script goes on (and, here, fails later: no Elasticsearch image)."""
+    done = run_setup_checks(**GOOD)
+    assert "Refusing" not in done.stderr
+
+
+def test_the_kibana_system_password_loop_reports_and_gives_up() -> None:
+    """A refused password is printed with the answer and stops after a bounded number of tries."""
+    script = (ROOT / "docker" / "stack-setup.sh").read_text()
+    loop = script[script.index('echo "Setting the kibana_system password"') :]
+    loop = loop[: loop.index("done\n")]
+    assert 'max_tries="${MLMON_SETUP_TRIES:-12}"' in loop
+    assert '$answer" >&2' in loop
+    assert 'if [ "$tries" -ge "$max_tries" ]; then' in loop
+    assert "exit 1" in loop
+
+
+def test_nothing_writes_before_the_templates_are_installed() -> None:
+    """Logstash, the app, the traffic and the analyzer wait for mlmon-setup to finish."""
+    for name in ("logstash", "app", "traffic", "analyzer"):
+        condition = SERVICES[name]["depends_on"].get("mlmon-setup", {}).get("condition")
+        assert condition == "service_completed_successfully", name
 
 
 def test_published_ports_listen_on_localhost_only() -> None:
@@ -116,19 +205,59 @@ def test_logstash_gets_the_pipeline_settings_and_api_key() -> None:
     assert "MLMON_LOGSTASH_API_KEY" not in yaml.safe_dump(logstash["environment"])
 
 
-def test_the_logstash_api_key_may_write_every_mlmon_stream_and_nothing_else() -> None:
-    """The key's index pattern covers the three streams and the invalid one."""
+def role_descriptors(key_name: str) -> dict[str, Any]:
+    """The role descriptors stack-setup.sh gives the API key ``key_name``."""
     script = (ROOT / "docker" / "stack-setup.sh").read_text()
-    (pattern,) = re.findall(r'"names": \["([^"]+)"\]', script)
-    privileges = re.findall(r'"privileges": \[([^\]]+)\]', script)
-    assert privileges == ['"create_doc", "auto_configure"']
-    for dataset in (Dataset.PREDICTION, Dataset.CHECK, Dataset.ALERT):
-        assert fnmatch.fnmatchcase(stream_name(dataset), pattern)
-    assert fnmatch.fnmatchcase(f"logs-{INVALID_DATASET}-default", pattern)
-    assert not fnmatch.fnmatchcase("logs-generic-default", pattern)
+    found = re.search(r"ensure_api_key " + key_name + r" \S+ '(\{.*?\n\})'", script, re.DOTALL)
+    assert found, key_name
+    return dict(json.loads(found.group(1)))
 
 
-@pytest.mark.parametrize("script", ["stack-setup.sh", "logstash-entrypoint.sh"])
+def privileges_on(descriptors: dict[str, Any], index: str) -> set[str]:
+    (role,) = descriptors.values()
+    return {
+        p
+        for entry in role["indices"]
+        if any(fnmatch.fnmatchcase(index, pattern) for pattern in entry["names"])
+        for p in entry["privileges"]
+    }
+
+
+def test_the_logstash_api_key_may_write_every_mlmon_stream_and_nothing_else() -> None:
+    """The key's index pattern covers the three streams and the invalid one, append only."""
+    logstash = role_descriptors("mlmon-logstash")
+    for index in [stream_name(d) for d in (Dataset.PREDICTION, Dataset.CHECK, Dataset.ALERT)] + [
+        f"logs-{INVALID_DATASET}-default"
+    ]:
+        assert privileges_on(logstash, index) == {"create_doc", "auto_configure"}, index
+    assert privileges_on(logstash, "logs-generic-default") == set()
+
+
+def test_the_analyzer_runs_with_a_least_privilege_key_not_the_superuser() -> None:
+    """Read predictions; read and append results and alerts; nothing else."""
+    analyzer = role_descriptors("mlmon-analyzer")
+    (role,) = analyzer.values()
+    assert role["cluster"] == []
+    assert privileges_on(analyzer, stream_name(Dataset.PREDICTION)) == {"read"}
+    for dataset in (Dataset.CHECK, Dataset.ALERT):
+        assert privileges_on(analyzer, stream_name(dataset)) == {
+            "read",
+            "create_doc",
+            "auto_configure",
+        }
+    assert privileges_on(analyzer, "logs-generic-default") == set()
+    service = SERVICES["analyzer"]
+    assert "environment" not in service  # no superuser password handed over
+    assert service["entrypoint"] == ["bash", "/app/docker/analyzer-entrypoint.sh"]
+    entrypoint = (ROOT / "docker" / "analyzer-entrypoint.sh").read_text()
+    assert "MLMON_ES_API_KEY" in entrypoint
+    assert 'exec "$@"' in entrypoint
+    assert "/certs/mlmon/analyzer_api_key" in entrypoint
+
+
+@pytest.mark.parametrize(
+    "script", ["stack-setup.sh", "logstash-entrypoint.sh", "analyzer-entrypoint.sh"]
+)
 def test_helper_scripts_are_valid_bash(script: str) -> None:
     """``bash -n`` accepts the scripts the containers run."""
     result = subprocess.run(

@@ -1,9 +1,11 @@
 """A small credit-risk model served with Flask and monitored with mlmon-elk.
 
-Run it (``pip install flask gunicorn`` next to ``mlmon-elk``)::
+Run it from the repository's root (``pip install flask gunicorn`` next to ``mlmon-elk``)::
 
     MLMON_LOGSTASH_URL=tcp://localhost:5000 \
-        gunicorn --config gunicorn.conf.py --chdir examples/serving app:app
+        gunicorn --config examples/serving/gunicorn.conf.py --chdir examples/serving app:app
+
+It listens on 127.0.0.1:8000; set ``MLMON_APP_BIND=0.0.0.0:8000`` to serve other hosts.
 
 Without ``MLMON_LOGSTASH_URL`` predictions go to ``predictions.jsonl`` (the
 embedded default, which ``mlmon-elk analyze`` reads directly).

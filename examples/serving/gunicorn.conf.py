@@ -14,7 +14,8 @@ import logging
 import os
 from typing import Any
 
-bind = os.environ.get("MLMON_APP_BIND", "0.0.0.0:8000")
+# Loopback unless asked otherwise: MLMON_APP_BIND=0.0.0.0:8000 (or --bind) to serve others.
+bind = os.environ.get("MLMON_APP_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("MLMON_APP_WORKERS", "2"))
 preload_app = True
 timeout = 30

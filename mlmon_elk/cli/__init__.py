@@ -13,9 +13,13 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import time
 from collections.abc import Sequence
 
 from mlmon_elk.errors import MlmonError
+
+STARTED = time.perf_counter()
+"""When the command line was imported: what "done in …" counts from (imports included)."""
 
 ORDER = ("demo", "baseline", "analyze", "serve", "setup", "report")
 """Order of subcommands in ``--help``; discovered extras follow."""
@@ -41,7 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parse ``argv``, run the subcommand, map errors to exit codes.
 
     Exit codes: 0 success, 1 the command ran and found problems or failed,
-    2 bad usage or bad input (one line on stderr naming the problem).
+    2 bad usage or bad input (one line on stderr naming the problem). A file
+    that cannot be read or written is a user's problem too: one line, no traceback.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -50,5 +55,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MlmonError as exc:
         print(f"mlmon-elk {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"mlmon-elk {args.command}: error: {file_problem(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
+
+
+def file_problem(exc: OSError) -> str:
+    """``cannot write /x/y.yaml: Permission denied`` rather than ``[Errno 13] …``."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return reason
+    return f"{exc.filename}: {reason}"

@@ -17,7 +17,9 @@ examples:
       analyse the window that was latest at that time, listing every check
 
 exit codes: 0 every run succeeded (alerts or not), 1 a run failed (recorded in
-its run summary), 2 bad configuration or arguments.
+its run summary), 2 bad configuration or arguments, 3 the runs succeeded but
+no window held a single prediction (stderr says which period the prediction
+files do hold, and the command that analyses it).
 
 A run summary that cannot be written (Elasticsearch down) is printed on stderr
 and kept in elasticsearch.unsent_runs (default: mlmon-unsent-runs.jsonl next to
@@ -96,20 +98,93 @@ def run(args: argparse.Namespace) -> int:
 
     analyzer = Analyzer.from_config(config)
     failed = 0
+    predictions = 0
+    starved: list[int] = []
     for i, window in enumerate(windows, 1):
         outcome = analyzer.run(window)
+        predictions += sum(w.count for w in outcome.results if w.version is not None)
+        starved += [w.count for w in outcome.results if too_few_rows(w)]
         if not outcome.summary.ok:
             failed += 1
-        if len(windows) > 1:
-            print(f"[{i}/{len(windows)}] {outcome.summary.line()}", file=sys.stderr, flush=True)
+        counter = f"[{i}/{len(windows)}] " if len(windows) > 1 else ""
         if not args.quiet or not outcome.summary.ok:
-            print(run_table(outcome.results, outcome.alerts, outcome.summary, verbose=args.verbose))
+            # The table ends with the summary line: print it once, numbered.
+            table = run_table(
+                outcome.results, outcome.alerts, outcome.summary, verbose=args.verbose
+            )
+            print(f"{counter}{table}" if counter else table)
             print(flush=True)
+        elif counter:
+            print(f"{counter}{outcome.summary.line()}", file=sys.stderr, flush=True)
     if analyzer.pending:
         _report_unsent(analyzer.pending, analyzer.unsent_runs, analyzer.unsent_error)
     if len(windows) > 1:
         print(f"{len(windows) - failed} of {len(windows)} windows analysed", file=sys.stderr)
-    return 1 if failed or analyzer.pending else 0
+    if starved:
+        print(
+            f"mlmon-elk analyze: hint: {len(starved)} model-version windows had too few"
+            f" predictions ({min(starved):,}–{max(starved):,}) for any feature check"
+            " (insufficient_data); checks need checks.min_rows per window (200 by default):"
+            " lengthen schedule.window or lower checks.min_rows in the config",
+            file=sys.stderr,
+        )
+    if failed or analyzer.pending:
+        return 1
+    if predictions == 0:
+        print(no_predictions_hint(config, args.config, windows), file=sys.stderr)
+        return NO_PREDICTIONS
+    return 0
+
+
+def too_few_rows(window: Any) -> bool:
+    """A version's window with predictions, where every feature check said insufficient_data."""
+    from mlmon_elk.contract import Status
+
+    features = [r for r in window.results if r.feature is not None]
+    return (
+        window.version is not None
+        and window.count > 0
+        and bool(features)
+        and all(r.status is Status.INSUFFICIENT_DATA for r in features)
+    )
+
+
+NO_PREDICTIONS = 3
+"""Exit code of runs that succeeded on windows without a single prediction."""
+
+
+def no_predictions_hint(config: Any, config_path: str, windows: list[Any]) -> str:
+    """Where the predictions are, when the analysed windows had none."""
+    from datetime import timedelta
+
+    from mlmon_elk.windows import ceil_time, floor_time, format_time
+
+    period = windows[0] if len(windows) == 1 else f"{windows[0].start} → {windows[-1].end}"
+    head = f"mlmon-elk analyze: no predictions in {period}"
+    if config.files is None:
+        return (
+            f"{head} in Elasticsearch (namespace {config.namespace!r}). For historical data,"
+            f" analyse its period: mlmon-elk analyze --config {config_path} --from TIME --to TIME"
+        )
+    from mlmon_elk.sources.file_span import file_span
+    from mlmon_elk.sources.files import expand_paths
+
+    paths = expand_paths(config.files.predictions)
+    if not paths:
+        patterns = ", ".join(config.files.predictions)
+        return f"{head}: no file matches files.predictions ({patterns}) in {config_path}"
+    span = file_span(paths)
+    if span is None:
+        return f"{head}: the {len(paths)} prediction files hold no line with an @timestamp"
+    interval = config.schedule.interval
+    start = floor_time(span.first, interval)
+    end = ceil_time(span.last + timedelta(milliseconds=1), interval)
+    return (
+        f"{head}. The prediction files hold predictions from {format_time(span.first)}"
+        f" to {format_time(span.last)}; analyse that period with:\n"
+        f"  mlmon-elk analyze --config {config_path}"
+        f" --from {format_time(start)} --to {format_time(end)}"
+    )
 
 
 def _report_unsent(pending: list[Any], kept_in: Any, error: str | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
         stderr_progress,
     )
 
+    out = Path(args.out or f"{args.model}-{args.version}.baseline.yaml")
+    _prepare_output(out)
     config = _load_config(args.config) if args.config else {}
     kinds = {**_kinds(config.get("kinds", {}), "config kinds"), **_kind_args(args.kind)}
     holdout_path = args.holdout or config.get("holdout")
@@ -133,7 +136,6 @@ def run(args: argparse.Namespace) -> int:
         source=Path(args.data).name,
         progress=progress,
     )
-    out = Path(args.out or f"{args.model}-{args.version}.baseline.yaml")
     dump_baseline(baseline, out)
     if progress and sys.stderr.isatty():
         sys.stderr.write("\n")
@@ -148,6 +150,21 @@ def run(args: argparse.Namespace) -> int:
         f" ({kinds_line}) from {baseline.rows:,} rows; {calibrated}"
     )
     return 0
+
+
+def _prepare_output(out: Path) -> None:
+    """Create the output's folder and refuse an unwritable target before profiling for minutes."""
+    if out.is_dir():
+        msg = f"--out {out}: is a directory; give a file name such as {out / 'model.yaml'}"
+        raise ConfigError(msg)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"--out {out}: cannot create the folder {out.parent} ({exc.strerror or exc})"
+        raise ConfigError(msg) from None
+    if not os.access(out.parent, os.W_OK):
+        msg = f"--out {out}: the folder {out.parent} is not writable"
+        raise ConfigError(msg)
 
 
 def _load_config(path: str) -> dict[str, Any]:

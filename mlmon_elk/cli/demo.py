@@ -78,5 +78,7 @@ def run(args: argparse.Namespace) -> int:
         drift_until=max(third + 2, args.windows - third + 1),
     )
     stack = Stack(args.elasticsearch, args.logstash, args.namespace) if args.elasticsearch else None
-    run_demo(Path(args.out), plan=plan, stack=stack)
+    from mlmon_elk.cli import STARTED
+
+    run_demo(Path(args.out), plan=plan, stack=stack, started=STARTED)
     return 0

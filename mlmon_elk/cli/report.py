@@ -20,9 +20,10 @@ def register(subparsers: Any) -> None:
         "report",
         help="render an HTML report of check results and alerts",
         description=(
-            "Render a self-contained HTML report for a model and period: what fired, each"
-            " firing check's metric against its threshold over time, baseline vs window"
-            " distributions, and the alert list — from check-result files or Elasticsearch."
+            "Render a self-contained HTML report for a model and period: what fired and how"
+            " each alert escalated, each firing check's metric against its threshold over"
+            " time, baseline vs window distributions, a filterable table of every check of"
+            " every feature, and the alert list — from check-result files or Elasticsearch."
         ),
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib.resources import files
@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 import numpy as np
 import yaml
 
+from mlmon_elk.checks.result import WindowResult
+from mlmon_elk.console import time_range
 from mlmon_elk.contract import DEFAULT_NAMESPACE, Status, Transition
 from mlmon_elk.demo.traffic import DEMO_DRIFT, MODEL, VERSION, Drift, applications, predict
 from mlmon_elk.errors import MlmonError
@@ -82,12 +84,20 @@ def run_demo(
     plan: DemoPlan = DemoPlan(),
     stack: Stack | None = None,
     echo: TextIO | None = None,
+    started: float | None = None,
 ) -> Path:
-    """Run the demo into ``out``; returns the path of the HTML report (progress on ``echo``,
-    by default the standard output of the moment)."""
+    """Run the demo into ``out``; returns the path of the HTML report.
+
+    Progress goes to ``echo``, by default the standard output of the moment.
+    ``started`` (a ``time.perf_counter()`` value) is what "done in" counts from:
+    the command line passes its own start, so imports are counted too.
+    """
     say = _printer(echo if echo is not None else sys.stdout)
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
     out.mkdir(parents=True, exist_ok=True)
+    cleared = _start_clean(out)
+    if cleared:
+        say(f"0/5 starting clean: removed the previous run's {', '.join(cleared)} in {_rel(out)}")
 
     baseline_path = out / "baselines" / f"{MODEL}-{VERSION}.yaml"
     say(f"1/5 building the baseline of {MODEL} {VERSION} from {training_data_path().name} …")
@@ -145,6 +155,39 @@ def run_demo(
     say(f"  mlmon-elk analyze --config {_rel(config_path)} {span} -v   (again: writes nothing new)")
     say("  attach PredictionHandler to your own model: see README.md (Quickstart)")
     return report
+
+
+CONFIG_HEADER = "# Analyzer configuration written by `mlmon-elk demo`"
+"""First line of the demo's config: how a later run knows the folder is the demo's."""
+
+DEMO_OUTPUTS = ("logs", "results", "report.html", "mlmon.yaml", "baselines")
+"""What a demo run writes into its folder, removed before the next run: appending
+a second run's traffic to the first's would overlap windows (and fake a volume rise)."""
+
+
+def _start_clean(out: Path) -> list[str]:
+    """Remove what an earlier demo wrote into ``out``; returns what was removed."""
+    import shutil
+
+    present = [name for name in DEMO_OUTPUTS if (out / name).exists()]
+    config = out / "mlmon.yaml"
+    if present and not (config.is_file() and config.read_text("utf-8").startswith(CONFIG_HEADER)):
+        msg = (
+            f"{out} holds {', '.join(present)} that an earlier demo did not write"
+            " (no demo mlmon.yaml); give --out an empty or new folder"
+        )
+        raise MlmonError(msg)
+    removed = []
+    for name in DEMO_OUTPUTS:
+        path = out / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+        else:
+            continue
+        removed.append(f"{name}/" if path.suffix == "" else name)
+    return removed
 
 
 def _build_baseline(path: Path) -> None:
@@ -325,7 +368,8 @@ def _write_config(out: Path, baseline: Path, plan: DemoPlan, stack: Stack | None
         config["elasticsearch"] = {"hosts": [stack.elasticsearch]}
     path = out / "mlmon.yaml"
     path.write_text(
-        "# Analyzer configuration written by `mlmon-elk demo` (keys: docs/configuration.md)\n"
+        CONFIG_HEADER
+        + " (keys: docs/configuration.md)\n"
         + yaml.safe_dump(config, sort_keys=False),
         encoding="utf-8",
     )
@@ -341,12 +385,10 @@ def _analyse(config_path: Path, windows: list[Window], say: Callable[[str], None
         outcome = analyzer.run(window)
         summary = outcome.summary
         fired = [e for e in outcome.alerts if e.transition is not Transition.ONGOING]
-        span = f"{window.start:%H:%M}–{window.end:%H:%M}"
-        say(f"    window {i:2}/{len(windows)} {span}  {_checks_line(summary)}")
+        span = time_range(window.start, window.end) if i == 1 else _clock_range(window)
+        say(f"    window {i:2}/{len(windows)} {span}  {_checks_line(summary, outcome.results)}")
         for event in fired:
-            mark = (
-                "✔ resolved" if event.transition is Transition.RESOLVED else f"✖ {event.severity}"
-            )
+            mark = alert_mark(event.transition, event.severity)
             say(
                 f"      {mark:<11} {event.result.message(event.window.model, event.window.version)}"
             )
@@ -355,15 +397,44 @@ def _analyse(config_path: Path, windows: list[Window], say: Callable[[str], None
             raise MlmonError(msg)
 
 
-def _checks_line(summary: RunSummary) -> str:
-    """``54 checks: all ok`` or ``54 checks: 3 critical, 1 warning`` (ongoing alerts too)."""
+_MARKS = {Status.CRITICAL: "✖", Status.WARNING: "▲"}
+"""A critical and a warning look different at a glance (the report uses the same marks)."""
+
+
+def alert_mark(transition: Transition, severity: Status) -> str:
+    """``✖ critical``, ``▲ warning`` or ``✔ resolved``."""
+    if transition is Transition.RESOLVED:
+        return "✔ resolved"
+    return f"{_MARKS.get(severity, '✖')} {severity}"
+
+
+def _clock_range(window: Window) -> str:
+    """``00:25–00:30`` after the first window's line has given the date and year."""
+    return f"{window.start:%H:%M} → {window.end:%H:%M}".rjust(len("2026-01-01 00:00 → 00:00"))
+
+
+def _checks_line(summary: RunSummary, results: Sequence[WindowResult] = ()) -> str:
+    """``54 checks: all ok`` or ``54 checks: 3 critical, 1 insufficient_data (volume)``.
+
+    Ongoing alerts count too. Checks without a line of their own below (no data,
+    errors) are named when there are three or fewer.
+    """
     if not summary.ok:
         return "FAILED: " + "; ".join(summary.errors)
-    notable = [
-        f"{summary.statuses[status]} {status}"
-        for status in (Status.CRITICAL, Status.WARNING, Status.ERROR, Status.INSUFFICIENT_DATA)
-        if summary.statuses.get(status)
-    ]
+    notable = []
+    for status in (Status.CRITICAL, Status.WARNING, Status.ERROR, Status.INSUFFICIENT_DATA):
+        n = summary.statuses.get(status)
+        if not n:
+            continue
+        names = sorted(
+            f"{r.check}" + (f" {r.feature}" if r.feature else "")
+            for w in results
+            for r in w.results
+            if r.status is status
+        )
+        named = status in (Status.ERROR, Status.INSUFFICIENT_DATA) and 0 < len(names) <= 3
+        which = f" ({', '.join(names)})" if named else ""
+        notable.append(f"{n} {status}{which}")
     return f"{summary.checks} checks: {', '.join(notable) or 'all ok'}"
 
 

@@ -53,5 +53,6 @@ def write_report(
 ) -> ReportData:
     """Render the report of a period into ``path``; returns what it shows."""
     data = load_report_data(config=config, results=results, model=model, start=start, end=end)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(render_report(data), encoding="utf-8")
     return data

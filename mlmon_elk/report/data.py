@@ -1,6 +1,6 @@
 """What a report shows, read from check-result and alert documents.
 
-The documents are the analyzer's own output (DESIGN.md §5) — JSON lines in the
+The documents are the analyzer's own output (see docs/contract.md) — JSON lines in the
 embedded mode, ``logs-mlmon.check-*`` / ``logs-mlmon.alert-*`` in Elasticsearch —
 so a report never needs the predictions themselves.
 """
@@ -42,6 +42,9 @@ class CheckPoint:
     count: int
     message: str
     context: Mapping[str, Any] = field(default_factory=dict)
+    p_value: float | None = None
+    role: str | None = None
+    """``input`` or ``output`` for feature checks; ``None`` for operational ones."""
 
     @property
     def series(self) -> tuple[str, str | None, Check, str | None]:
@@ -201,6 +204,8 @@ def _parse_checks(documents: Iterable[Mapping[str, Any]]) -> list[CheckPoint]:
                 count=int(mlmon.get("window", {}).get("count", 0)),
                 message=doc.get("message", ""),
                 context=mlmon.get("context") or {},
+                p_value=mlmon.get("p_value"),
+                role=mlmon.get("role"),
             )
         )
     return points

@@ -1,9 +1,9 @@
 """Three small SVG charts for the HTML report, with no plotting dependency.
 
 Pure functions from numbers to an ``<svg>`` string: grouped bars comparing the
-baseline with a window, a metric over time against its threshold, and a grid
-of check statuses. Text is escaped; sizes are fixed so the report lays out
-predictably.
+baseline with a window, a metric over time against its threshold, a grid of
+check statuses, and table-cell sized sparklines and distribution bars. Text is
+escaped; sizes are fixed so the report lays out predictably.
 """
 
 from __future__ import annotations
@@ -93,8 +93,12 @@ def timeline(
     height: int = 180,
     title: str = "",
     percent: bool = False,
+    suffix: str = "",
 ) -> str:
-    """A metric per window (line and dots) against its threshold (dashed), alerts in red."""
+    """A metric per window (line and dots) against its threshold (dashed), alerts in red.
+
+    ``suffix`` follows every number (`` pts``, `` ms``): values are plotted as given.
+    """
     n = len(times)
     if n == 0 or not (len(values) == len(thresholds) == len(alerts) == n):
         msg = "timeline needs one value, threshold and alert flag per time"
@@ -109,7 +113,7 @@ def timeline(
         x = left + plot_w * ((t.timestamp() - t0) / span if n > 1 else 0.5)
         return x, top + plot_h - plot_h * min(v, scale) / scale
 
-    parts = [*_y_grid(left, top, plot_w, plot_h, scale, percent=percent)]
+    parts = [*_y_grid(left, top, plot_w, plot_h, scale, percent=percent, suffix=suffix)]
     for series, colour, dash in (
         (thresholds, ALERT_COLOUR, "4 3"),
         (values, WINDOW_COLOUR, "none"),
@@ -131,16 +135,133 @@ def timeline(
         if v is None:
             continue
         x, y = xy(t, v)
-        shown = f"{v:.1%}" if percent else f"{v:.4g}"
+        shown = f"{v:.1%}" if percent else f"{v:.4g}{suffix}"
         tip = _title(f"{t:%Y-%m-%d %H:%M} · {shown}")
         parts.append(
             _tag("circle", tip, cx=x, cy=y, r=3.2, fill=ALERT_COLOUR if alert else WINDOW_COLOUR)
         )
     parts += _time_axis(left, width - right, height - 8, times)
-    parts.append(
-        _legend(width - right, top - 10, (("value", WINDOW_COLOUR), ("threshold", ALERT_COLOUR)))
-    )
+    parts.append(_marks_legend(width - right, top - 10))
     return _svg(width, height, title, parts)
+
+
+def sparkline(
+    values: Sequence[float | None],
+    thresholds: Sequence[float | None],
+    alerts: Sequence[bool],
+    *,
+    width: int = 120,
+    height: int = 26,
+    tip: str = "",
+) -> str:
+    """A tiny metric-over-windows line for a table cell: threshold dashed, alerts as red dots."""
+    n = len(values)
+    if n == 0 or not (len(thresholds) == len(alerts) == n):
+        msg = "sparkline needs one value, threshold and alert flag per window"
+        raise ValueError(msg)
+    finite = [v for v in (*values, *thresholds) if v is not None and math.isfinite(v)]
+    scale = max([*finite, 1e-9]) * 1.1
+    pad = 3.0
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        x = pad + (width - 2 * pad) * (i / (n - 1) if n > 1 else 0.5)
+        return x, height - pad - (height - 2 * pad) * min(v, scale) / scale
+
+    parts = [_title(tip)] if tip else []
+    for series, colour, dash in (
+        (thresholds, ALERT_COLOUR, "3 2"),
+        (values, WINDOW_COLOUR, "none"),
+    ):
+        points = [xy(i, v) for i, v in enumerate(series) if v is not None and math.isfinite(v)]
+        if len(points) > 1:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+            parts.append(
+                _tag(
+                    "polyline",
+                    points=path,
+                    fill="none",
+                    stroke=colour,
+                    stroke_width=1.2,
+                    stroke_dasharray=dash,
+                )
+            )
+    for i, (v, alert) in enumerate(zip(values, alerts, strict=True)):
+        if alert and v is not None and math.isfinite(v):
+            x, y = xy(i, v)
+            parts.append(_tag("circle", cx=x, cy=y, r=2.2, fill=ALERT_COLOUR))
+    return _bare_svg(width, height, parts)
+
+
+def mini_bars(
+    expected: Sequence[float],
+    observed: Sequence[float],
+    *,
+    width: int = 120,
+    height: int = 26,
+    tip: str = "",
+) -> str:
+    """Baseline (grey) and window (orange) shares per bin, side by side, for a table cell."""
+    n = len(expected)
+    if n == 0 or len(observed) != n:
+        msg = "mini_bars needs one expected and one observed share per bin"
+        raise ValueError(msg)
+    scale = max([*expected, *observed, 1e-9])
+    slot = (width - 2) / n
+    bar = max(slot / 2 - 0.5, 0.5)
+    parts = [_title(tip)] if tip else []
+    for i, (e, o) in enumerate(zip(expected, observed, strict=True)):
+        for offset, value, colour in ((0.0, e, BASELINE_COLOUR), (bar, o, WINDOW_COLOUR)):
+            h = (height - 2) * value / scale
+            parts.append(
+                _tag(
+                    "rect",
+                    x=1 + i * slot + offset,
+                    y=height - 1 - h,
+                    width=bar,
+                    height=h,
+                    fill=colour,
+                )
+            )
+    return _bare_svg(width, height, parts)
+
+
+def _bare_svg(width: int, height: int, parts: list[str]) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"'
+        f' viewBox="0 0 {width} {height}" role="img">' + "".join(parts) + "</svg>"
+    )
+
+
+def _marks_legend(x_right: int, y: int) -> str:
+    """The legend of :func:`timeline`, drawn with the very marks it explains."""
+
+    def line(x0: float, colour: str, dash: str) -> str:
+        return _tag(
+            "line",
+            x1=x0,
+            y1=y - 3.0,
+            x2=x0 + 14,
+            y2=y - 3.0,
+            stroke=colour,
+            stroke_width=1.5,
+            stroke_dasharray=dash,
+        )
+
+    def dot(x0: float, colour: str) -> str:
+        return _tag("circle", cx=x0 + 7, cy=y - 3.0, r=3.2, fill=colour)
+
+    parts, x = [], float(x_right)
+    for label in ("threshold", "alerting", "value"):
+        x -= 6.5 * len(label) + 22
+        x0 = float(round(x))
+        if label == "threshold":
+            parts.append(line(x0, ALERT_COLOUR, "4 3"))
+        elif label == "alerting":
+            parts.append(dot(x0, ALERT_COLOUR))
+        else:
+            parts.append(line(x0, WINDOW_COLOUR, "none") + dot(x0, WINDOW_COLOUR))
+        parts.append(_text(label, x=x0 + 18, y=y + 1, **_FONT))
+    return _tag("g", "".join(parts), class_="legend")
 
 
 def status_grid(
@@ -189,9 +310,10 @@ def status_grid(
 
 def _tag(name: str, body: str = "", **attributes: object) -> str:
     """One SVG element around ``body`` (markup); ``font_size`` → ``font-size``,
-    floats to one decimal, attribute values escaped."""
+    ``class_`` → ``class``, floats to one decimal, attribute values escaped."""
     attrs = " ".join(
-        f'{key.replace("_", "-")}="{_value(value)}"' for key, value in attributes.items()
+        f'{key.rstrip("_").replace("_", "-")}="{_value(value)}"'
+        for key, value in attributes.items()
     )
     return f"<{name} {attrs}>{body}</{name}>"
 
@@ -219,13 +341,15 @@ def _svg(width: int, height: int, title: str, parts: list[str]) -> str:
 
 
 def _y_grid(
-    left: int, top: int, plot_w: int, plot_h: int, scale: float, *, percent: bool
+    left: int, top: int, plot_w: int, plot_h: int, scale: float, *, percent: bool, suffix: str = ""
 ) -> list[str]:
     parts = []
     # 1 and 2 × 10^k split into quarters, 2.5 and 5 × 10^k into fifths: round ticks.
     lead = round(scale / 10.0 ** math.floor(math.log10(scale)), 6)
     steps = 5 if lead in (2.5, 5.0) else 4
-    label: Callable[[float], str] = (lambda v: f"{v:.0%}") if percent else (lambda v: f"{v:.3g}")
+    label: Callable[[float], str] = (
+        (lambda v: f"{v:.0%}") if percent else (lambda v: f"{v:.3g}{suffix}")
+    )
     for k in range(steps + 1):
         value = scale * k / steps
         y = top + plot_h - plot_h * k / steps
@@ -236,8 +360,8 @@ def _y_grid(
 
 def _time_axis(x_left: int, x_right: int, y: int, times: Sequence[datetime]) -> list[str]:
     return [
-        _text(f"{times[0]:%m-%d %H:%M}", x=x_left, y=y, **_FONT),
-        _text(f"{times[-1]:%m-%d %H:%M}", x=x_right, y=y, text_anchor="end", **_FONT),
+        _text(f"{times[0]:%Y-%m-%d %H:%M}", x=x_left, y=y, **_FONT),
+        _text(f"{times[-1]:%Y-%m-%d %H:%M}", x=x_right, y=y, text_anchor="end", **_FONT),
     ]
 
 

@@ -24,6 +24,7 @@ from mlmon_elk.assets import asset_dir
 from mlmon_elk.errors import SetupError
 from mlmon_elk.stack import kibana_assets, kibana_sync, rules
 from mlmon_elk.stack.dashboards import MINIMUM_KIBANA
+from mlmon_elk.stack.foreign import repair_foreign_streams
 from mlmon_elk.stack.install import plan_templates, put_asset, template_assets
 from mlmon_elk.stack.kibana import Kibana, KibanaConnection, KibanaError
 from mlmon_elk.stack.plan import Action, Step
@@ -198,6 +199,9 @@ def setup_elasticsearch(client: Elasticsearch, options: SetupOptions, report: Se
         if step.changes and not options.dry_run:
             put_asset(client, asset)
         report.steps.append(step)
+    if data_streams:
+        # After the templates: a stream something wrote to before them gets a fresh write index.
+        report.steps.extend(repair_foreign_streams(client, dry_run=options.dry_run))
 
 
 def kibana_status(kibana: Kibana) -> str:

@@ -344,8 +344,13 @@ def component_templates(
     """
     templates: dict[str, Body] = {
         "mlmon-settings": {
-            "template": {"settings": _settings(data_streams, engine)},
-            "_meta": _meta("mlmon-elk index settings"),
+            "template": {
+                "settings": _settings(data_streams, engine),
+                # Marks every index made from these templates, on either engine (setup's
+                # repair of streams created before the templates looks for it).
+                "mappings": {"_meta": {"managed_by": MANAGED_BY}},
+            },
+            "_meta": _meta("mlmon-elk index settings and the mapping mark"),
         },
         "mlmon-prediction-mappings": {
             "template": {"mappings": prediction_mappings(data_streams=data_streams, engine=engine)},

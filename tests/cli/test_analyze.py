@@ -106,6 +106,60 @@ def test_a_failed_run_exits_1_and_bad_input_exits_2(
     assert "--to goes with --from" in capsys.readouterr().err
 
 
+def test_once_on_historical_data_says_where_the_predictions_are(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty window is not 'ok': exit 3, the period the files hold and the command for it."""
+    assert main(["analyze", "-c", str(config), "--once", "--at", "2026-01-01T00:00Z"]) == 3
+    err = capsys.readouterr().err
+    assert "no predictions in [2025-12-31T23:40:00.000Z, 2025-12-31T23:50:00.000Z)" in err
+    assert "The prediction files hold predictions from 2024-05-01T12:0" in err
+    assert f"mlmon-elk analyze --config {config} --from 2024-05-01T12:00:00.000Z --to" in err
+
+
+def test_a_predictions_glob_that_matches_nothing_is_said(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["files"]["predictions"] = ["nowhere/*.jsonl"]
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert main(["analyze", "-c", str(config), "--once", "--at", "2024-05-01T12:15Z"]) == 3
+    assert "no file matches files.predictions (" in capsys.readouterr().err
+
+
+def test_backfill_prints_each_window_once_with_dates(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --quiet, each window's summary line appears once (numbered), ranges carry dates."""
+    argv = [
+        "analyze",
+        "-c",
+        str(config),
+        "--from",
+        "2024-05-01T12:00Z",
+        "--to",
+        "2024-05-01T12:30Z",
+    ]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    both = captured.out + captured.err
+    assert both.count("window [2024-05-01T12:10:00.000Z, 2024-05-01T12:20:00.000Z)") == 1
+    assert "[2/3] credit 1.0  [2024-05-01 12:10 → 12:20)" in captured.out
+
+
+def test_windows_too_small_for_any_check_get_a_hint(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """All insufficient_data is not 'fine': the hint names the setting to change."""
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["models"][0]["checks"] = {"min_rows": 5000}
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert main(["analyze", "-c", str(config), "--once", "--at", "2024-05-01T12:25Z", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "hint: 1 model-version windows had too few predictions (1,000–1,000)" in err
+    assert "lower checks.min_rows" in err
+
+
 # ------------------------------------------------------------------ on the engine
 
 

@@ -7,9 +7,12 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
-from mlmon_elk.demo.run import DemoPlan, run_demo, training_data_path
+from mlmon_elk.contract import Status, Transition
+from mlmon_elk.demo.run import DemoPlan, alert_mark, run_demo, training_data_path
 from mlmon_elk.demo.traffic import MODEL, NEW_WORDS, training_frame
+from mlmon_elk.errors import MlmonError
 from mlmon_elk.profile.baseline import load_baseline
 
 
@@ -62,9 +65,41 @@ def test_drift_fires_and_resolves_and_the_report_shows_it(tmp_path: Path) -> Non
     # Windows 3 and 4 have drift on: their lines say so even where the alerts are ongoing.
     assert all("critical" in lines[w] for w in ("3/6", "4/6")), out
     # Once it is off: none (volume lacks the history of traffic in six windows).
-    assert lines["6/6"].endswith("54 checks: 1 insufficient_data"), out
+    assert lines["6/6"].endswith("54 checks: 1 insufficient_data (volume)"), out
     html = report.read_text()
     assert "employment_years" in html
     assert "What fired" in html
     baseline = load_baseline(tmp_path / "baselines" / f"{MODEL}-1.0.0.yaml")
     assert {f.name for f in baseline.outputs} == {"default_risk", "decision"}
+
+
+def test_a_second_run_starts_clean(tmp_path: Path) -> None:
+    """Running the demo again does not append to the first run's log (no overlapping windows)."""
+    plan = DemoPlan(windows=4, per_window=200, drift_from=1, drift_until=2)
+    run_demo(tmp_path, plan=plan, echo=io.StringIO())
+    echo = io.StringIO()
+    run_demo(tmp_path, plan=plan, echo=echo)
+    out = echo.getvalue()
+    assert "starting clean: removed the previous run's logs/, results/" in out
+    logged = (tmp_path / "logs" / "predictions.jsonl").read_text().splitlines()
+    predictions = [
+        line for line in logged if json.loads(line)["event"]["dataset"] == "mlmon.prediction"
+    ]
+    assert len(predictions) == 4 * 200
+    assert "warning (volume)" not in out
+    assert "1 warning" not in out.split("window  4/4")[1]
+
+
+def test_refuses_to_clear_a_folder_it_did_not_write(tmp_path: Path) -> None:
+    """``--out .`` in a project with its own logs/ is refused, not emptied."""
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "app.log").write_text("mine")
+    with pytest.raises(MlmonError, match="that an earlier demo did not write"):
+        run_demo(tmp_path, plan=DemoPlan(windows=4, per_window=200), echo=io.StringIO())
+    assert (tmp_path / "logs" / "app.log").read_text() == "mine"
+
+
+def test_warnings_are_marked_differently_from_criticals() -> None:
+    assert alert_mark(Transition.NEW, Status.CRITICAL) == "✖ critical"
+    assert alert_mark(Transition.NEW, Status.WARNING) == "▲ warning"
+    assert alert_mark(Transition.RESOLVED, Status.WARNING) == "✔ resolved"

@@ -114,6 +114,17 @@ class Stack:
     workdir: Path
 
     def compose(self, *args: str, check: bool = True, timeout: float = 1800) -> str:
+        """Run ``docker compose`` on the project; a failure shows the services' logs."""
+        result = self._run(*args, timeout=timeout)
+        if check and result.returncode != 0:
+            logs = self._run("logs", "--no-color", "--timestamps", "--tail", "200", timeout=120)
+            pytest.fail(
+                f"{' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+                f"\n--- docker compose logs ---\n{logs.stdout[-20000:]}"
+            )
+        return result.stdout
+
+    def _run(self, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
         command = [
             "docker",
             "compose",
@@ -127,14 +138,16 @@ class Stack:
             self.project,
             *args,
         ]
-        result = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout, check=False
+        # Variables of the calling shell override --env-file in compose: pass the
+        # project's values explicitly, over the inherited environment.
+        return subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={**os.environ, **self.env},
         )
-        if check and result.returncode != 0:
-            pytest.fail(
-                f"{' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-            )
-        return result.stdout
 
     def port(self, name: str) -> int:
         return int(self.env[name])
@@ -156,7 +169,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env.update(
         ELASTIC_PASSWORD=secrets.token_urlsafe(16),
         KIBANA_PASSWORD=secrets.token_urlsafe(16),
-        KIBANA_ENCRYPTION_KEY=secrets.token_hex(32),
+        # Three keys, generated separately, as .env.example asks.
+        KIBANA_SAVED_OBJECTS_KEY=secrets.token_hex(32),
+        KIBANA_SECURITY_KEY=secrets.token_hex(32),
+        KIBANA_REPORTING_KEY=secrets.token_hex(32),
         ES_PORT=str(_free_port()),
         KIBANA_PORT=str(_free_port()),
         LOGSTASH_TCP_PORT=str(_free_port()),
@@ -179,7 +195,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
     finally:
         if os.environ.get("MLMON_E2E_KEEP") != "1":
-            running.compose("down", "--volumes", "--remove-orphans", check=False)
+            # --rmi local: the images built for this project go too.
+            running.compose("down", "--volumes", "--remove-orphans", "--rmi", "local", check=False)
 
 
 @pytest.fixture(scope="module")

@@ -89,3 +89,42 @@ def test_every_prediction_of_every_worker_reaches_logstash(tmp_path: Path) -> No
         assert "applicant_id" not in json.dumps(predictions[0])
     finally:
         peer.stop()
+
+
+ROOT = SERVING.parents[1]
+
+
+def documented_command() -> list[str]:
+    """The gunicorn command line of ``app.py``'s docstring, as a user copies it."""
+    doc = (SERVING / "app.py").read_text(encoding="utf-8")
+    line = next(line for line in doc.splitlines() if line.strip().startswith("gunicorn "))
+    return line.split()
+
+
+def test_the_documented_command_starts_the_app_from_the_repository_root(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "MLMON_APP_BIND": f"127.0.0.1:{port}",
+        "MLMON_APP_WORKERS": "1",
+        "TMPDIR": str(tmp_path),
+        "MLMON_LOGSTASH_URL": f"file://{tmp_path / 'predictions.jsonl'}",
+    }
+    command = [sys.executable, "-m", *documented_command()]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}/health", process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr.decode()[-2000:]
+
+
+def test_the_app_binds_loopback_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    import runpy
+
+    monkeypatch.delenv("MLMON_APP_BIND", raising=False)
+    settings = runpy.run_path(str(SERVING / "gunicorn.conf.py"))
+    assert settings["bind"] == "127.0.0.1:8000"

@@ -105,6 +105,7 @@ def test_report_shows_what_fired_and_what_stayed_quiet(tmp_path: Path) -> None:
     assert "What fired" in html
     assert html.count("class=finding") == 1
     assert "1 other checks stayed without alerts" in html
+    assert "Every check (2)" in html  # …and the quiet one is in the all-features table
     assert "baseline vs window" in html  # the distribution of the worst window
     assert "1 ongoing repeats not listed" in html
     assert "m 1 · plan · category_shift: critical at 2" in html  # the worst window's message
@@ -141,8 +142,11 @@ def test_write_report_writes_one_self_contained_file(tmp_path: Path) -> None:
     write_report(out, results=tmp_path / "r")
     html = out.read_text()
     assert html.startswith("<!doctype html>")
-    assert "<script" not in html
+    assert "<script src" not in html
+    assert "<link" not in html
+    assert "@import" not in html
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+    assert "https://" not in html
 
 
 def test_results_are_read_from_elasticsearch_as_from_files(es: EsTarget, tmp_path: Path) -> None:
@@ -158,3 +162,102 @@ def test_results_are_read_from_elasticsearch_as_from_files(es: EsTarget, tmp_pat
     from_files = load_report_data(results=tmp_path, model="m")
     assert from_es == from_files
     assert {c.status for c in from_es.checks} == {Status.OK, Status.CRITICAL}
+
+
+def _rate_checks() -> list[dict]:
+    """missing_spike on income: ok, warning, critical, critical, ok — a rate metric (points)."""
+    steps = [("ok", 0.001), ("warning", 0.03), ("critical", 0.15), ("critical", 0.16), ("ok", 0.0)]
+    return [
+        _check(
+            i,
+            "missing_spike",
+            "income",
+            status,
+            value,
+            metric="null_rate_rise",
+            threshold=0.02,
+            p_value=0.5 if status == "ok" else 1e-9,
+            expected=0.019,
+            observed=0.019 + value,
+            role="input",
+        )
+        for i, (status, value) in enumerate(steps)
+    ]
+
+
+def test_every_check_is_in_one_table_with_kind_threshold_and_p_value(tmp_path: Path) -> None:
+    """Evidently-style: each feature and check, its kind, metric, threshold, p-value, status."""
+    checks, alerts = _documents()
+    _write(tmp_path, checks + _rate_checks(), alerts)
+    html = render_report(load_report_data(results=tmp_path))
+    table = html.split("<table id=features>")[1].split("</table>")[0]
+    rows = table.split("<tr data-text=")[1:]
+    assert len(rows) == 3  # age · missing_spike, plan · category_shift, income · missing_spike
+    income = next(r for r in rows if "income" in r and "missing_spike" in r)
+    # The last window's value in points, as the checks' messages say it, not as a fraction.
+    assert "<td>2.0 pts</td><td>0.0 pts</td><td>0.5</td>" in income
+    assert 'data-alerted="1"' in income
+    assert "✖ critical" in income  # the worst over the period
+    assert "1.9% → 1.9%" in income  # baseline vs window
+    plan = next(r for r in rows if "category_shift" in r)
+    assert 'data-kind="cat"' in plan
+    assert "<svg" in plan  # a sparkline and the distribution bars
+    assert "<script>" in html  # the filter: inline, no network
+
+
+def test_charts_use_the_messages_units_and_years(tmp_path: Path) -> None:
+    """A rate metric is charted in points; time axes carry the year."""
+    _write(tmp_path, _rate_checks(), [])
+    html = render_report(load_report_data(results=tmp_path))
+    assert "null_rate_rise per window, in pts" in html
+    assert ">15 pts</text>" in html or ">20 pts</text>" in html  # axis in points
+    assert ">0.2</text>" not in html  # not the stored fraction
+    assert f">{T0 + STEP:%Y-%m-%d %H:%M}</text>" in html
+
+
+def test_a_finding_shows_how_its_alert_escalated(tmp_path: Path) -> None:
+    _write(tmp_path, _rate_checks(), [])
+    html = render_report(load_report_data(results=tmp_path))
+    line = html.split("<p class=escalation>")[1].split("</p>")[0]
+    assert line.index("✔ ok") < line.index("▲ warning") < line.index("✖ critical")
+    assert line.count("from") == 4  # ok, warning, critical, ok again
+    assert f"from {T0 + STEP:%Y-%m-%d %H:%M}" in line
+
+
+def test_the_timeline_legend_draws_the_marks_it_names(tmp_path: Path) -> None:
+    _write(tmp_path, _rate_checks(), [])
+    html = render_report(load_report_data(results=tmp_path))
+    legend = html.split("alerting</text>")[0].rsplit("<circle", 1)[1]
+    assert 'fill="#c0392b"' in legend  # the red dot of alerting windows, as in the chart
+    assert 'stroke-dasharray="4 3"' in html.split(">threshold</text>")[0].rsplit("<line", 1)[1]
+
+
+def test_the_last_window_is_the_last_with_predictions(tmp_path: Path) -> None:
+    """An empty window after the data neither stretches the period nor hides open alerts."""
+    checks = _rate_checks()[:4]  # ends critical
+    empty = _check(400, "missing_spike", "income", "insufficient_data", 0.0)
+    empty["mlmon"]["window"]["count"] = 0
+    alerts = [
+        _alert(2, "new", "critical"),
+        _alert(3, "ongoing", "critical"),
+    ]
+    _write(tmp_path, [*checks, empty], alerts)
+    html = render_report(load_report_data(results=tmp_path))
+    last = T0 + 4 * STEP
+    assert f"{T0:%Y-%m-%d %H:%M} → {last:%Y-%m-%d %H:%M} UTC" in html.split("generated")[0]
+    assert "plus 1 windows without predictions" in html
+    assert f"<b>1</b>firing in the last window with data (ending {last:%Y-%m-%d %H:%M})" in html
+    assert "<b>1</b>open at the end of the period" in html
+
+
+def test_a_period_where_checks_could_not_run_says_so(tmp_path: Path) -> None:
+    """Only insufficient_data: 'Nothing fired' comes with why, and what to change."""
+    checks = [_check(i, "missing_spike", "age", "insufficient_data", 0.0) for i in range(3)]
+    for c in checks:
+        c["mlmon"]["window"]["count"] = 125
+    _write(tmp_path, checks, [])
+    html = render_report(load_report_data(results=tmp_path))
+    assert "Nothing fired" in html
+    assert "1 of 1 checks could not run" in html
+    assert "windows held 125–125 predictions" in html
+    assert "<code>checks.min_rows</code>" in html

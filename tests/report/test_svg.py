@@ -36,9 +36,12 @@ def test_timeline_marks_alerting_windows_in_red() -> None:
     root = _parse(
         svg.timeline(times, [0.0, 0.05, 0.3, None], [0.1] * 4, [False, False, True, False])
     )
-    dots = list(root.iter(f"{NS}circle"))
+    dots = root.findall(f"{NS}circle")  # the legend's marks sit in their own group
     assert len(dots) == 3  # the missing value draws nothing
     assert [d.get("fill") for d in dots].count(svg.ALERT_COLOUR) == 1
+    legend = root.find(f"{NS}g[@class='legend']")
+    assert legend is not None
+    assert [c.get("fill") for c in legend.iter(f"{NS}circle")].count(svg.ALERT_COLOUR) == 1
 
 
 def test_status_grid_has_a_cell_per_result() -> None:

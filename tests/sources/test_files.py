@@ -14,8 +14,14 @@ import pytest
 from mlmon_elk.contract import Role
 from mlmon_elk.errors import DataError, SourceError
 from mlmon_elk.sources import ModelBaselines
-from mlmon_elk.sources.files import FileSource, WindowCounter, expand_paths, read_chunks
-from mlmon_elk.windows import Window
+from mlmon_elk.sources.files import (
+    FileSource,
+    WindowCounter,
+    expand_paths,
+    read_chunks,
+    stamped_outside,
+)
+from mlmon_elk.windows import Window, format_time
 from tests.factories import credit_baseline, prediction, write_jsonl
 from tests.sources.test_differential import WINDOW, assert_same_profile, mixed_documents
 
@@ -40,6 +46,37 @@ def test_chunk_size_does_not_change_the_profile(tmp_path: Path) -> None:
     whole = FileSource([tmp_path / "p.jsonl"], chunk_rows=100_000).fetch(CREDIT, WINDOW, history=2)
     assert_same_profile(small.window, whole.window)
     assert small.window.versions["1.0"].latency == whole.window.versions["1.0"].latency
+
+
+def test_lines_outside_the_period_are_not_parsed_and_the_profile_is_the_same(
+    tmp_path: Path,
+) -> None:
+    """Skipping by the handler's timestamp prefix changes nothing but the work done.
+
+    The file mixes the handler's layout (``@timestamp`` first, milliseconds, ``Z``)
+    with other layouts (key order, offsets) that must still be parsed and counted.
+    """
+    docs = mixed_documents(n=300)
+    handler_layout = [json.dumps(d, separators=(",", ":")) for d in docs[::2]]
+    other_layouts = []
+    for d in docs[1::2]:
+        moved = {k: v for k, v in d.items() if k != "@timestamp"}
+        moved["@timestamp"] = d["@timestamp"].replace("Z", "+00:00")
+        other_layouts.append(json.dumps(moved))
+    path = tmp_path / "p.jsonl"
+    path.write_text("\n".join(handler_layout + other_layouts) + "\n")
+    fetched = FileSource([path]).fetch(CREDIT, WINDOW, history=2)
+    counter = WindowCounter(CREDIT, WINDOW, history=2)
+    counter.add(docs)
+    assert_same_profile(fetched.window, counter.result())
+    assert fetched.window.history == counter.result().history
+
+    outside = stamped_outside(counter.earliest, WINDOW.end)
+    after = json.dumps({"@timestamp": format_time(WINDOW.end)}, separators=(",", ":"))
+    inside = json.dumps({"@timestamp": format_time(WINDOW.start)}, separators=(",", ":"))
+    assert outside(after.encode())
+    assert not outside(inside.encode())
+    assert not outside(after.replace("Z", "+00:00").encode())  # other layouts: parse
 
 
 def test_counter_takes_documents_from_memory_too() -> None:

@@ -48,8 +48,6 @@ def test_rule_and_connector_files_are_named_by_their_ids() -> None:
     """``rules/<id>.json`` holds the rule ``<id>``; connectors are named by kind."""
     loaded = kibana_assets.load_rules(DIRECTORY)
     assert sorted(r["id"] for r in loaded) == sorted(r["id"] for r in rules.rules())
-    for path in sorted((DIRECTORY / kibana_assets.RULES_DIR).glob("*.json")):
-        assert json.loads(path.read_text())["id"] == path.stem
     assert kibana_assets.connector_kinds(DIRECTORY) == sorted(rules.connectors())
     for kind in rules.connectors():
         assert kibana_assets.load_connector(DIRECTORY, kind)["id"] == rules.connector_id(kind)
@@ -86,3 +84,52 @@ def test_generator_writes_into_any_directory(tmp_path: Path) -> None:
     assert kibana_assets.main([str(tmp_path)]) == 0
     for relative, content in kibana_assets.asset_files().items():
         assert (tmp_path / relative).read_text(encoding="utf-8") == content
+
+
+# The keys of Kibana's create-API body schemas (``createBodySchema`` of the alerting
+# plugin's rule create route, ``createConnectorRequestBodySchema`` of the actions
+# plugin); kbn/config-schema objects reject any other key, ``id`` included.
+RULE_BODY_KEYS = {
+    "name",
+    "rule_type_id",
+    "enabled",
+    "consumer",
+    "tags",
+    "throttle",
+    "params",
+    "schedule",
+    "actions",
+    "notify_when",
+    "alert_delay",
+    "flapping",
+    "dashboards",
+}
+CONNECTOR_BODY_KEYS = {"name", "connector_type_id", "config", "secrets"}
+
+
+def test_files_are_request_bodies_kibana_accepts_as_they_are() -> None:
+    """No ``id`` in a body (Kibana takes it from the path); only keys the create APIs know."""
+    for path in (DIRECTORY / kibana_assets.RULES_DIR).glob("*.json"):
+        body = json.loads(path.read_text())
+        assert set(body) <= RULE_BODY_KEYS, (path.name, set(body) - RULE_BODY_KEYS)
+    for path in (DIRECTORY / kibana_assets.CONNECTORS_DIR).glob("*.json"):
+        body = json.loads(path.read_text())
+        assert set(body) <= CONNECTOR_BODY_KEYS, (path.name, set(body) - CONNECTOR_BODY_KEYS)
+
+
+def test_a_copy_whose_files_still_carry_ids_loads(tmp_path: Path) -> None:
+    """Customised copies made from the older files (with ``id``) keep working."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "r.json").write_text('{"id": "custom", "name": "n"}')
+    assert kibana_assets.load_rules(tmp_path) == [{"id": "custom", "name": "n"}]
+
+
+# ``minimumLicenseRequired`` of Kibana's connector types (stack_connectors plugin).
+MINIMUM_LICENCE = {".server-log": "Basic", ".index": "Basic", ".slack": "Gold", ".webhook": "Gold"}
+
+
+def test_docs_say_which_licence_each_connector_needs() -> None:
+    stack_md = (Path(__file__).resolve().parents[2] / "docs" / "stack.md").read_text()
+    for kind, body in rules.connectors().items():
+        row = next(line for line in stack_md.splitlines() if line.startswith(f"| `{kind}`"))
+        assert MINIMUM_LICENCE[body["connector_type_id"]] in row, row
