@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from mlmon_elk.stack.foreign import expected_policy, foreign_streams, repair_foreign_streams
@@ -44,7 +46,7 @@ def test_setup_repairs_a_stream_created_before_the_templates(es_bare: EsTarget) 
     client = es_bare.client
     stream = f"logs-mlmon.prediction-{es_bare.namespace}"
     # Someone else's data-stream template, as the built-in logs-*-* one is on Elasticsearch.
-    foreign = {"index_patterns": [stream], "data_stream": {}, "template": {"mappings": {}}}
+    foreign: dict[str, Any] = {"index_patterns": [stream], "data_stream": {}}
     client.indices.put_index_template(name=f"foreign-{es_bare.namespace}", priority=900, **foreign)
     try:
         client.create(index=stream, id="early", document={"@timestamp": "2026-01-01T00:00:00Z"})
