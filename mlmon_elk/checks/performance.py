@@ -218,6 +218,22 @@ def expected_accuracy(profile: PerformanceProfile, scores: Sequence[int]) -> flo
     )
 
 
+def describe_baseline(profile: PerformanceProfile) -> str:
+    """One line on the held-out performance a baseline records."""
+    if profile.task is Task.REGRESSION and profile.residuals is not None:
+        r = profile.residuals
+        return (
+            f"held-out performance ({profile.rows:,} rows, target {profile.target!r}):"
+            f" MAE {r.mae:.4g}, RMSE {r.rmse:.4g}, bias {r.bias:+.3g}"
+        )
+    m = baseline_classifier(profile)
+    auc = f", ROC AUC {m.roc_auc:.3f}" if m.roc_auc is not None else ""
+    return (
+        f"held-out performance ({profile.rows:,} rows, target {profile.target!r}):"
+        f" accuracy {pct(m.accuracy)}{auc}"
+    )
+
+
 # ------------------------------------------------------------------- checks
 
 
