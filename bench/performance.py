@@ -109,11 +109,11 @@ def main() -> None:
     print()
     for check in (Check.PERFORMANCE, Check.ESTIMATED_PERFORMANCE):
         caught = tally[(str(check), True, True)]
-        degraded = caught + tally[(str(check), True, False)]
+        bad = caught + tally[(str(check), True, False)]
         false = tally[(str(check), False, True)]
         controls = false + tally[(str(check), False, False)]
         print(
-            f"{check}: detected {caught}/{degraded} degraded windows,"
+            f"{check}: detected {caught}/{bad} degraded windows,"
             f" false alarms {false}/{controls} controls"
         )
     elapsed = time.perf_counter() - started
