@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the lazy names, typed for type checkers
     from mlmon_elk.errors import MlmonError as MlmonError
     from mlmon_elk.formatter import PredictionFormatter
     from mlmon_elk.handler import PredictionHandler
+    from mlmon_elk.outcomes import log_outcome
 
 try:
     __version__ = version("mlmon-elk")
@@ -35,10 +36,18 @@ _LAZY = {
     "PredictionFormatter": "mlmon_elk.formatter",
     "log_prediction": "mlmon_elk.api",
     "monitored": "mlmon_elk.api",
+    "log_outcome": "mlmon_elk.outcomes",
     "MlmonError": "mlmon_elk.errors",
 }
 
-__all__ = ["PredictionFormatter", "PredictionHandler", "__version__", "log_prediction", "monitored"]
+__all__ = [
+    "PredictionFormatter",
+    "PredictionHandler",
+    "__version__",
+    "log_outcome",
+    "log_prediction",
+    "monitored",
+]
 
 # A library never configures logging for its users (stdlib advice).
 logging.getLogger(__name__).addHandler(logging.NullHandler())

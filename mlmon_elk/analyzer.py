@@ -34,6 +34,7 @@ from mlmon_elk.contract import Status, Transition
 from mlmon_elk.documents import Document, alert_document, check_document, run_document
 from mlmon_elk.errors import BaselineError, MlmonError
 from mlmon_elk.profile.baseline import Baseline, load_baseline
+from mlmon_elk.profile.performance import PerformanceWindow
 from mlmon_elk.queries import PlanOptions
 from mlmon_elk.run_summary import RunSummary
 from mlmon_elk.sinks import Sink, WriteReport
@@ -42,6 +43,8 @@ from mlmon_elk.windows import Window, utc_now
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
+
+    from mlmon_elk.sources.outcomes import OutcomeSource
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +77,8 @@ class Analyzer:
         source: where predictions are counted (``ElasticsearchSource`` or ``FileSource``).
         sink: where results go (``ElasticsearchSink`` or ``FileSink``).
         clock: the current time (tests pass a fixed one).
+        outcomes: where outcomes and scores are counted for the performance
+            checks (``None``: no performance checks).
     """
 
     def __init__(
@@ -84,8 +89,10 @@ class Analyzer:
         *,
         clock: Callable[[], datetime] = utc_now,
         unsent_runs: Path | None = None,
+        outcomes: OutcomeSource | None = None,
     ) -> None:
         self.config = config
+        self.outcomes = outcomes
         self.source = source
         self.sink = sink
         self.clock = clock
@@ -124,8 +131,13 @@ class Analyzer:
             source: Source = ElasticsearchSource(
                 client, config.namespace, options=options, retry=es.retry
             )
+            from mlmon_elk.sources.outcomes import ElasticsearchOutcomes
+
+            outcomes = ElasticsearchOutcomes(
+                client, config.namespace, max_versions=es.max_versions, retry=es.retry
+            )
             sink = ElasticsearchSink(client, config.namespace, retry=es.retry)
-            return cls(config, source, sink, unsent_runs=es.unsent_runs)
+            return cls(config, source, sink, unsent_runs=es.unsent_runs, outcomes=outcomes)
         from mlmon_elk.sinks.files import FileSink
         from mlmon_elk.sources.files import FileSource
 
@@ -139,7 +151,10 @@ class Analyzer:
             examples=config.analysis.examples,
             new_features=config.analysis.new_features,
         )
-        return cls(config, source, FileSink(files.output))
+        from mlmon_elk.sources.outcomes import FileOutcomes
+
+        outcomes_source = FileOutcomes(files.predictions, chunk_rows=files.chunk_rows)
+        return cls(config, source, FileSink(files.output), outcomes=outcomes_source)
 
     # ------------------------------------------------------------------ a run
 
@@ -227,7 +242,11 @@ class Analyzer:
         compared = {**configured, **{v: baselines.for_version(v) for v in fetched.window.versions}}
         if not settings.expected_versions:
             settings = replace(settings, expected_versions=frozenset(configured))
-        return ModelJob(fetched.window, compared, settings), fetched
+        performance: dict[str, PerformanceWindow] = {}
+        if self.outcomes is not None and any(b.performance for b in configured.values()):
+            performance, requests = self.outcomes.fetch(baselines, window, fetched.window)
+            fetched = replace(fetched, requests=fetched.requests + requests)
+        return ModelJob(fetched.window, compared, settings, performance), fetched
 
     def model_baselines(self, model: ModelConfig) -> ModelBaselines:
         """``model``'s baselines, read from their files (re-read when a file changes).

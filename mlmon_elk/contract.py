@@ -31,6 +31,8 @@ class Dataset(StrEnum):
     """Analyzer run summaries; written to the check stream."""
     SHIPPER = "mlmon.shipper"
     """Handler delivery counters; shipped along the prediction stream."""
+    OUTCOME = "mlmon.outcome"
+    """Ground truth of a prediction, logged when it is known (``log_outcome``)."""
 
 
 STREAM_OF_DATASET: dict[Dataset, Dataset] = {
@@ -39,6 +41,7 @@ STREAM_OF_DATASET: dict[Dataset, Dataset] = {
     Dataset.CHECK: Dataset.CHECK,
     Dataset.RUN: Dataset.CHECK,
     Dataset.ALERT: Dataset.ALERT,
+    Dataset.OUTCOME: Dataset.OUTCOME,
 }
 """Which data stream each kind of document is written to."""
 
@@ -49,6 +52,7 @@ class DataView(StrEnum):
     PREDICTIONS = "mlmon-predictions"
     CHECKS = "mlmon-checks"
     ALERTS = "mlmon-alerts"
+    OUTCOMES = "mlmon-outcomes"
 
 
 class Kind(StrEnum):
@@ -82,6 +86,10 @@ class Check(StrEnum):
     ERROR_RATE = "error_rate"
     VOLUME = "volume"
     MODEL_VERSION = "model_version"
+    PERFORMANCE = "performance"
+    """Realized performance (from logged outcomes) versus the baseline's held-out performance."""
+    ESTIMATED_PERFORMANCE = "estimated_performance"
+    """Performance implied by the window's scores under the baseline's calibration (no labels)."""
 
 
 class Status(StrEnum):
@@ -153,6 +161,15 @@ class Field:
     TRANSITION = "mlmon.transition"
     RUN_STATUS = "mlmon.run.status"
     RUN_MODELS = "mlmon.run.models"
+
+    # Outcome documents (``event.dataset: mlmon.outcome``)
+    PREDICTION_TIME = "mlmon.prediction_time"
+    ACTUAL_NUM = "mlmon.actual.num"
+    ACTUAL_CAT = "mlmon.actual.cat"
+    PREDICTED_NUM = "mlmon.predicted.num"
+    PREDICTED_CAT = "mlmon.predicted.cat"
+    SCORE = "mlmon.score"
+    RESIDUAL = "mlmon.residual"
 
 
 def value_field(role: Role, kind: Kind, name: str) -> str:

@@ -5,7 +5,9 @@ what it describes — the window, the model, version, check and feature, the
 alert transition — so analysing a window again, or two analyzers analysing it
 at once, can never write anything twice: the second ``create`` finds the id
 taken. Only a *failed* run's summary carries its start time in the id, so
-each failure is recorded, while a successful re-run writes nothing new.
+each failure is recorded, while a successful re-run writes nothing new. The
+``performance`` result also carries its labelled count: outcomes that arrived
+since make a re-run (backfill) of a past window a new result.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from mlmon_elk.alerts import AlertEvent, AlertKey
 from mlmon_elk.checks.result import CheckResult, WindowResult
-from mlmon_elk.contract import ECS_VERSION, Dataset, Status, Transition, stream_name
+from mlmon_elk.contract import ECS_VERSION, Check, Dataset, Status, Transition, stream_name
 from mlmon_elk.run_summary import RunSummary
 from mlmon_elk.windows import Window, format_time
 
@@ -54,7 +56,12 @@ def check_document(window: WindowResult, result: CheckResult, namespace: str) ->
     source = _common(Dataset.CHECK, "metric", _window_of(window), namespace)
     source["message"] = result.message(window.model, window.version)
     source["mlmon"] = _result_fields(window, result, key)
-    return Document(Dataset.CHECK, document_id("check", key, *_bounds(window)), source)
+    parts: list[object] = ["check", key, *_bounds(window)]
+    if result.check is Check.PERFORMANCE:
+        # Outcomes arrive late: a re-run of the window with more labels is a new
+        # result (a new document), a re-run with the same labels writes nothing.
+        parts.append(f"labelled={result.count}")
+    return Document(Dataset.CHECK, document_id(*parts), source)
 
 
 def alert_document(event: AlertEvent, namespace: str) -> Document:

@@ -37,6 +37,7 @@ from mlmon_elk.events import (
     PrivacyRule,
 )
 from mlmon_elk.formatter import DEFAULT_MAX_DOCUMENT_BYTES, Encoded, PredictionFormatter
+from mlmon_elk.outcomes import OUTCOME_ATTR, OutcomeCall, outcome_document
 from mlmon_elk.sender import Sender, SenderSettings, ShipperCounters
 from mlmon_elk.spool import DiskSpool, MemorySpool, Spool, SpoolPolicy, check_limits
 from mlmon_elk.transports import (
@@ -283,6 +284,9 @@ class PredictionHandler(logging.Handler):
         """Queue the documents of a prediction record; ignore any other record."""
         call = record.__dict__.get(PREDICTION_ATTR)
         if not isinstance(call, PredictionCall):
+            outcome = record.__dict__.get(OUTCOME_ATTR)
+            if isinstance(outcome, OutcomeCall):
+                self.log_outcome_call(outcome)
             return
         try:
             self._submit(self.formatter.encode(call, record.created))
@@ -363,6 +367,22 @@ class PredictionHandler(logging.Handler):
             self._submit(formatter.encode(call))
         except Exception as exc:
             self._sender.error("encode", "cannot build a prediction document: %r", exc)
+
+    def log_outcome_call(self, call: OutcomeCall) -> None:
+        """Queue the outcome document of ``call`` (see :func:`mlmon_elk.log_outcome`).
+
+        Never raises: a call without a prediction id or actual value is counted
+        as an encode error.
+        """
+        try:
+            data = encode_line(outcome_document(self.formatter.builder, call))
+            self._submit(
+                Encoded(data, 0, ())
+                if len(data) <= self.formatter.max_document_bytes
+                else Encoded(b"", 1, ())
+            )
+        except Exception as exc:
+            self._sender.error("encode", "cannot build an outcome document: %r", exc)
 
     def _submit(self, encoded: Encoded) -> None:
         if encoded.data:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from mlmon_elk.checks.settings import CheckSettings
 from mlmon_elk.profile.baseline import Baseline
+from mlmon_elk.profile.performance import PerformanceWindow
 from mlmon_elk.profile.window import ModelWindow
 
 
@@ -23,3 +24,6 @@ class ModelJob:
     """Version → the baseline its window is compared with. The analyzer decides
     which baseline a version without its own uses (the model's default)."""
     settings: CheckSettings = field(default_factory=CheckSettings)
+    performance: Mapping[str, PerformanceWindow] = field(default_factory=dict)
+    """Version → its outcomes and score histogram (versions whose baseline
+    records performance); empty when no outcome source is configured."""

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from mlmon_elk.checks import distribution, operational, rates, schema
+from mlmon_elk.checks import distribution, operational, performance, rates, schema
 from mlmon_elk.checks.finding import Finding, decide
 from mlmon_elk.checks.job import ModelJob
 from mlmon_elk.checks.metrics import holm
@@ -43,6 +43,7 @@ def check_run(jobs: Sequence[ModelJob]) -> list[WindowResult]:
         for version in sorted(job.window.versions):
             profile = job.window.versions[version]
             items = list(_version_findings(profile, job.baselines.get(version), settings))
+            items += _performance_findings(job, version)
             pending.append(_Pending(job, version, profile, items))
         expected = settings.expected_versions or frozenset(job.baselines)
         model_items = [
@@ -101,6 +102,22 @@ def _version_findings(
         item = _guard(check, call, about)
         if item is not None:
             yield item
+
+
+def _performance_findings(job: ModelJob, version: str) -> list[Finding | CheckResult]:
+    baseline = job.baselines.get(version)
+    window = job.performance.get(version)
+    if baseline is None or baseline.performance is None or window is None:
+        return []
+    profile = baseline.performance
+    calls: list[tuple[Check, Callable[[], Finding | None]]] = [
+        (Check.PERFORMANCE, partial(performance.performance, profile, window, job.settings)),
+        (
+            Check.ESTIMATED_PERFORMANCE,
+            partial(performance.estimated_performance, profile, window, job.settings),
+        ),
+    ]
+    return [item for check, call in calls if (item := _guard(check, call)) is not None]
 
 
 def _feature_checks(

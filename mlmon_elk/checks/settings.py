@@ -67,6 +67,16 @@ class CheckSettings:
     model that fails every request must still alert (the error-rate test
     itself guards against noise), while a p95 of fewer than 20 values is just
     the maximum."""
+    min_labels: int = 100
+    """Fewest labelled predictions (outcomes) for ``performance``: below ~100 an
+    accuracy is uncertain by ±10 points, twice the minimum drop."""
+    min_accuracy_drop: float = 0.05
+    """Minimum fall of accuracy (absolute, 5 points) for ``performance`` and
+    ``estimated_performance``."""
+    min_auc_drop: float = 0.05
+    """Minimum fall of ROC AUC (0.05) for the same checks."""
+    min_mae_rise: float = 0.2
+    """Minimum relative rise of a regressor's MAE (20%) for ``performance``."""
     disabled: frozenset[Check] = frozenset()
     """Checks not to run for this model."""
 

@@ -19,6 +19,13 @@ examples:
   mlmon-elk baseline train.jsonl --model m --version 3 --holdout last_month.jsonl \\
       --window-sizes 500,5000,50000 --out baselines/m-3.yaml
   mlmon-elk baseline train.csv --model m --version 3 --config baseline.yaml
+  mlmon-elk baseline train.csv --model m --version 3 --holdout scored_holdout.csv \
+      --target late --prediction score
+
+--target records the model's performance on the held-out rows, for the
+performance checks: the held-out data must hold the model's predictions on
+those rows (--prediction: a score in [0, 1] of the positive class and/or the
+predicted label, or a regressor's predicted value).
 
 --config reads the same options from YAML:
   kinds: {zip_code: cat, notes: text}
@@ -27,6 +34,8 @@ examples:
   empty_as_null: false
   holdout: last_month.parquet
   window_sizes: [500, 5000, 50000]
+  target: late
+  predictions: [score]
 """
 
 
@@ -79,6 +88,15 @@ def register(subparsers: Any) -> None:
         default=None,
         help="treat empty strings as null (set the handler's option the same)",
     )
+    parser.add_argument("--target", help="column of the actual value: record held-out performance")
+    parser.add_argument(
+        "--prediction",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="a column with the model's prediction on the same rows (score, label or value)",
+    )
+    parser.add_argument("--positive-class", help="the class a score column is the probability of")
     parser.add_argument("--seed", type=int, help="seed of the holdout carve and resampling")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(run=run)
@@ -118,7 +136,13 @@ def run(args: argparse.Namespace) -> int:
         if args.window_sizes
         else tuple(int(x) for x in config.get("window_sizes", defaults.window_sizes)),
         seed=args.seed if args.seed is not None else int(config.get("seed", defaults.seed)),
+        target=args.target or config.get("target"),
+        predictions=(*_names(config.get("predictions", []), "predictions"), *args.prediction),
+        positive_class=args.positive_class or config.get("positive_class"),
     )
+    if options.predictions and options.target is None:
+        msg = "--prediction goes with --target (the column of the actual value)"
+        raise ConfigError(msg)
     frame, absent = read_table(args.data)
     holdout, holdout_absent = read_table(holdout_path) if holdout_path else (None, None)
     quiet = args.quiet or len(frame) < LARGE_INPUT
@@ -149,6 +173,10 @@ def run(args: argparse.Namespace) -> int:
         f"wrote {out}: {len(baseline.inputs)} inputs, {len(baseline.outputs)} outputs"
         f" ({kinds_line}) from {baseline.rows:,} rows; {calibrated}"
     )
+    if baseline.performance is not None:
+        from mlmon_elk.checks.performance import describe_baseline
+
+        print(describe_baseline(baseline.performance))
     return 0
 
 
@@ -172,7 +200,7 @@ def _load_config(path: str) -> dict[str, Any]:
 
     data = read_yaml_mapping(path, what="config", error=ConfigError)
     known = {"kinds", "outputs", "ignore", "empty_as_null", "holdout", "holdout_fraction"}
-    known |= {"window_sizes", "seed"}
+    known |= {"window_sizes", "seed", "target", "predictions", "positive_class"}
     unknown = sorted(set(data) - known)
     if unknown:
         msg = f"config {path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})"

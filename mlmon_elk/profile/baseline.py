@@ -24,6 +24,11 @@ import yaml
 
 from mlmon_elk.contract import Check, Kind, Role
 from mlmon_elk.errors import BaselineError
+from mlmon_elk.profile.performance import (
+    PerformanceProfile,
+    performance_from_dict,
+    performance_to_dict,
+)
 from mlmon_elk.tokens import TOKENIZER_VERSION
 from mlmon_elk.yaml_files import read_yaml_mapping
 
@@ -156,6 +161,8 @@ class Baseline:
     options: Mapping[str, Any] = field(default_factory=dict)
     """How it was built (kind overrides, ``empty_as_null``, bins, top
     categories, seed…), for people and for rebuilding it the same way."""
+    performance: PerformanceProfile | None = None
+    """The model's performance on held-out data (built with ``--target``)."""
 
     def feature(self, role: Role, name: str) -> FeatureProfile | None:
         for f in self.features:
@@ -177,7 +184,7 @@ class Baseline:
 
 def baseline_to_dict(baseline: Baseline) -> dict[str, Any]:
     """The YAML-ready mapping of ``baseline`` (vocabularies sorted, so diffs are small)."""
-    return {
+    out = {
         "mlmon_baseline": BASELINE_FORMAT,
         "model": baseline.model,
         "version": baseline.version,
@@ -190,6 +197,9 @@ def baseline_to_dict(baseline: Baseline) -> dict[str, Any]:
         "options": dict(baseline.options),
         "features": [_feature_to_dict(f) for f in baseline.features],
     }
+    if baseline.performance is not None:
+        out["performance"] = performance_to_dict(baseline.performance)
+    return out
 
 
 def _feature_to_dict(f: FeatureProfile) -> dict[str, Any]:
@@ -267,6 +277,9 @@ def baseline_from_dict(data: Mapping[str, Any], *, where: str = "baseline") -> B
             _feature_from_dict(_Reader(item, f"{where}.features[{i}]"))
             for i, item in enumerate(r.sequence("features"))
         ),
+        performance=performance_from_dict(data["performance"], f"{where}.performance")
+        if data.get("performance") is not None
+        else None,
     )
 
 

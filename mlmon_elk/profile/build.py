@@ -50,6 +50,8 @@ from mlmon_elk.profile.baseline import (
     NumericProfile,
     TextProfile,
 )
+from mlmon_elk.profile.performance import PerformanceProfile
+from mlmon_elk.profile.performance_build import performance_profile
 from mlmon_elk.profile.values import TypedColumn, coerce, type_column
 from mlmon_elk.tokens import tokenize
 
@@ -93,6 +95,18 @@ class BuildOptions:
     """Seed of the holdout carve and the resampling (baselines are reproducible)."""
     min_expected_count: int = CheckSettings().min_expected_count
     """Must match the checks' setting: rare top categories are pooled alike."""
+    target: str | None = None
+    """Column of the actual value: records the model's held-out performance
+    (``performance``); the column itself is not profiled as a feature."""
+    predictions: tuple[str, ...] = ()
+    """Columns holding the model's predictions on the same rows (a score and/or
+    a predicted label or value); they are profiled as outputs too."""
+    positive_class: str | None = None
+    """The class a score is the probability of (default: ``true``/``1``/``yes``
+    if present, else the last class in sorted order)."""
+    score_bins: int = 20
+    """Quantile bins of the score: the binned ROC AUC and the calibration that
+    the label-free estimate applies are measured on them."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,6 +120,11 @@ class BuildOptions:
             "calibration_windows": self.calibration_windows,
             "tail": self.tail,
             "seed": self.seed,
+            **(
+                {"target": self.target, "predictions": list(self.predictions)}
+                if self.target
+                else {}
+            ),
         }
 
 
@@ -159,6 +178,12 @@ def build_baseline(
             ignore=opts.ignore | frozenset(ignore),
         )
     say = progress or (lambda _msg: None)
+    if opts.target is not None:  # the target is not a feature; predictions are outputs
+        opts = replace(
+            opts,
+            ignore=opts.ignore | {opts.target},
+            outputs=opts.outputs | frozenset(opts.predictions),
+        )
     _check_columns(frame, opts)
     train_absent = dict(absent or {})
     hold_absent = dict(holdout_absent or {})
@@ -171,6 +196,7 @@ def build_baseline(
             train, hold = frame.iloc[train_rows], frame.iloc[hold_rows]
             hold_absent = {c: m[hold_rows] for c, m in train_absent.items()}
             train_absent = {c: m[train_rows] for c, m in train_absent.items()}
+    performance = _performance(opts, frame if hold is None else hold, say, held=hold is not None)
     if hold is not None and len(hold) < opts.min_holdout_rows:
         say(f"held-out data has {len(hold):,} rows < {opts.min_holdout_rows:,}: not calibrating")
         hold = None
@@ -217,6 +243,23 @@ def build_baseline(
         window_sizes=tuple(opts.window_sizes) if hold is not None else (),
         holdout_rows=len(hold) if hold is not None else 0,
         options=opts.to_dict(),
+        performance=performance,
+    )
+
+
+def _performance(
+    opts: BuildOptions, rows: pd.DataFrame, say: Progress, *, held: bool
+) -> PerformanceProfile | None:
+    if opts.target is None:
+        return None
+    if not held:
+        say("no held-out rows: performance measured on the training rows (optimistic)")
+    return performance_profile(
+        rows,
+        target=opts.target,
+        predictions=opts.predictions,
+        positive=opts.positive_class,
+        score_bins=opts.score_bins,
     )
 
 

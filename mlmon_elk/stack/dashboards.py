@@ -38,6 +38,7 @@ DATA_VIEW_PATTERNS = {
     DataView.PREDICTIONS: f"logs-{Dataset.PREDICTION}-*",
     DataView.CHECKS: f"logs-{Dataset.CHECK}-*",
     DataView.ALERTS: f"logs-{Dataset.ALERT}-*",
+    DataView.OUTCOMES: f"logs-{Dataset.OUTCOME}-*",
 }
 """Data view id → index pattern (data streams or plain indices of any namespace)."""
 
@@ -45,6 +46,7 @@ DATA_VIEW_DATASETS = {
     DataView.PREDICTIONS: Dataset.PREDICTION,
     DataView.CHECKS: Dataset.CHECK,
     DataView.ALERTS: Dataset.ALERT,
+    DataView.OUTCOMES: Dataset.OUTCOME,
 }
 
 OVERVIEW = "mlmon-dashboard-overview"
@@ -112,17 +114,21 @@ DATA_VIEW_FORMATS = {
             for f in (Field.VALUE, Field.THRESHOLD, Field.EXPECTED, Field.OBSERVED)
         )
     ),
+    DataView.OUTCOMES: _formats(
+        *((f, _RESULT_NUMBER) for f in (Field.SCORE, Field.RESIDUAL, Field.ACTUAL_NUM))
+    ),
 }
 
 DATA_VIEW_NAMES = {
     DataView.PREDICTIONS: "mlmon predictions",
     DataView.CHECKS: "mlmon check results",
     DataView.ALERTS: "mlmon alerts",
+    DataView.OUTCOMES: "mlmon outcomes",
 }
 
 
 def data_views() -> list[Body]:
-    """The three data views, ids from :class:`contract.DataView`."""
+    """The data views, ids from :class:`contract.DataView`."""
     return [
         _saved_object(
             "index-pattern",

@@ -114,13 +114,15 @@ def ilm_policies(retention: Retention = DEFAULT_RETENTION) -> dict[str, Body]:
 
     return {
         PREDICTION_POLICY: policy(retention.predictions, "mlmon-elk prediction documents"),
-        RESULT_POLICY: policy(retention.results, "mlmon-elk check results, alerts, invalid lines"),
+        RESULT_POLICY: policy(
+            retention.results, "mlmon-elk check results, alerts, outcomes, invalid lines"
+        ),
     }
 
 
 _POLICY_DATASETS: dict[str, tuple[str, ...]] = {
     PREDICTION_POLICY: (Dataset.PREDICTION,),
-    RESULT_POLICY: (Dataset.CHECK, Dataset.ALERT, INVALID_DATASET),
+    RESULT_POLICY: (Dataset.CHECK, Dataset.ALERT, INVALID_DATASET, Dataset.OUTCOME),
 }
 
 
@@ -162,7 +164,9 @@ def ism_policies(retention: Retention = DEFAULT_RETENTION) -> dict[str, Body]:
             PREDICTION_POLICY, retention.predictions, "mlmon-elk prediction documents"
         ),
         RESULT_POLICY: policy(
-            RESULT_POLICY, retention.results, "mlmon-elk check results, alerts, invalid lines"
+            RESULT_POLICY,
+            retention.results,
+            "mlmon-elk check results, alerts, outcomes, invalid lines",
         ),
     }
 
@@ -304,6 +308,35 @@ def result_mappings(*, data_streams: bool = True, engine: Engine = "elasticsearc
     }
 
 
+def outcome_mappings(*, data_streams: bool = True, engine: Engine = "elasticsearch") -> Body:
+    """Mappings of ``logs-mlmon.outcome-*``: ground truth joined to its prediction.
+
+    Every field the performance aggregations read is mapped explicitly (the
+    prediction's time as a date, the score and residual as doubles, actual and
+    predicted values under typed ``num``/``cat`` paths like features).
+    """
+    properties = _common_properties(data_streams, engine)
+    typed = {"properties": {"num": _DOUBLE, "cat": _KEYWORD}}
+    properties["mlmon"] = {
+        "properties": {
+            "schema": _LONG,
+            "model": {"properties": {"name": _KEYWORD, "version": _KEYWORD}},
+            "prediction_id": _KEYWORD,
+            "prediction_time": _DATE,
+            "actual": typed,
+            "predicted": typed,
+            "score": _DOUBLE,
+            "residual": _DOUBLE,
+        }
+    }
+    return {
+        "date_detection": False,
+        "numeric_detection": False,
+        "dynamic_templates": list(_COMMON_DYNAMIC),
+        "properties": properties,
+    }
+
+
 def invalid_mappings(*, data_streams: bool = True, engine: Engine = "elasticsearch") -> Body:
     """Mappings of ``logs-mlmon.invalid-*``: accept anything, index almost nothing.
 
@@ -360,6 +393,10 @@ def component_templates(
             "template": {"mappings": result_mappings(data_streams=data_streams, engine=engine)},
             "_meta": _meta("mlmon-elk check result and alert mappings"),
         },
+        "mlmon-outcome-mappings": {
+            "template": {"mappings": outcome_mappings(data_streams=data_streams, engine=engine)},
+            "_meta": _meta("mlmon-elk outcome (ground truth) mappings"),
+        },
         "mlmon-invalid-mappings": {
             "template": {"mappings": invalid_mappings(data_streams=data_streams, engine=engine)},
             "_meta": _meta("mlmon-elk mappings for lines Logstash could not parse"),
@@ -380,6 +417,8 @@ _FAMILIES: dict[str, tuple[str, str]] = {
     Dataset.CHECK: ("mlmon-result-mappings", "mlmon-result-lifecycle"),
     Dataset.ALERT: ("mlmon-result-mappings", "mlmon-result-lifecycle"),
     INVALID_DATASET: ("mlmon-invalid-mappings", "mlmon-result-lifecycle"),
+    # Outcomes arrive late and are small: kept as long as the results they feed.
+    Dataset.OUTCOME: ("mlmon-outcome-mappings", "mlmon-result-lifecycle"),
 }
 
 

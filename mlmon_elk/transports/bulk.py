@@ -1,9 +1,12 @@
-"""Straight into the cluster: ``_bulk`` ``create`` into the prediction data stream.
+"""Straight into the cluster: ``_bulk`` ``create`` into the mlmon data streams.
 
 No Logstash in between: each batch becomes one ``POST /logs-mlmon.prediction-<ns>/_bulk``
 request (NDJSON, the same on Elasticsearch and OpenSearch), standard library
-only. Every document gets a fixed ``_id`` — ``mlmon.prediction_id`` for
-predictions, a hash of the line for the handler's counters documents — and
+only. A document whose ``data_stream`` fields name another mlmon stream (an
+outcome: ``logs-mlmon.outcome-<ns>``) goes there, by its action's ``_index``.
+Every document gets a fixed ``_id`` — ``mlmon.prediction_id`` for predictions
+and outcomes (one outcome per prediction: the first one wins), a hash of the
+line for the handler's counters documents — and
 the action is ``create``, which data streams require anyway. So a batch sent
 twice (a retry after a lost answer, a spool replay) is answered ``409`` for
 what the cluster already has: counted as a duplicate, never a second document.
@@ -39,9 +42,6 @@ from mlmon_elk.transports import DeliveryError, Destination, Receipt, TransportO
 MAX_ID_BYTES = 512
 """Elasticsearch and OpenSearch refuse a longer ``_id``."""
 
-_CREATE_PREFIX = b'{"create":{"_id":'
-_CREATE_SUFFIX = b"}}\n"
-
 
 @dataclass(frozen=True)
 class BulkBody:
@@ -55,11 +55,17 @@ class BulkBody:
 
 
 def document_id(line: bytes) -> str:
-    """The ``_id`` of a document line: its prediction id, else a hash of the line.
+    """The ``_id`` of a document line: its prediction id, else a hash of the line."""
+    return create_action(line)[1]
 
-    A prediction id longer than the cluster allows (and a line without one,
-    such as a counters document) gets a SHA-256 of the line: still the same
-    for every resend of that line.
+
+def create_action(line: bytes) -> tuple[str | None, str]:
+    """The target (``None``: the request's own stream) and ``_id`` of a document line.
+
+    The target is the mlmon stream the document's ``data_stream`` fields name, if
+    they name one. A prediction id longer than the cluster allows (and a line
+    without one, such as a counters document) gets a SHA-256 of the line: still
+    the same for every resend of that line.
 
     Raises:
         ValueError: The line is not a JSON object.
@@ -71,8 +77,25 @@ def document_id(line: bytes) -> str:
     mlmon = doc.get("mlmon")
     given = mlmon.get("prediction_id") if isinstance(mlmon, dict) else None
     if isinstance(given, str) and given and len(given.encode("utf-8")) <= MAX_ID_BYTES:
-        return given
-    return "sha256:" + hashlib.sha256(line.rstrip(b"\n")).hexdigest()
+        doc_id = given
+    else:
+        doc_id = "sha256:" + hashlib.sha256(line.rstrip(b"\n")).hexdigest()
+    return _target(doc.get("data_stream")), doc_id
+
+
+def _target(data_stream: object) -> str | None:
+    if not isinstance(data_stream, dict) or data_stream.get("type") != "logs":
+        return None
+    dataset, namespace = data_stream.get("dataset"), data_stream.get("namespace")
+    if dataset == Dataset.PREDICTION or not isinstance(namespace, str) or not namespace:
+        return None
+    if dataset not in _ROUTED:
+        return None
+    return f"logs-{dataset}-{namespace}"
+
+
+_ROUTED = frozenset({str(Dataset.OUTCOME)})
+"""Datasets a document may name to leave the prediction stream."""
 
 
 def bulk_body(data: bytes) -> BulkBody:
@@ -86,11 +109,12 @@ def bulk_body(data: bytes) -> BulkBody:
         if not line.strip():
             continue
         try:
-            doc_id = document_id(line)
+            index, doc_id = create_action(line)
         except ValueError:
             unreadable += 1
             continue
-        parts += (_CREATE_PREFIX, json.dumps(doc_id).encode(), _CREATE_SUFFIX, line, b"\n")
+        action = {"_index": index, "_id": doc_id} if index else {"_id": doc_id}
+        parts += (b'{"create":', json.dumps(action).encode(), b"}\n", line, b"\n")
         documents += 1
     return BulkBody(b"".join(parts), documents, unreadable)
 

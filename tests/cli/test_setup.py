@@ -41,10 +41,10 @@ def test_setup_against_kibana_reports_every_asset(
     assert first[0].startswith("# Kibana 8.14")
     assert "create    kibana rule mlmon-new-critical-alert" in first
     assert "create    kibana connector mlmon-server-log" in first
-    assert first[-1] == "11 created, 0 updated, 0 unchanged"
+    assert first[-1] == "12 created, 0 updated, 0 unchanged"
 
     assert main(["setup", "--kibana", kibana.url, "--wait", "5"]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "0 created, 0 updated, 11 unchanged"
+    assert capsys.readouterr().out.splitlines()[-1] == "0 created, 0 updated, 12 unchanged"
 
 
 def test_dry_run_without_a_stack_lists_what_would_be_installed(

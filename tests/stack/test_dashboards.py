@@ -26,7 +26,12 @@ from mlmon_elk.stack.dashboards import (
     saved_objects,
     stamp_of,
 )
-from mlmon_elk.stack.templates import mapped_type, prediction_mappings, result_mappings
+from mlmon_elk.stack.templates import (
+    mapped_type,
+    outcome_mappings,
+    prediction_mappings,
+    result_mappings,
+)
 
 OBJECTS = saved_objects()
 DASHBOARDS = [o for o in OBJECTS if o["type"] == "dashboard"]
@@ -36,6 +41,7 @@ MAPPINGS = {
     DataView.PREDICTIONS: prediction_mappings(),
     DataView.CHECKS: result_mappings(),
     DataView.ALERTS: result_mappings(),
+    DataView.OUTCOMES: outcome_mappings(),
 }
 
 KQL_TERM = re.compile(r'([\w.@]+) : (?:"([^"]*)"|\(([^)]*)\))')

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from mlmon_elk.assets import asset_dir
-from mlmon_elk.contract import Dataset, validate_namespace
+from mlmon_elk.contract import STREAM_OF_DATASET, Dataset, validate_namespace
 from mlmon_elk.stack.templates import INVALID_DATASET
 from tests.stack.logstash_config import (
     Bareword,
@@ -324,13 +324,13 @@ def _assert_data_stream_output(output: Plugin) -> None:
 def test_predictions_are_created_under_their_prediction_id(
     pipeline: dict[str, list[Any]],
 ) -> None:
-    """A resent prediction is a 409, not a second document: the prediction output creates
+    """A resent prediction or outcome is a 409, not a second document: their output creates
     each one with its prediction id as ``_id``; everything else (counters documents, invalid
     events) goes through an output without an id, which sprintf would leave literal."""
     (routing,) = pipeline["output"]
     assert isinstance(routing, Conditional)
     ((condition, (predictions,)),) = routing.branches
-    assert f'[data_stream][dataset] == "{Dataset.PREDICTION}"' in condition
+    assert f'[data_stream][dataset] in ["{Dataset.PREDICTION}", "{Dataset.OUTCOME}"]' in condition
     assert "[mlmon][prediction_id]" in condition
     assert predictions.settings["document_id"] == "%{[mlmon][prediction_id]}"
     assert predictions.settings["action"] == "create"
@@ -357,11 +357,11 @@ def test_secrets_are_only_environment_references() -> None:
 
 
 def test_routing_accepts_exactly_the_contract_streams(pipeline: dict[str, list[Any]]) -> None:
-    """The datasets let through are the three streams; everything else is invalid."""
+    """The datasets let through are the contract's streams; everything else is invalid."""
     found = [c for c in conditions(pipeline["filter"]) if "not in" in c]
     (routing,) = found
     listed = set(re.findall(r'"([^"]+)"', routing.split("not in", 1)[1]))
-    assert listed == {Dataset.PREDICTION, Dataset.CHECK, Dataset.ALERT}
+    assert listed == set(STREAM_OF_DATASET.values())
     texts = PIPELINE.read_text(encoding="utf-8")
     assert f'"[data_stream][dataset]" => "{INVALID_DATASET}"' in texts
     for reason in ("_jsonparsefailure", "_timestampparsefailure"):

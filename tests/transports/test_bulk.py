@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from mlmon_elk import log_outcome
 from mlmon_elk.analyzer import Analyzer
 from mlmon_elk.config import config_from_dict
 from mlmon_elk.contract import Dataset, stream_name
@@ -28,7 +29,7 @@ from mlmon_elk.handler import PredictionHandler
 from mlmon_elk.sender import Sender, SenderSettings
 from mlmon_elk.spool import MemorySpool
 from mlmon_elk.transports import DeliveryError, TransportOptions, parse_url
-from mlmon_elk.transports.bulk import BulkTransport, document_id, read_bulk_answer
+from mlmon_elk.transports.bulk import BulkTransport, create_action, document_id, read_bulk_answer
 from mlmon_elk.windows import Window
 from tests import scenario
 from tests.conftest import EsTarget
@@ -163,6 +164,19 @@ def test_the_id_is_the_prediction_id_or_a_hash_of_the_line() -> None:
         document_id(b"[1, 2]")
 
 
+def test_outcomes_go_to_their_own_stream_under_their_prediction_id() -> None:
+    """An outcome names its stream in data_stream.*; other datasets stay in the request's."""
+    outcome = (
+        b'{"data_stream":{"type":"logs","dataset":"mlmon.outcome","namespace":"prod"},'
+        b'"mlmon":{"prediction_id":"req-1"}}'
+    )
+    assert create_action(outcome) == ("logs-mlmon.outcome-prod", "req-1")
+    prediction = outcome.replace(b"mlmon.outcome", b"mlmon.prediction")
+    assert create_action(prediction) == (None, "req-1")
+    elsewhere = outcome.replace(b"mlmon.outcome", b"nginx.access")
+    assert create_action(elsewhere)[0] is None
+
+
 def test_answers_are_sorted_created_duplicate_rejected_or_retry() -> None:
     items: list[dict[str, Any]] = [
         {"create": {"_id": "a", "status": 201}},
@@ -206,6 +220,24 @@ def test_each_prediction_is_created_under_its_prediction_id(es: EsTarget, tmp_pa
         name=stream_name(Dataset.PREDICTION, es.namespace)
     )["data_streams"]
     assert stream["name"] == f"logs-mlmon.prediction-{es.namespace}"
+
+
+def test_outcomes_are_created_in_the_outcome_stream_once(es: EsTarget, tmp_path: Path) -> None:
+    """Predictions and their late outcomes through one handler: each lands in its stream,
+    and an outcome logged twice for a prediction is one document (the first wins)."""
+    handler = handler_for(es, es.url, tmp_path)
+    try:
+        ids = log(handler, range(20))
+        for prediction_id in [*ids[:10], *ids[:5]]:
+            log_outcome(handler, prediction_id=prediction_id, outcome=1)
+    finally:
+        handler.close()
+    outcomes = stream_name(Dataset.OUTCOME, es.namespace)
+    es.client.indices.refresh(index=outcomes)
+    hits = es.client.search(index=outcomes, size=100)["hits"]["hits"]
+    assert sorted(h["_id"] for h in hits) == sorted(ids[:10])
+    assert predictions_in(es) == {i: i for i in ids}
+    assert handler.counters().duplicates == 5
 
 
 def test_a_resend_is_acknowledged_as_a_duplicate_not_written_again(

@@ -1,0 +1,568 @@
+"""Count outcomes (ground truth) and score histograms of a window, for the performance checks.
+
+Realized performance is counted **by prediction time**: an outcome belongs to
+the window its ``mlmon.prediction_time`` falls in, whenever it was logged. Each
+outcome document carries the prediction's score or predicted value (see
+:mod:`mlmon_elk.outcomes`), so the count is a pure aggregation on the outcome
+stream — no prediction document is looked up or pulled:
+
+* Elasticsearch: one search on ``logs-mlmon.outcome-<ns>`` per baseline of the
+  model (a ``terms`` split on version; under it a ``range`` on the score per
+  actual class, or ``terms`` actual × predicted, or ``extended_stats`` of the
+  residual), plus, for the label-free estimate, one ``range`` aggregation of
+  the score output on the prediction stream. The response size depends on the
+  number of bins and classes, never on the number of outcomes.
+* Files: the same counting over the JSON-lines files (the handler writes
+  outcomes into the same files as predictions), chunk by chunk.
+
+``tests/sources/test_outcomes.py`` holds the two to the same counts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from mlmon_elk.contract import Dataset, Field, Kind, Role, stream_name, value_field
+from mlmon_elk.errors import SourceError
+from mlmon_elk.profile.performance import (
+    OutcomeCounts,
+    PerformanceProfile,
+    PerformanceWindow,
+    ResidualSums,
+    Task,
+)
+from mlmon_elk.profile.window import ModelWindow
+from mlmon_elk.queries import response_problem
+from mlmon_elk.sources import ModelBaselines
+from mlmon_elk.windows import Window, format_time
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+    from mlmon_elk.sources.elasticsearch import Retry
+
+Body = dict[str, Any]
+
+MAX_CLASSES = 100
+"""Classes (``terms`` size) counted per actual and predicted value."""
+
+
+class OutcomeSource(Protocol):
+    """Anything that can count a model's outcomes and scores in a window."""
+
+    def fetch(
+        self, model: ModelBaselines, window: Window, predictions: ModelWindow
+    ) -> tuple[dict[str, PerformanceWindow], int]:
+        """Version → performance counts (versions whose baseline records performance),
+        and the number of requests or files read.
+
+        Raises:
+            SourceError: the outcomes cannot be read.
+        """
+        ...  # pragma: no cover - protocol
+
+
+def performance_groups(model: ModelBaselines) -> list[tuple[PerformanceProfile, Body]]:
+    """One (profile, version filter) per baseline that records performance.
+
+    Versions with a baseline of their own get a ``terms`` filter; the default
+    baseline covers every other version (``must_not``).
+    """
+    own = sorted(v for v in model.by_version if v != model.default_version)
+    groups: list[tuple[PerformanceProfile, Body]] = []
+    for version in own:
+        profile = model.by_version[version].performance
+        if profile is not None:
+            groups.append((profile, {"terms": {Field.MODEL_VERSION: [version]}}))
+    default = model.default.performance
+    if default is not None:
+        others: Body = {"bool": {"must_not": [{"terms": {Field.MODEL_VERSION: own}}]}}
+        groups.append((default, others if own else {"match_all": {}}))
+    return groups
+
+
+# ------------------------------------------------------------- Elasticsearch
+
+
+def _ranges(edges: Sequence[float]) -> list[Body]:
+    bounds: list[float | None] = [None, *edges, None]
+    out = []
+    for low, high in itertools.pairwise(bounds):
+        r: Body = {}
+        if low is not None:
+            r["from"] = low
+        if high is not None:
+            r["to"] = high
+        out.append(r)
+    return out
+
+
+def outcome_aggregations(profile: PerformanceProfile) -> Body:
+    """The per-version aggregations of a profile's task on the outcome stream."""
+    if profile.task is Task.REGRESSION:
+        return {
+            "labelled": {
+                "filter": {"exists": {"field": Field.RESIDUAL}},
+                "aggs": {
+                    "residual": {"extended_stats": {"field": Field.RESIDUAL}},
+                    "positive": {
+                        "filter": {"range": {Field.RESIDUAL: {"gte": 0}}},
+                        "aggs": {"sum": {"sum": {"field": Field.RESIDUAL}}},
+                    },
+                },
+            }
+        }
+    if profile.score is not None:
+        ranges = _ranges(profile.edges)
+        classes = [c for c in (profile.positive, profile.negative) if c is not None]
+        return {
+            "labelled": {
+                "filter": {
+                    "bool": {
+                        "filter": [
+                            {"terms": {Field.ACTUAL_CAT: classes}},
+                            {"exists": {"field": Field.SCORE}},
+                        ]
+                    }
+                },
+                "aggs": {
+                    "actual": {
+                        "terms": {"field": Field.ACTUAL_CAT, "size": len(classes)},
+                        "aggs": {"bins": {"range": {"field": Field.SCORE, "ranges": ranges}}},
+                    },
+                    "bins": {
+                        "range": {"field": Field.SCORE, "ranges": ranges},
+                        "aggs": {"score": {"sum": {"field": Field.SCORE}}},
+                    },
+                },
+            }
+        }
+    return {
+        "labelled": {
+            "filter": {
+                "bool": {
+                    "filter": [
+                        {"exists": {"field": Field.ACTUAL_CAT}},
+                        {"exists": {"field": Field.PREDICTED_CAT}},
+                    ]
+                }
+            },
+            "aggs": {
+                "actual": {
+                    "terms": {"field": Field.ACTUAL_CAT, "size": MAX_CLASSES},
+                    "aggs": {
+                        "predicted": {"terms": {"field": Field.PREDICTED_CAT, "size": MAX_CLASSES}}
+                    },
+                }
+            },
+        }
+    }
+
+
+def _time_range(field_name: str, window: Window) -> Body:
+    return {
+        "range": {
+            field_name: {
+                "gte": format_time(window.start),
+                "lt": format_time(window.end),
+                "format": "strict_date_optional_time",
+            }
+        }
+    }
+
+
+def outcome_body(
+    model: str, window: Window, profile: PerformanceProfile, versions: Body, max_versions: int
+) -> Body:
+    """The search on the outcome stream for one baseline's versions."""
+    return {
+        "size": 0,
+        "track_total_hits": False,
+        "query": {
+            "bool": {
+                "filter": [
+                    {"term": {Field.EVENT_DATASET: str(Dataset.OUTCOME)}},
+                    {"term": {Field.MODEL_NAME: model}},
+                    _time_range(Field.PREDICTION_TIME, window),
+                    versions,
+                ]
+            }
+        },
+        "aggs": {
+            "versions": {
+                "terms": {"field": Field.MODEL_VERSION, "size": max_versions},
+                "aggs": outcome_aggregations(profile),
+            }
+        },
+    }
+
+
+def score_field(profile: PerformanceProfile) -> str:
+    """The prediction document's field holding the score."""
+    return value_field(Role.OUTPUT, Kind.NUM, profile.score or "")
+
+
+def score_body(
+    model: str, window: Window, profile: PerformanceProfile, versions: Body, max_versions: int
+) -> Body:
+    """The search on the prediction stream: the window's score histogram per version."""
+    return {
+        "size": 0,
+        "track_total_hits": False,
+        "query": {
+            "bool": {
+                "filter": [
+                    {"term": {Field.EVENT_DATASET: str(Dataset.PREDICTION)}},
+                    {"term": {Field.MODEL_NAME: model}},
+                    _time_range(Field.TIMESTAMP, window),
+                    versions,
+                ]
+            }
+        },
+        "aggs": {
+            "versions": {
+                "terms": {"field": Field.MODEL_VERSION, "size": max_versions},
+                "aggs": {
+                    "scores": {
+                        "range": {"field": score_field(profile), "ranges": _ranges(profile.edges)}
+                    }
+                },
+            }
+        },
+    }
+
+
+def parse_outcomes(profile: PerformanceProfile, version_bucket: Mapping[str, Any]) -> OutcomeCounts:
+    """The outcome counts of one version bucket of :func:`outcome_body`'s response."""
+    labelled = version_bucket["labelled"]
+    count = int(labelled["doc_count"])
+    if profile.task is Task.REGRESSION:
+        stats = labelled["residual"]
+        total = float(stats.get("sum") or 0.0)
+        positive = float(labelled["positive"]["sum"]["value"] or 0.0)
+        return OutcomeCounts(
+            labelled=count,
+            residuals=ResidualSums(
+                count=int(stats["count"]),
+                sum=total,
+                sum_squares=float(stats.get("sum_of_squares") or 0.0),
+                sum_positive=positive,
+                sum_negative=total - positive,
+            ),
+        )
+    if profile.score is not None:
+        bins = {
+            str(b["key"]): tuple(int(r["doc_count"]) for r in b["bins"]["buckets"])
+            for b in labelled["actual"]["buckets"]
+        }
+        sums = tuple(float(r["score"]["value"] or 0.0) for r in labelled["bins"]["buckets"])
+        return OutcomeCounts(labelled=count, score_bins=bins, score_sums=sums)
+    confusion = {
+        (str(a["key"]), str(p["key"])): int(p["doc_count"])
+        for a in labelled["actual"]["buckets"]
+        for p in a["predicted"]["buckets"]
+    }
+    return OutcomeCounts(labelled=count, confusion=confusion)
+
+
+class ElasticsearchOutcomes:
+    """Counts outcomes and scores with aggregations (see the module docstring)."""
+
+    def __init__(
+        self,
+        client: Elasticsearch,
+        namespace: str,
+        *,
+        max_versions: int = 100,
+        retry: Retry | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.outcome_index = stream_name(Dataset.OUTCOME, namespace)
+        self.prediction_index = stream_name(Dataset.PREDICTION, namespace)
+        self.max_versions = max_versions
+        self.retry = retry
+        self.sleep = sleep
+
+    def fetch(
+        self, model: ModelBaselines, window: Window, predictions: ModelWindow
+    ) -> tuple[dict[str, PerformanceWindow], int]:
+        """See :class:`OutcomeSource`."""
+        out: dict[str, PerformanceWindow] = {}
+        requests = 0
+        for profile, versions in performance_groups(model):
+            body = outcome_body(model.model, window, profile, versions, self.max_versions)
+            response, tries = self._search(self.outcome_index, body, f"outcomes of {model.model}")
+            requests += tries
+            outcomes = {
+                str(b["key"]): parse_outcomes(profile, b)
+                for b in response.get("aggregations", {}).get("versions", {}).get("buckets", [])
+            }
+            scores: dict[str, tuple[int, ...]] = {}
+            if profile.score is not None:
+                body = score_body(model.model, window, profile, versions, self.max_versions)
+                response, tries = self._search(
+                    self.prediction_index, body, f"scores of {model.model}"
+                )
+                requests += tries
+                scores = {
+                    str(b["key"]): tuple(int(r["doc_count"]) for r in b["scores"]["buckets"])
+                    for b in response.get("aggregations", {}).get("versions", {}).get("buckets", [])
+                }
+            for version in {*outcomes, *scores, *_versions_of(model, profile, predictions)}:
+                out[version] = PerformanceWindow(
+                    predictions=_count(predictions, version),
+                    outcomes=outcomes.get(version),
+                    scores=scores.get(version, _zeros(profile)),
+                )
+        return out, requests
+
+    def _search(self, index: str, body: Body, what: str) -> tuple[Mapping[str, Any], int]:
+        from elastic_transport import TransportError
+        from elasticsearch import ApiError
+
+        from mlmon_elk.sources.elasticsearch import (
+            Retry,
+            TransientError,
+            describe_error,
+            with_retries,
+        )
+
+        def send() -> Mapping[str, Any]:
+            response: Mapping[str, Any] = self.client.search(
+                index=index, body=body, ignore_unavailable=True
+            ).body
+            problem = response_problem(response)
+            if problem is not None:
+                raise TransientError(problem)
+            return response
+
+        kwargs: dict[str, Any] = {} if self.sleep is None else {"sleep": self.sleep}
+        try:
+            return with_retries(send, self.retry or Retry(), what, **kwargs)
+        except (ApiError, TransportError) as exc:
+            msg = f"{what}: {describe_error(exc)}"
+            raise SourceError(msg) from exc
+
+
+def _versions_of(
+    model: ModelBaselines, profile: PerformanceProfile, predictions: ModelWindow
+) -> list[str]:
+    """Versions with predictions in the window that ``profile`` applies to."""
+    return [v for v in predictions.versions if model.for_version(v).performance is profile]
+
+
+def _count(predictions: ModelWindow, version: str) -> int:
+    profile = predictions.versions.get(version)
+    return profile.count if profile is not None else 0
+
+
+def _zeros(profile: PerformanceProfile) -> tuple[int, ...] | None:
+    return (0,) * (len(profile.edges) + 1) if profile.score is not None else None
+
+
+# ----------------------------------------------------------------------- files
+
+
+@dataclass(slots=True)
+class _Sums:
+    """One version's outcome and score counts, summed over chunks."""
+
+    profile: PerformanceProfile
+    labelled: int = 0
+    score_bins: dict[str, np.ndarray] = field(default_factory=dict)
+    score_sums: np.ndarray | None = None
+    confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
+    residual: list[float] = field(default_factory=lambda: [0, 0.0, 0.0, 0.0])
+    scores: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.profile.score is not None:
+            size = len(self.profile.edges) + 1
+            self.score_sums = np.zeros(size)
+            self.scores = np.zeros(size, dtype=np.int64)
+
+    def outcomes(self) -> OutcomeCounts:
+        p = self.profile
+        if p.task is Task.REGRESSION:
+            n, total, squares, positive = self.residual
+            return OutcomeCounts(
+                labelled=self.labelled,
+                residuals=ResidualSums(int(n), total, squares, positive, total - positive),
+            )
+        if p.score is not None and self.score_sums is not None:
+            return OutcomeCounts(
+                labelled=self.labelled,
+                score_bins={k: tuple(int(x) for x in v) for k, v in self.score_bins.items()},
+                score_sums=tuple(float(x) for x in self.score_sums),
+            )
+        return OutcomeCounts(labelled=self.labelled, confusion=dict(self.confusion))
+
+
+def _number(value: object) -> float | None:
+    # What a double field indexes: JSON numbers (bools are not numbers here).
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _keyword(value: object) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    return None
+
+
+def _in_window(stamps: Iterable[object], window: Window) -> np.ndarray:
+    times = pd.to_datetime(
+        pd.Series(list(stamps), dtype=object), utc=True, format="ISO8601", errors="coerce"
+    )
+    ns = times.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    start = pd.Timestamp(window.start).value
+    end = pd.Timestamp(window.end).value
+    result: np.ndarray = times.notna().to_numpy() & (ns >= start) & (ns < end)
+    return result
+
+
+class OutcomeCounter:
+    """Counts outcome and prediction documents into performance windows, chunk by chunk."""
+
+    def __init__(self, model: ModelBaselines, window: Window) -> None:
+        self.model = model
+        self.window = window
+        self.sums: dict[str, _Sums] = {}
+
+    def _sums(self, version: str) -> _Sums | None:
+        profile = self.model.for_version(version).performance
+        if profile is None:
+            return None
+        sums = self.sums.get(version)
+        if sums is None:
+            sums = self.sums[version] = _Sums(profile)
+        return sums
+
+    def add(self, docs: Sequence[Mapping[str, Any]]) -> None:
+        """Count the model's outcomes and scored predictions of ``docs`` in the window."""
+        outcomes: list[Mapping[str, Any]] = []
+        predictions: list[Mapping[str, Any]] = []
+        for d in docs:
+            mlmon = d.get("mlmon") or {}
+            if (mlmon.get("model") or {}).get("name") != self.model.model:
+                continue
+            dataset = (d.get("event") or {}).get("dataset")
+            if dataset == Dataset.OUTCOME:
+                outcomes.append(mlmon)
+            elif dataset == Dataset.PREDICTION:
+                predictions.append(d)
+        if outcomes:
+            inside = _in_window((m.get("prediction_time") for m in outcomes), self.window)
+            for mlmon, keep in zip(outcomes, inside, strict=True):
+                if keep:
+                    self._outcome(mlmon)
+        if predictions:
+            inside = _in_window((d.get("@timestamp") for d in predictions), self.window)
+            for doc, keep in zip(predictions, inside, strict=True):
+                if keep:
+                    self._prediction(doc["mlmon"])
+
+    def _outcome(self, mlmon: Mapping[str, Any]) -> None:
+        version = _keyword((mlmon.get("model") or {}).get("version"))
+        sums = self._sums(version) if version is not None else None
+        if sums is None:
+            return
+        p = sums.profile
+        actual = _keyword((mlmon.get("actual") or {}).get("cat"))
+        if p.task is Task.REGRESSION:
+            r = _number(mlmon.get("residual"))
+            if r is None:
+                return
+            sums.labelled += 1
+            sums.residual[0] += 1
+            sums.residual[1] += r
+            sums.residual[2] += r * r
+            if r >= 0:
+                sums.residual[3] += r
+            return
+        if p.score is not None and sums.score_sums is not None:
+            score = _number(mlmon.get("score"))
+            if score is None or actual is None or actual not in (p.positive, p.negative):
+                return
+            b = int(np.searchsorted(p.edges, score, side="right"))
+            sums.labelled += 1
+            bins = sums.score_bins.setdefault(actual, np.zeros(len(p.edges) + 1, dtype=np.int64))
+            bins[b] += 1
+            sums.score_sums[b] += score
+            return
+        predicted = _keyword((mlmon.get("predicted") or {}).get("cat"))
+        if actual is None or predicted is None:
+            return
+        sums.labelled += 1
+        sums.confusion[(actual, predicted)] += 1
+
+    def _prediction(self, mlmon: Mapping[str, Any]) -> None:
+        version = _keyword((mlmon.get("model") or {}).get("version"))
+        sums = self._sums(version) if version is not None else None
+        if sums is None or sums.scores is None:
+            return
+        name = sums.profile.score or ""
+        score = _number((((mlmon.get("outputs") or {}).get("num")) or {}).get(name))
+        if score is not None:
+            sums.scores[int(np.searchsorted(sums.profile.edges, score, side="right"))] += 1
+
+    def result(self, predictions: ModelWindow) -> dict[str, PerformanceWindow]:
+        """Version → performance window (versions with predictions or outcomes)."""
+        for version in predictions.versions:
+            self._sums(version)
+        return {
+            version: PerformanceWindow(
+                predictions=_count(predictions, version),
+                outcomes=sums.outcomes() if sums.labelled else None,
+                scores=tuple(int(x) for x in sums.scores) if sums.scores is not None else None,
+            )
+            for version, sums in self.sums.items()
+        }
+
+
+class FileOutcomes:
+    """Counts outcomes and scores from the handler's JSON-lines files."""
+
+    def __init__(
+        self, paths: Sequence[str | os.PathLike[str]], *, chunk_rows: int = 50_000
+    ) -> None:
+        self.paths = list(paths)
+        self.chunk_rows = chunk_rows
+
+    def fetch(
+        self, model: ModelBaselines, window: Window, predictions: ModelWindow
+    ) -> tuple[dict[str, PerformanceWindow], int]:
+        """See :class:`OutcomeSource`. Files last written before the window are skipped."""
+        from mlmon_elk.sources.files import MTIME_SLACK_SECONDS, expand_paths, read_chunks
+
+        counter = OutcomeCounter(model, window)
+        earliest = window.start.timestamp() - MTIME_SLACK_SECONDS
+        paths = [p for p in expand_paths(self.paths) if _mtime(p) >= earliest]
+        try:
+            for chunk in read_chunks(paths, chunk_rows=self.chunk_rows):
+                counter.add(chunk)
+        except Exception as exc:  # a file rotated away: reported, next run tries again
+            if isinstance(exc, SourceError):
+                raise
+            msg = f"outcomes of {model.model}: files changed while being read ({exc!r})"
+            raise SourceError(msg) from exc
+        return counter.result(predictions), len(paths)
+
+
+def _mtime(path: os.PathLike[str]) -> float:
+    try:
+        return os.stat(path).st_mtime
+    except FileNotFoundError:
+        return -1.0
