@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mlmon_elk import log_outcome
 from mlmon_elk.analyzer import Analyzer
 from mlmon_elk.assets import asset_dir
 from mlmon_elk.config import config_from_dict
@@ -88,10 +89,17 @@ def test_every_field_the_kibana_assets_reference_is_mapped_on_the_engine(
     try:
         scenario.log_window(handler, 0)
         scenario.log_window(handler, 1, injected=True)
+        log_outcome(handler, prediction_id="p-1", outcome=1, score=0.8, predicted=1)
+        log_outcome(handler, prediction_id="p-2", outcome=2.5, predicted=1.5)
     finally:
         handler.close()
     docs = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-    index_documents(es.client, stream_name(Dataset.PREDICTION, es.namespace), docs)
+    for dataset in (Dataset.PREDICTION, Dataset.OUTCOME):
+        index_documents(
+            es.client,
+            stream_name(dataset, es.namespace),
+            [d for d in docs if d["data_stream"]["dataset"] == dataset],
+        )
     _, baseline_path = scenario.build(tmp_path)
     config = config_from_dict(
         {
@@ -118,6 +126,7 @@ def test_every_field_the_kibana_assets_reference_is_mapped_on_the_engine(
         ).body["fields"]
     assert {r.pattern for r in refs} == {
         "logs-mlmon.prediction-*",
+        "logs-mlmon.outcome-*",
         "logs-mlmon.check-*",
         "logs-mlmon.alert-*",
     }
