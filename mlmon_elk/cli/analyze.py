@@ -91,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(msg)
 
     analyzer = Analyzer.from_config(config)
+    analyzer.plan(windows)
     failed = 0
     for i, window in enumerate(windows, 1):
         outcome = analyzer.run(window)
