@@ -22,6 +22,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 import yaml
 
@@ -44,8 +46,8 @@ from mlmon_elk.profile.build import BuildOptions, build_baseline
 from mlmon_elk.profile.frame import window_from_frame
 from mlmon_elk.profile.window import ModelWindow
 from mlmon_elk.sources import ModelBaselines
-from mlmon_elk.sources.files import FileSource, expand_paths
-from mlmon_elk.windows import Window
+from mlmon_elk.sources.files import FileSource, expand_paths, open_lines
+from mlmon_elk.windows import Window, parse_time
 
 START = datetime(2024, 5, 1, tzinfo=UTC)
 WINDOW = Window(START, START + timedelta(days=1))
@@ -296,6 +298,86 @@ def bench_windows(sizes: list[int], rng: np.random.Generator, *, evidently: bool
     print()
 
 
+# ------------------------------------------------- a day of rotated logs: one hour, a backfill
+
+
+def write_day(folder: Path, n: int, rng: np.random.Generator) -> list[Path]:
+    """``n`` predictions over one day, rotated about hourly and gzipped by the handler; each
+    file's mtime set to its last prediction's time, as a live handler leaves it."""
+    rows = frame(n, rng, drift=False)
+    seconds = np.sort(rng.uniform(0, WINDOW.length.total_seconds(), n))
+    active = folder / "predictions.jsonl"
+    handler = PredictionHandler(
+        f"file://{active}",
+        model="bench",
+        model_version="1",
+        spool_dir=None,
+        queue_size=n + 1000,
+        counters_interval=0,
+        file_max_bytes=max(n // 24, 1) * 1300,  # ~1.3 kB a document: about one file an hour
+        file_backups=0,
+    )
+    try:
+        for row, s in zip(rows.to_dict("records"), seconds, strict=True):
+            handler.log_prediction(
+                inputs={str(k): v for k, v in row.items()},
+                latency_ms=12.0,
+                timestamp=START + timedelta(seconds=float(s)),
+            )
+    finally:
+        handler.close()
+    assert not handler.counters().dropped
+    paths = expand_paths([active])
+    for path in paths:
+        with open_lines(path) as lines:
+            stamp = max(orjson.loads(line)["@timestamp"] for line in lines if line.strip())
+        t = parse_time(stamp).timestamp()
+        os.utime(path, (t, t))
+    return paths
+
+
+def bench_day(n: int, rng: np.random.Generator) -> None:
+    print(f"== a day of logs: {n:,} predictions × 50 features, rotated about hourly, gzipped")
+    reference = frame(20_000, rng, drift=False)
+    model = ModelBaselines(
+        "bench", {"1": build_baseline(reference, model="bench", version="1")}, "1"
+    )
+    hours = [Window(START + timedelta(hours=h), START + timedelta(hours=h + 1)) for h in range(24)]
+    with tempfile.TemporaryDirectory(prefix="mlmon-bench-") as tmp:
+        paths = write_day(Path(tmp), n, rng)
+        size = sum(p.stat().st_size for p in paths)
+        print(f"   {len(paths)} files, {size / 1e6:,.0f} MB on disk")
+        active = [Path(tmp) / "predictions.jsonl"]
+        started = time.perf_counter()
+        last = FileSource(active).fetch(model, hours[-1])
+        hour = time.perf_counter() - started
+        started = time.perf_counter()
+        whole = FileSource(active).fetch(model, WINDOW)
+        day = time.perf_counter() - started
+        print(f"   last hour: {hour:6.2f} s, {last.requests} of {len(paths)} files read")
+        print(f"   whole day: {day:6.2f} s, {whole.requests} of {len(paths)} files read")
+        started = time.perf_counter()
+        single = FileSource(active)
+        alone = [single.fetch(model, w) for w in hours]
+        one_by_one = time.perf_counter() - started
+        started = time.perf_counter()
+        planned = FileSource(active)
+        planned.plan(hours)
+        together = [planned.fetch(model, w) for w in hours]
+        backfill = time.perf_counter() - started
+        assert [a.window.versions["1"].count for a in alone] == [
+            t.window.versions["1"].count for t in together
+        ]
+        reads = sum(a.requests for a in alone), sum(t.requests for t in together)
+        print(
+            f"   backfill of 24 hours, a fetch per hour: {one_by_one:6.2f} s, {reads[0]} file reads"
+        )
+        print(
+            f"   backfill of 24 hours, planned, one pass: {backfill:6.2f} s, {reads[1]} file reads"
+        )
+    print()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="DataFrame rows")
@@ -303,11 +385,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--window-rows", default="500,5000,50000", help="window sizes run one at a time ('' skips)"
     )
+    parser.add_argument("--day-rows", type=int, default=1_000_000, help="a day of rotated logs")
     parser.add_argument("--no-evidently", action="store_true", help="skip the Evidently run")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(11)
     if args.jsonl_rows:
         bench_jsonl(args.jsonl_rows, rng)
+    if args.day_rows:
+        bench_day(args.day_rows, rng)
     if args.window_rows:
         sizes = [int(n) for n in args.window_rows.split(",")]
         bench_windows(sizes, rng, evidently=not args.no_evidently)
