@@ -25,7 +25,6 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, cast
@@ -429,19 +428,23 @@ class _Columns:
 
     def __init__(self, mlmon: Sequence[Mapping[str, Any]]) -> None:
         self.mlmon = mlmon
-        self.groups: dict[tuple[str, ...], dict[str, list[Any]]] = {}
+        self.groups: dict[tuple[str, ...], dict[str, Sequence[Any]]] = {}
 
-    def values(self, *path: str) -> list[Any]:
+    def values(self, *path: str) -> Sequence[Any]:
         """The value at ``mlmon.<path...>`` of every document (``None`` where absent)."""
         *group, name = path
         key = tuple(group)
         if key not in self.groups:
             self.groups[key] = _transpose([_dig(m, key) for m in self.mlmon])
         found = self.groups[key].get(name)
-        return found if found is not None else [None] * len(self.mlmon)
+        return found if found is not None else _Absent((None,) * len(self.mlmon))
 
 
-def _transpose(records: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+class _Absent(tuple[None, ...]):
+    """A column no document of the chunk has (a feature of another kind): all ``None``."""
+
+
+def _transpose(records: Sequence[Mapping[str, Any]]) -> dict[str, Sequence[Any]]:
     """Columns of ``records`` by key, ``None`` where a record lacks the key."""
     names = list(set().union(*records))
     if not names:
@@ -452,12 +455,12 @@ def _transpose(records: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
     # A record with as many keys as the union has them all: one C-level lookup.
     whole = itemgetter(*names)
     rows = [whole(r) if len(r) == width else tuple(map(r.get, names)) for r in records]
-    return {n: list(col) for n, col in zip(names, zip(*rows, strict=True), strict=True)}
+    return dict(zip(names, zip(*rows, strict=True), strict=True))
 
 
 def _numbers(values: Sequence[Any]) -> np.ndarray:
     """``values`` as floats the way a numeric field coerces them; NaN for what is no number."""
-    if list(values).count(None) == len(values):  # a field of another kind, or absent
+    if isinstance(values, _Absent):
         return np.full(len(values), np.nan)
     try:  # plain JSON numbers and nulls (the usual case) convert in C
         x = np.array(values, dtype=float)
@@ -527,14 +530,19 @@ def _keyword_totals(
     """
     if set(map(type, items)) <= {list, type(None)}:
         try:
-            distinct = [dict.fromkeys(a) for a in items if a]
+            # Documents of one model mostly repeat a few arrays (the present
+            # names): count each distinct array once, weighted by its documents.
+            arrays = Counter(map(tuple, filter(None, items)))
+            counts: Counter[str] = Counter()
+            for array, documents in arrays.items():
+                for value in dict.fromkeys(array):
+                    counts[value] += documents
         except TypeError:  # an unhashable element: a nested array or object
-            distinct = None
-        if distinct is not None:
-            counts = Counter(chain.from_iterable(distinct))
+            arrays = None
+        if arrays is not None:
             plain = set(map(type, counts)) <= {str}
             if plain and (limit is None or all(len(v) <= limit for v in counts)):
-                return counts, len(distinct)
+                return counts, arrays.total()
     pairs = _keyword_pairs(items, limit=limit)
     return Counter(pairs.tolist()), pairs.index.nunique()
 
