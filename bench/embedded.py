@@ -12,11 +12,16 @@
    Evidently's ``DataDriftPreset`` runs on the same DataFrame against the same
    reference, in its own virtualenv (``bench/_evidently.py``). The goal is
    ≥ 10× faster than Evidently.
+3. **A day of rotated logs.** The last hour, the whole day, and a backfill of its 24
+   hours fetched one by one against planned in one pass (files read, seconds).
+4. **One window per run.** 500, 5,000 and 50,000 rows logged by the handler, analysed by
+   ``Analyzer.run`` in process and by ``mlmon-elk analyze --once`` as a fresh process,
+   beside Evidently's ``DataDriftPreset`` on the same rows.
 
 Usage::
 
-    python -m bench.embedded                      # 1,000,000 rows, 200,000 JSON lines
-    python -m bench.embedded --rows 200000 --jsonl-rows 50000 --no-evidently
+    python -m bench.embedded                      # 1,000,000 rows, 200,000 JSON lines, 1M-row day
+    python -m bench.embedded --rows 200000 --jsonl-rows 50000 --day-rows 48000 --no-evidently
 """
 
 from __future__ import annotations
