@@ -158,6 +158,14 @@ class Analyzer:
 
     # ------------------------------------------------------------------ a run
 
+    def plan(self, windows: Sequence[Window]) -> None:
+        """Say which windows :meth:`run` will be given next (a backfill), oldest first.
+
+        A source that counts many windows in one pass over its data (the file
+        source) then reads its files once for all of them, not once per window.
+        """
+        self.source.plan(windows)
+
     def run(self, window: Window) -> RunOutcome:
         """Analyse ``window`` for every model; failures end up in the summary."""
         started = self.clock()

@@ -138,7 +138,10 @@ class Service:
 
     def _work_off(self, latest: Window) -> list[RunOutcome]:
         outcomes: list[RunOutcome] = []
-        for window in [w for w in self.backlog if w != latest]:
+        older = [w for w in self.backlog if w != latest]
+        if older:  # a catch-up: let the source count the windows in one pass
+            self.analyzer.plan([*older, *([latest] if latest in self.backlog else [])])
+        for window in older:
             if self.stopping.is_set():
                 return outcomes
             outcome = self._run(window)

@@ -1,11 +1,20 @@
-"""The logging side stays light: a serving app pays for no analyzer dependency."""
+"""What stays light: the logging side (a serving app pays for no analyzer dependency) and
+``mlmon-elk --help`` (a user's first command answers at once)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-HEAVY = ("pandas", "numpy", "scipy", "apscheduler", "elasticsearch", "elastic_transport")
+HEAVY = (
+    "pandas",
+    "numpy",
+    "scipy",
+    "pyarrow",
+    "apscheduler",
+    "elasticsearch",
+    "elastic_transport",
+)
 
 CODE = f"""
 import logging, sys
@@ -43,5 +52,25 @@ print(sorted(set({HEAVY!r}) & set(sys.modules)), file=sys.stderr)
 """
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stderr.strip().splitlines()[-1] == "[]"
+
+
+HELP = f"""
+import contextlib, io, sys
+from mlmon_elk.cli import main
+for argv in (["--help"], ["analyze", "--help"], ["baseline", "--help"], ["serve", "--help"]):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+        main(argv)
+print(sorted(set({HEAVY!r}) & set(sys.modules)), file=sys.stderr)
+"""
+
+
+def test_help_imports_nothing_heavy() -> None:
+    """``mlmon-elk --help`` and every subcommand's ``--help`` load none of pandas, numpy,
+    SciPy, pyarrow, APScheduler or the Elasticsearch client: they are imported where a
+    command runs."""
+    result = subprocess.run(
+        [sys.executable, "-c", HELP], capture_output=True, text=True, check=True
     )
     assert result.stderr.strip().splitlines()[-1] == "[]"

@@ -263,6 +263,19 @@ def test_a_stop_during_the_catch_up_leaves_the_backlog_for_the_next_start(
     assert analysed(restarted.tick()) == [(window(2), True), (window(3), True)]
 
 
+def test_a_catch_up_reads_the_prediction_files_once(tmp_path: Path, baseline_file: Path) -> None:
+    """The windows caught up at one tick are counted in one pass over the files: the first
+    run reads them, the later runs take their counts from that pass."""
+    config = files_config(tmp_path, baseline_file)
+    service_at(config, [during(1)]).tick()
+    outcomes = service_at(config, [during(4)]).tick()
+    assert [(o.summary.window, o.summary.requests) for o in outcomes] == [
+        (window(1), 1),
+        (window(2), 0),
+        (window(3), 0),
+    ]
+
+
 def test_a_fresh_service_without_earlier_runs_starts_at_the_latest_window(
     tmp_path: Path, baseline_file: Path
 ) -> None:

@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(msg)
 
     analyzer = Analyzer.from_config(config)
+    analyzer.plan(windows)
     failed = 0
     predictions = 0
     starved: list[int] = []

@@ -53,6 +53,14 @@ class FetchResult:
 class Source(Protocol):
     """Anything that can count one model's window of predictions."""
 
+    def plan(self, windows: Sequence[Window]) -> None:
+        """Hear which windows will be fetched next (a backfill, a catch-up), oldest first.
+
+        A source that can count many windows in one pass over its data (the file
+        source) does so; one whose cost is per request anyway ignores it.
+        """
+        ...  # pragma: no cover - protocol
+
     def fetch(
         self,
         model: ModelBaselines,

@@ -172,7 +172,10 @@ class ElasticsearchSource:
         self.retry = retry or Retry()
         self._sleep = sleep
 
-    def plan(
+    def plan(self, windows: Sequence[Window]) -> None:
+        """Nothing to prepare: every window is one aggregation request whatever comes next."""
+
+    def query_plan(
         self,
         model: ModelBaselines,
         window: Window,
@@ -200,7 +203,7 @@ class ElasticsearchSource:
         from elastic_transport import TransportError
         from elasticsearch import ApiError
 
-        plan = self.plan(model, window, history=history, percents=percents)
+        plan = self.query_plan(model, window, history=history, percents=percents)
         what = f"counting {model.model} in {window}"
         requests = 0
         # A cluster with a lower search.max_buckets than configured says so in

@@ -127,7 +127,7 @@ def test_a_lower_cluster_bucket_limit_is_met_by_splitting(
             es.client.search(
                 index=stream_name(Dataset.PREDICTION, es.namespace),
                 body=ElasticsearchSource(es.client, es.namespace, options=options)
-                .plan(CREDIT, WINDOW)
+                .query_plan(CREDIT, WINDOW)
                 .bodies[0],
             )
         assert "too_many_buckets" in str(refused.value.body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import logging
@@ -170,3 +171,44 @@ def test_a_file_rotated_after_listing_is_noticed(tmp_path: Path) -> None:
     write_jsonl(active, [])
     with pytest.raises(_Vanished):
         list(read_chunks([active], inodes=listed))
+
+
+def test_a_planned_backfill_reads_the_files_once(tmp_path: Path) -> None:
+    """After plan(), the first fetch counts every planned window in one pass over the files:
+    the later windows come out the same as fetched one by one, even once the file is gone."""
+    path = write_jsonl(tmp_path / "p.jsonl", mixed_documents(n=400))
+    windows = [*WINDOW.preceding(3), WINDOW]
+    one_by_one = [FileSource([path]).fetch(CREDIT, w, history=1) for w in windows]
+    source = FileSource([path])
+    source.plan(windows)
+    first = source.fetch(CREDIT, windows[0], history=1)
+    path.unlink()
+    planned = [first, *(source.fetch(CREDIT, w, history=1) for w in windows[1:])]
+    assert [f.requests for f in planned] == [1, 0, 0, 0]
+    for alone, together in zip(one_by_one, planned, strict=True):
+        assert together.window.versions, "every window has predictions"
+        assert_same_profile(together.window, alone.window)
+
+
+def test_a_fetch_with_other_baselines_is_counted_afresh(tmp_path: Path) -> None:
+    """Profiles counted ahead for a plan hold only for the baselines they were counted with."""
+    path = write_jsonl(tmp_path / "p.jsonl", mixed_documents(n=100))
+    windows = [*WINDOW.preceding(1), WINDOW]
+    source = FileSource([path])
+    source.plan(windows)
+    source.fetch(CREDIT, windows[0])
+    other = ModelBaselines("credit", {"1.0": credit_baseline()}, default_version="1.0")
+    assert source.fetch(other, WINDOW).requests == 1
+
+
+def test_reading_leaves_the_garbage_collector_as_it_was(tmp_path: Path) -> None:
+    """The collector is paused only while chunks are counted, and a paused one stays paused."""
+    path = write_jsonl(tmp_path / "p.jsonl", mixed_documents(n=20))
+    FileSource([path]).fetch(CREDIT, WINDOW)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        FileSource([path]).fetch(CREDIT, WINDOW)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
