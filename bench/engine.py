@@ -27,11 +27,14 @@ The engine is the running test engine (``bash tests/engine/start``; give it
 ``MLMON_ENGINE_HEAP=4g``), or a real cluster named by ``MLMON_TEST_ES_URL`` (+
 credentials, as for the tests). The documents stay in the
 ``logs-mlmon.prediction-bench`` data stream, so a second run skips the load
-(``--reindex`` forces it)::
+(``--reindex`` forces it). While it exists, the plain-index templates cannot
+be installed on that engine (the stream would no longer match a data-stream
+template), so ``tests/stack`` fails there: ``--drop`` deletes it::
 
     python -m bench.engine                       # 1,000,000 documents
     python -m bench.engine --no-evidently --repeats 1
     python -m bench.engine --docs 100000         # windows of 10,000 and 100,000
+    python -m bench.engine --drop                # before running the tests on this engine
 """
 
 from __future__ import annotations
@@ -531,6 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=2, help="analyzer runs per window")
     parser.add_argument("--no-evidently", action="store_true", help="skip Evidently")
     parser.add_argument("--index-only", action="store_true", help="index, measure nothing")
+    parser.add_argument("--drop", action="store_true", help="delete the bench's stream and stop")
     args = parser.parse_args(argv)
     sizes = layout(args.docs)
 
@@ -539,6 +543,10 @@ def main(argv: list[str] | None = None) -> int:
     engine = engine_of(admin)
     version = admin.info().body["version"]["number"]
     index = stream_name(Dataset.PREDICTION, NAMESPACE)
+    if args.drop:
+        admin.options(ignore_status=404).indices.delete_data_stream(name=index)
+        print(f"deleted {index}")
+        return 0
     print(f"engine: {engine} {version} at {url}; {os.cpu_count()} cores")
     print(f"documents: 50 features ({N_NUM} numeric, {N_CAT} categorical, {N_TEXT} text)")
     present = indexed(admin, index)
