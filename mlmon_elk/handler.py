@@ -27,6 +27,7 @@ from typing import Any, Final
 
 from mlmon_elk._diagnostics import Diagnostics
 from mlmon_elk.contract import DEFAULT_NAMESPACE
+from mlmon_elk.encoding import dumps as _dumps
 from mlmon_elk.encoding import encode_line
 from mlmon_elk.errors import ConfigError
 from mlmon_elk.events import (
@@ -321,20 +322,22 @@ class PredictionHandler(logging.Handler):
             formatter = self.formatter
             # One row: formatter.encode's fast path, inlined to skip making a PredictionCall.
             if type(inputs) is dict:
-                data = encode_line(
-                    formatter.builder.prediction(
-                        inputs,
-                        outputs,
-                        latency_ms,
-                        prediction_id,
-                        labels,
-                        timestamp,
-                        error,
-                        outcome,
-                        model,
-                        model_version,
-                    )
+                doc = formatter.builder.prediction(
+                    inputs,
+                    outputs,
+                    latency_ms,
+                    prediction_id,
+                    labels,
+                    timestamp,
+                    error,
+                    outcome,
+                    model,
+                    model_version,
                 )
+                try:
+                    data = _dumps(doc)
+                except (TypeError, ValueError, UnicodeError):  # e.g. a lone surrogate: repaired
+                    data = encode_line(doc)
                 if len(data) <= formatter.max_document_bytes:
                     self._sender.submit(data)
                 else:
