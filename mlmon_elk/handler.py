@@ -396,9 +396,12 @@ class PredictionHandler(logging.Handler):
         Returns:
             True if it was, False on timeout.
         """
+        sender = self.__dict__.get("_sender")
+        if sender is None:  # the constructor failed: nothing was ever logged
+            return True
         if timeout is None:
-            timeout = self._sender.settings.close_timeout
-        return self._sender.flush(timeout)
+            timeout = sender.settings.close_timeout
+        return sender.flush(timeout)
 
     def close(self) -> None:
         """Deliver or spool what is left (within ``close_timeout``) and stop.
@@ -407,7 +410,11 @@ class PredictionHandler(logging.Handler):
         undelivered stay in a disk spool for the next process, or are counted
         as dropped with a memory spool.
         """
-        self._sender.close()
+        # logging.shutdown() also closes a handler whose constructor raised (it was
+        # registered by logging.Handler.__init__ first): then there is no sender.
+        sender = self.__dict__.get("_sender")
+        if sender is not None:
+            sender.close()
         _LIVE_HANDLERS.discard(self)
         super().close()
 
