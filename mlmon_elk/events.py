@@ -276,15 +276,63 @@ class TimestampFormatter:
         return cached[1] + _MILLIS[int((epoch - second) * 1000.0)]
 
 
-def epoch_seconds(timestamp: float | dt.datetime | None) -> float:
-    """Seconds since the epoch of a caller's timestamp (naive datetimes are UTC)."""
+class CallError(ValueError):
+    """A value of a ``log_prediction`` call that cannot be used: the call is dropped.
+
+    ``argument`` names the argument, so each kind of reason gets its own diagnostic.
+    """
+
+    def __init__(self, argument: str, message: str) -> None:
+        super().__init__(f"{argument}: {message}")
+        self.argument = argument
+
+
+def epoch_seconds(timestamp: object) -> float:
+    """Seconds since the epoch of a caller's timestamp.
+
+    Accepts epoch seconds (int or float), a ``datetime`` (pandas ``Timestamp``
+    included), a numpy ``datetime64`` or an ISO-8601 string
+    (``2026-11-22T22:15:33.5Z``, ``2026-11-22 23:15:33+01:00``). Naive
+    datetimes and strings without an offset are taken as UTC. A non-finite
+    number is now.
+
+    Raises:
+        CallError: Anything else (a list on a single prediction, an unparsable string…).
+    """
     if timestamp is None:
         return time.time()
+    kind = type(timestamp)
+    if kind is float or kind is int:
+        seconds = float(timestamp)  # type: ignore[arg-type]
+        return seconds if math.isfinite(seconds) else time.time()
+    if isinstance(timestamp, str):
+        try:
+            timestamp = dt.datetime.fromisoformat(timestamp.strip())
+        except ValueError:
+            raise CallError(
+                "timestamp", f"not an ISO-8601 date and time: {timestamp[:64]!r}"
+            ) from None
+    elif type(timestamp).__name__ == "datetime64":  # numpy, recognised without importing it
+        item = v.classify(timestamp)
+        if item[0] != v.CAT:
+            raise CallError("timestamp", f"not a date and time: {timestamp!r}")
+        timestamp = dt.datetime.fromisoformat(item[1])
     if isinstance(timestamp, dt.datetime):
+        if timestamp != timestamp:  # noqa: PLR0124 - NaT
+            raise CallError("timestamp", "NaT is not a time")
         if timestamp.tzinfo is None:
             timestamp = timestamp.replace(tzinfo=dt.UTC)
         return timestamp.timestamp()
-    seconds = float(timestamp)
+    try:
+        if isinstance(timestamp, bool):
+            raise TypeError  # noqa: TRY301 - a flag is not a time
+        seconds = float(timestamp)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        msg = (
+            "expected epoch seconds, a datetime or an ISO-8601 string"
+            f" (one per row for a batch), got {type(timestamp).__name__}"
+        )
+        raise CallError("timestamp", msg) from None
     return seconds if math.isfinite(seconds) else time.time()
 
 

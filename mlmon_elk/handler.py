@@ -32,6 +32,7 @@ from mlmon_elk.encoding import encode_line
 from mlmon_elk.errors import ConfigError
 from mlmon_elk.events import (
     DEFAULT_MAX_TEXT_CHARS,
+    CallError,
     PREDICTION_ATTR,
     DocumentSettings,
     PredictionCall,
@@ -281,7 +282,7 @@ class PredictionHandler(logging.Handler):
         try:
             self._submit(self.formatter.encode(call, record.created))
         except Exception as exc:
-            self._sender.error("encode", "cannot build a prediction document: %r", exc)
+            self._dropped_call(exc)
 
     def log_prediction(
         self,
@@ -358,7 +359,15 @@ class PredictionHandler(logging.Handler):
             )
             self._submit(formatter.encode(call))
         except Exception as exc:
-            self._sender.error("encode", "cannot build a prediction document: %r", exc)
+            self._dropped_call(exc)
+
+    def _dropped_call(self, exc: Exception) -> None:
+        """Count a call that made no document; the first of each reason is always reported."""
+        if isinstance(exc, CallError):
+            self._sender.error(f"call:{exc.argument}", "log_prediction dropped: %s", exc)
+        else:
+            key = f"call:{type(exc).__name__}"
+            self._sender.error(key, "log_prediction dropped (internal error): %r", exc)
 
     def _submit(self, encoded: Encoded) -> None:
         if encoded.data:
@@ -371,7 +380,10 @@ class PredictionHandler(logging.Handler):
                 self.formatter.max_document_bytes,
             )
         for problem in encoded.problems:
-            self._sender.error("batch", "batch logged without mismatched values: %s", problem)
+            argument = problem.partition(":")[0]  # each argument's problems reported apart
+            self._sender.error(
+                f"batch:{argument}", "batch logged without mismatched values: %s", problem
+            )
 
     def _shipper_document(self, counters: dict[str, int]) -> bytes:
         return encode_line(self.formatter.builder.shipper(counters))

@@ -485,3 +485,43 @@ class TestLostAtShutdown:
             datasets = sorted(doc["event"]["dataset"] for doc in peer.events)
         assert datasets == ["mlmon.prediction", "mlmon.shipper"]
         assert handler.counters().dropped == 0
+
+
+class TestTimestamps:
+    def test_iso_strings_and_per_row_timestamps(self, tmp_path: Path) -> None:
+        """An ISO-8601 string on one prediction, one timestamp per row on a DataFrame batch."""
+        import pandas as pd
+
+        handler, path = file_handler(tmp_path)
+        handler.log_prediction(inputs={"a": 1.0}, timestamp="2026-03-01T11:00:00+01:00")
+        frame = pd.DataFrame(
+            {"a": [1.0, 2.0], "ts": pd.to_datetime(["2026-03-02T00:00:00", "2026-03-03T00:00:00"])}
+        )
+        log_prediction(handler, inputs=frame[["a"]], timestamp=list(frame.ts))
+        handler.close()
+        assert [doc["@timestamp"] for doc in read_docs(path)] == [
+            "2026-03-01T10:00:00.000Z",
+            "2026-03-02T00:00:00.000Z",
+            "2026-03-03T00:00:00.000Z",
+        ]
+        assert handler.counters().errors == 0
+
+    def test_each_reason_for_dropping_a_call_names_the_argument_and_is_reported(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Dropped calls are counted; the first problem with each argument is reported at
+        once, naming the argument, even right after a problem with another argument."""
+        handler, path = file_handler(tmp_path)
+        with caplog.at_level(logging.WARNING, logger="mlmon_elk.shipper"):
+            handler.log_prediction(inputs={"a": 1.0}, timestamp="yesterday")
+            handler.log_prediction(inputs={"a": 1.0}, timestamp=[1.0, 2.0])
+            handler.log_prediction(inputs=[{"a": 1.0}, {"a": 2.0}], timestamp=["x", "y"])
+            handler.log_prediction(inputs=[{"a": 1.0}, {"a": 2.0}], outputs=[1.0])
+        handler.close()
+        messages = [r.getMessage() for r in caplog.records if r.name == "mlmon_elk.shipper"]
+        assert handler.counters().errors == 4
+        assert len(read_docs(path)) == 2  # the batch with mismatched outputs, without them
+        assert messages == [  # the later timestamp problems are counted, reported in a minute
+            "log_prediction dropped: timestamp: not an ISO-8601 date and time: 'yesterday'",
+            "batch logged without mismatched values: outputs: 1 values for 2 rows",
+        ]
