@@ -287,6 +287,9 @@ class CallError(ValueError):
         self.argument = argument
 
 
+_TIMESTAMP: Final = "timestamp"
+
+
 def epoch_seconds(timestamp: object) -> float:
     """Seconds since the epoch of a caller's timestamp.
 
@@ -310,29 +313,29 @@ def epoch_seconds(timestamp: object) -> float:
             timestamp = dt.datetime.fromisoformat(timestamp.strip())
         except ValueError:
             raise CallError(
-                "timestamp", f"not an ISO-8601 date and time: {timestamp[:64]!r}"
+                _TIMESTAMP, f"not an ISO-8601 date and time: {timestamp[:64]!r}"
             ) from None
     elif type(timestamp).__name__ == "datetime64":  # numpy, recognised without importing it
         item = v.classify(timestamp)
         if item[0] != v.CAT:
-            raise CallError("timestamp", f"not a date and time: {timestamp!r}")
+            raise CallError(_TIMESTAMP, f"not a date and time: {timestamp!r}")
         timestamp = dt.datetime.fromisoformat(item[1])
     if isinstance(timestamp, dt.datetime):
         if timestamp != timestamp:  # noqa: PLR0124 - NaT
-            raise CallError("timestamp", "NaT is not a time")
+            raise CallError(_TIMESTAMP, "NaT is not a time")
         if timestamp.tzinfo is None:
             timestamp = timestamp.replace(tzinfo=dt.UTC)
         return timestamp.timestamp()
     try:
         if isinstance(timestamp, bool):
-            raise TypeError  # noqa: TRY301 - a flag is not a time
+            raise TypeError
         seconds = float(timestamp)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         msg = (
             "expected epoch seconds, a datetime or an ISO-8601 string"
             f" (one per row for a batch), got {type(timestamp).__name__}"
         )
-        raise CallError("timestamp", msg) from None
+        raise CallError(_TIMESTAMP, msg) from None
     return seconds if math.isfinite(seconds) else time.time()
 
 
@@ -540,16 +543,16 @@ class DocumentBuilder:
                 continue
             else:
                 typed = v.classify(value, empty_as_null=self._empty_as_null)
-            kind, logged = typed
-            if kind == v.NUM:
+            code, logged = typed
+            if code == v.NUM:
                 num[name] = logged
-            elif kind == v.CAT or kind == v.CATS:  # noqa: PLR1714 - two ints, no set needed
+            elif code == v.CAT or code == v.CATS:  # noqa: PLR1714 - two ints, no set needed
                 cat[name] = logged
-            elif kind == v.NULL:
+            elif code == v.NULL:
                 if null is None:
                     null = []
                 null.append(name)
-            elif kind == v.INVALID:
+            elif code == v.INVALID:
                 if invalid is None:
                     invalid = []
                 invalid.append(name)

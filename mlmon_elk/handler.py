@@ -32,8 +32,8 @@ from mlmon_elk.encoding import encode_line
 from mlmon_elk.errors import ConfigError
 from mlmon_elk.events import (
     DEFAULT_MAX_TEXT_CHARS,
-    CallError,
     PREDICTION_ATTR,
+    CallError,
     DocumentSettings,
     PredictionCall,
     PrivacyRule,
@@ -408,7 +408,7 @@ class PredictionHandler(logging.Handler):
         Returns:
             True if it was, False on timeout.
         """
-        sender = self.__dict__.get("_sender")
+        sender: Sender | None = self.__dict__.get("_sender")
         if sender is None:  # the constructor failed: nothing was ever logged
             return True
         if timeout is None:
@@ -424,7 +424,7 @@ class PredictionHandler(logging.Handler):
         """
         # logging.shutdown() also closes a handler whose constructor raised (it was
         # registered by logging.Handler.__init__ first): then there is no sender.
-        sender = self.__dict__.get("_sender")
+        sender: Sender | None = self.__dict__.get("_sender")
         if sender is not None:
             sender.close()
         _LIVE_HANDLERS.discard(self)

@@ -145,7 +145,7 @@ def test_each_row_can_carry_its_own_timestamp(timestamps: Any) -> None:
 
 def test_naive_per_row_timestamps_are_utc() -> None:
     """Naive datetimes (and strings without an offset) mean UTC."""
-    naive = [dt.datetime(2026, 3, 1, 10, 0, i) for i in range(3)]  # noqa: DTZ001 - on purpose
+    naive = [dt.datetime(2026, 3, 1, 10, 0, i) for i in range(3)]
     docs, _ = batch_documents(builder(), [{"a": 1}] * 3, None, timestamp=naive)
     assert [d["@timestamp"] for d in docs] == STAMPED
 
