@@ -309,12 +309,11 @@ def epoch_seconds(timestamp: object) -> float:
         seconds = float(timestamp)  # type: ignore[arg-type]
         return seconds if math.isfinite(seconds) else time.time()
     if isinstance(timestamp, str):
+        text = timestamp
         try:
-            timestamp = dt.datetime.fromisoformat(timestamp.strip())
+            timestamp = dt.datetime.fromisoformat(text.strip())
         except ValueError:
-            raise CallError(
-                _TIMESTAMP, f"not an ISO-8601 date and time: {timestamp[:64]!r}"
-            ) from None
+            raise CallError(_TIMESTAMP, f"not an ISO-8601 date and time: {text[:64]!r}") from None
     elif type(timestamp).__name__ == "datetime64":  # numpy, recognised without importing it
         item = v.classify(timestamp)
         if item[0] != v.CAT:

@@ -312,7 +312,8 @@ class PredictionHandler(logging.Handler):
             latency_ms: Model latency in milliseconds.
             prediction_id: The caller's request id (generated when ``None``).
             labels: Flat segments for this prediction.
-            timestamp: When it happened (epoch seconds or datetime; default now).
+            timestamp: When it happened: epoch seconds, a datetime or an ISO-8601
+                string (naive means UTC); one per row for a batch if you like; default now.
             error: The exception the model raised (``event.outcome: failure``).
             outcome: ``success``, ``failure`` or ``unknown``.
             model: Model name for this call instead of the handler's.
