@@ -323,7 +323,7 @@ def analyze(meter: Meter, model: ModelBaselines, window: Window, repeats: int) -
         traffics.append(traffic)
     assert fetched is not None
     # Where the time goes: the engine's `took`, our parsing, the checks.
-    plan = source.plan(model, window)
+    plan = source.query_plan(model, window)
     (body,) = plan.bodies
     _clear_request_cache(meter.client, source.index)
     response = meter.client.search(index=plan.index, body=body).body

@@ -10,7 +10,12 @@ One run prints one table. For a 20-feature prediction:
   until ``close()`` returned (everything handed over);
 * sustained records per second to a TCP peer, the producing process pinned
   to one core;
-* the caller's p99 while the peer is down (the handler spooling to disk).
+* the caller's p99 while the peer is down (the handler spooling to disk);
+* instructions per call under ``valgrind --tool=callgrind`` — in the calling
+  thread and in all threads — which, unlike wall time on a shared machine,
+  repeat from run to run: each scenario runs twice with a different number of
+  calls and the difference is divided by the difference in calls, so start-up
+  and imports cancel out (``PYTHONHASHSEED=0``).
 
 Side by side in the same run: python-json-logger's ``JsonFormatter`` on a
 ``StreamHandler`` (to a file) and python-logstash-async's
@@ -22,7 +27,8 @@ Every scenario runs in a fresh process; scenarios are interleaved over
 the per-round ratios, because shared machines drift. The peer is the test suite's ``json_lines``
 server in its own process, counting lines (the tests check what arrives).
 
-Run: ``python -m bench.handler`` (``--records``, ``--rounds`` to change the size).
+Run: ``python -m bench.handler`` (``--records``, ``--rounds`` to change the size;
+``--no-instructions`` skips the callgrind runs, about three minutes).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -53,6 +60,8 @@ FEATURES: dict[str, Any] = {
 OUTPUTS = {"score": 0.83, "label": "churn"}
 LATENCY_MS = 4.2
 WARMUP = 2_000
+COUNTED_CALLS = (300, 1_300)  # two runs under callgrind; per call = Δ instructions / Δ calls
+COUNTED_WARMUP = 200
 
 SCENARIOS = {
     "ours_direct": "mlmon-elk, direct call",
@@ -205,6 +214,63 @@ def run_scenario(
         return result
 
 
+def run_counted(name: str, port: int, calls: int) -> None:
+    """The scenario's calls, untimed, for callgrind to count (warm-up and close included)."""
+    with tempfile.TemporaryDirectory() as directory:
+        call, close = _make(name, port, directory)
+        for _ in range(COUNTED_WARMUP + calls):
+            call()
+        close()
+
+
+def _callgrind_totals(prefix: Path) -> tuple[int, int]:
+    """Instructions of the first (calling) thread and of all threads of one callgrind run."""
+    totals: dict[str, int] = {}
+    for path in prefix.parent.glob(prefix.name + ".*"):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("summary:"):
+                totals[path.name] = int(line.split()[1])
+    main = [count for file, count in totals.items() if file.endswith("-01")]
+    if len(main) != 1:
+        msg = f"callgrind wrote no thread-1 file under {prefix}"
+        raise RuntimeError(msg)
+    return main[0], sum(totals.values())
+
+
+def instructions(name: str, port: int) -> dict[str, float]:
+    """Instructions per call of one scenario: calling thread and all threads."""
+    counts = []
+    with tempfile.TemporaryDirectory() as directory:
+        for calls in COUNTED_CALLS:
+            prefix = Path(directory) / f"cg{calls}"
+            subprocess.run(
+                [
+                    "valgrind",
+                    "--tool=callgrind",
+                    "--separate-threads=yes",
+                    f"--callgrind-out-file={prefix}.%p",
+                    sys.executable,
+                    "-m",
+                    "bench.handler",
+                    "--scenario",
+                    name,
+                    "--port",
+                    str(port),
+                    "--records",
+                    str(calls),
+                    "--counted",
+                ],
+                cwd=REPO,
+                env={**os.environ, "PYTHONHASHSEED": "0"},
+                capture_output=True,
+                check=True,
+            )
+            counts.append(_callgrind_totals(prefix))
+    calls = COUNTED_CALLS[1] - COUNTED_CALLS[0]
+    (caller_a, all_a), (caller_b, all_b) = counts
+    return {"caller": (caller_b - caller_a) / calls, "all": (all_b - all_a) / calls}
+
+
 # -- the conductor ----------------------------------------------------------------------
 
 
@@ -314,7 +380,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--untimed", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--cpu", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--counted", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--no-instructions", action="store_true", help="skip the callgrind instruction counts"
+    )
     args = parser.parse_args(argv)
+    if args.scenario and args.counted:
+        run_counted(args.scenario, args.port, args.records)
+        return 0
     if args.scenario:
         result = run_scenario(
             args.scenario, args.port, args.records, timed=not args.untimed, cpu=args.cpu
@@ -332,10 +405,36 @@ def main(argv: list[str] | None = None) -> int:
                 rounds[name].append(scenario(name, port, args.records))
             rates["ours_direct"].append(throughput(peer, "ours_direct", 4 * args.records, 120))
         rates["logstash_async"].append(throughput(peer, "logstash_async", 20_000, 120))
+        counted = {}
+        if args.no_instructions:
+            pass
+        elif shutil.which("valgrind") is None:
+            print("valgrind is not installed: no instruction counts", file=sys.stderr)
+        else:
+            counted = {name: instructions(name, peer.port) for name in COUNTED}
     finally:
         peer.close()
     report(rounds, rates, args.records)
+    report_instructions(counted)
     return 0
+
+
+COUNTED = ("ours_direct", "ours_logging", "python_json_logger", "logstash_async")
+
+
+def report_instructions(counted: dict[str, dict[str, float]]) -> None:
+    """Instructions per call, side by side, with ratios to our direct call."""
+    if not counted:
+        return
+    base = counted["ours_direct"]
+    print("\ninstructions per call (valgrind --tool=callgrind; repeatable, unlike wall time here):")
+    print(f"{'scenario':<36}{'caller':>11}{'× direct':>10}{'all threads':>13}{'× direct':>10}")
+    for name, count in counted.items():
+        print(
+            f"{SCENARIOS[name]:<36}"
+            f"{count['caller']:>11,.0f}{count['caller'] / base['caller']:>10.2f}"
+            f"{count['all']:>13,.0f}{count['all'] / base['all']:>10.2f}"
+        )
 
 
 def _median(rows: list[dict[str, Any]], key: str) -> float:

@@ -66,7 +66,9 @@ def log_prediction(
         prediction_id: The caller's request id; for a batch one per row or one
             string (``<id>-<row>``); generated when ``None``.
         labels: Flat segments (tenant, region…) for this prediction.
-        timestamp: When the prediction was made (epoch seconds or datetime); default now.
+        timestamp: When the prediction was made: epoch seconds, a datetime or an
+            ISO-8601 string (naive means UTC); for a batch one, or one per row
+            (list, array, Series); default now.
         error: The exception the model raised: ``event.outcome: failure`` and ``error.*``.
         outcome: ``success``, ``failure`` or ``unknown`` (default from ``error``).
         model: Model name for this call instead of the handler's.

@@ -145,10 +145,40 @@ def batch_documents(
     except ValueError as exc:
         problems.append(str(exc))
         ids = [None] * len(rows)
-    if common.get("timestamp") is None:
-        common["timestamp"] = time.time()  # one moment for the whole batch
+    try:
+        stamps = timestamp_rows(common.pop("timestamp", None), len(rows))
+    except ValueError as exc:
+        problems.append(str(exc))
+        stamps = [time.time()] * len(rows)
     docs = [
-        builder.prediction(row, out, prediction_id=pid, **common)
-        for row, out, pid in zip(rows, outs, ids, strict=True)
+        builder.prediction(row, out, prediction_id=pid, timestamp=stamp, **common)
+        for row, out, pid, stamp in zip(rows, outs, ids, stamps, strict=True)
     ]
     return docs, problems
+
+
+def timestamp_rows(timestamp: object, count: int) -> list[Any]:
+    """One timestamp per row: the batch's one (now when None) or one given per row.
+
+    Per-row timestamps are a list, tuple, array or Series (``list(df.ts)``,
+    ``df.ts``, ``df.ts.to_numpy()``); each row's is checked when its document is built.
+
+    Raises:
+        ValueError: Per-row timestamps do not have one per row.
+    """
+    if timestamp is None:
+        return [time.time()] * count  # one moment for the whole batch
+    dtype = getattr(timestamp, "dtype", None)
+    if getattr(dtype, "kind", None) == "M" and getattr(timestamp, "ndim", 0) == 1:
+        if hasattr(timestamp, "index"):  # a pandas Series: Timestamps, time zone kept
+            values: list[Any] | None = list(timestamp.tolist())  # type: ignore[attr-defined]
+        else:  # numpy datetime64: microseconds, which Python's datetime holds
+            values = list(timestamp.astype("datetime64[us]").tolist())  # type: ignore[attr-defined]
+    else:
+        values = _values(timestamp)
+    if values is None:
+        return [timestamp] * count
+    if len(values) != count:
+        msg = f"timestamp: {len(values)} values for {count} rows (the batch is logged as of now)"
+        raise ValueError(msg)
+    return values

@@ -261,29 +261,80 @@ class TimestampFormatter:
     """``@timestamp`` strings (ISO-8601 UTC, milliseconds, ``Z``), one strftime per second."""
 
     def __init__(self) -> None:
-        self._cached: tuple[int, str] = (-1, "")
+        self.cached: tuple[int, str] = (-1, "")
+        """The last second formatted and its text (read by the document builder)."""
 
     def __call__(self, epoch: float) -> str:
         second = int(epoch) if epoch >= 0.0 else math.floor(epoch)
-        cached = self._cached
+        cached = self.cached
         if cached[0] != second:
             try:
                 when = dt.datetime.fromtimestamp(second, dt.UTC)
             except (OverflowError, OSError, ValueError):  # beyond year 9999: log it as now
                 return self(time.time())
-            cached = self._cached = (second, when.strftime("%Y-%m-%dT%H:%M:%S"))
+            cached = self.cached = (second, when.strftime("%Y-%m-%dT%H:%M:%S"))
         return cached[1] + _MILLIS[int((epoch - second) * 1000.0)]
 
 
-def epoch_seconds(timestamp: float | dt.datetime | None) -> float:
-    """Seconds since the epoch of a caller's timestamp (naive datetimes are UTC)."""
+class CallError(ValueError):
+    """A value of a ``log_prediction`` call that cannot be used: the call is dropped.
+
+    ``argument`` names the argument, so each kind of reason gets its own diagnostic.
+    """
+
+    def __init__(self, argument: str, message: str) -> None:
+        super().__init__(f"{argument}: {message}")
+        self.argument = argument
+
+
+_TIMESTAMP: Final = "timestamp"
+
+
+def epoch_seconds(timestamp: object) -> float:
+    """Seconds since the epoch of a caller's timestamp.
+
+    Accepts epoch seconds (int or float), a ``datetime`` (pandas ``Timestamp``
+    included), a numpy ``datetime64`` or an ISO-8601 string
+    (``2026-11-22T22:15:33.5Z``, ``2026-11-22 23:15:33+01:00``). Naive
+    datetimes and strings without an offset are taken as UTC. A non-finite
+    number is now.
+
+    Raises:
+        CallError: Anything else (a list on a single prediction, an unparsable string…).
+    """
     if timestamp is None:
         return time.time()
+    kind = type(timestamp)
+    if kind is float or kind is int:
+        seconds = float(timestamp)  # type: ignore[arg-type]
+        return seconds if math.isfinite(seconds) else time.time()
+    if isinstance(timestamp, str):
+        text = timestamp
+        try:
+            timestamp = dt.datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise CallError(_TIMESTAMP, f"not an ISO-8601 date and time: {text[:64]!r}") from None
+    elif type(timestamp).__name__ == "datetime64":  # numpy, recognised without importing it
+        item = v.classify(timestamp)
+        if item[0] != v.CAT:
+            raise CallError(_TIMESTAMP, f"not a date and time: {timestamp!r}")
+        timestamp = dt.datetime.fromisoformat(item[1])
     if isinstance(timestamp, dt.datetime):
+        if timestamp != timestamp:  # noqa: PLR0124 - NaT
+            raise CallError(_TIMESTAMP, "NaT is not a time")
         if timestamp.tzinfo is None:
             timestamp = timestamp.replace(tzinfo=dt.UTC)
         return timestamp.timestamp()
-    seconds = float(timestamp)
+    try:
+        if isinstance(timestamp, bool):
+            raise TypeError
+        seconds = float(timestamp)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        msg = (
+            "expected epoch seconds, a datetime or an ISO-8601 string"
+            f" (one per row for a batch), got {type(timestamp).__name__}"
+        )
+        raise CallError(_TIMESTAMP, msg) from None
     return seconds if math.isfinite(seconds) else time.time()
 
 
@@ -307,6 +358,10 @@ class _Plan:
 
 class _Nested(Exception):
     """Raised inside the fast path when a value is a mapping: flatten, then retry."""
+
+
+_Flat = tuple[dict[str, float], dict[str, Any], list[str] | None, list[str] | None]
+"""``num``, ``cat``, ``null`` and ``invalid`` of the values of one key set."""
 
 
 class _Typed:
@@ -367,6 +422,7 @@ class DocumentBuilder:
         # Bound methods: calling an instance's __call__ costs more on the hot path.
         self._next_id = self.new_id.__call__
         self._timestamp = self.format_timestamp.__call__
+        self._empty_as_null = settings.empty_as_null
         self._names: dict[object, str] = {}
         self._plans: dict[tuple[object, ...], _Plan] = {}
         self._output_plans: dict[tuple[object, ...], _Plan] = {}
@@ -437,43 +493,71 @@ class DocumentBuilder:
     # -- typing ------------------------------------------------------------------
 
     def _type_values(self, plan: _Plan, values: Iterable[Any], typed: _Typed) -> None:
-        """The fast path: exact float/str/int/bool inline, everything else by rule.
+        """Type the values of one key set into ``typed``.
 
-        Written out twice on purpose: the loop without declared text or privacy
-        rules is the hot path of every serving app, and a third zipped column
-        costs it a tenth of its time.
+        Raises:
+            _Nested: A value is a mapping (the caller flattens and retries).
         """
         if plan.has_specials:
             self._type_values_with_specials(plan, values, typed)
             return
-        num, cat = typed.num, typed.cat
-        empty_as_null = self.settings.empty_as_null
+        flat = self._type_flat(plan.names, values)
+        if flat is None:
+            raise _Nested
+        typed.num, typed.cat, typed.null, typed.invalid = flat
+
+    def _type_flat(self, names: tuple[str, ...], values: Iterable[Any]) -> _Flat | None:
+        """The fast path: the values of a key set without text or privacy rules.
+
+        Exact floats, non-empty strings, ints and bools are placed inline (most
+        values of a serving app); anything else goes through
+        :func:`mlmon_elk.values.classify`, so both give the same result (a
+        property test holds them to it). None when a value is a mapping.
+        """
+        num: dict[str, float] = {}
+        cat: dict[str, Any] = {}
+        null: list[str] | None = None
+        invalid: list[str] | None = None
         max_chars = v.MAX_CATEGORY_CHARS
-        for name, value in zip(plan.names, values, strict=False):
+        for name, value in zip(names, values, strict=False):
             kind = type(value)
             if kind is float:
                 if value - value == 0.0:
                     num[name] = value
-                elif value != value:  # noqa: PLR0124 - NaN
-                    typed.add_null(name)
-                else:
-                    typed.add_invalid(name)
+                    continue
+                typed = v.number(value)
             elif kind is str:
-                if len(value) > max_chars:
-                    cat[name] = value[:max_chars]
-                elif value or not empty_as_null:
+                if value and len(value) <= max_chars:
                     cat[name] = value
-                else:
-                    typed.add_null(name)
+                    continue
+                typed = v.string(value, self._empty_as_null)
             elif kind is int:
                 try:
                     num[name] = float(value)
+                    continue
                 except OverflowError:
-                    typed.add_invalid(name)
+                    typed = v.INVALID, None
             elif kind is bool:
                 cat[name] = "true" if value else "false"
+                continue
             else:
-                self._place(name, None, value, typed)
+                typed = v.classify(value, empty_as_null=self._empty_as_null)
+            code, logged = typed
+            if code == v.NUM:
+                num[name] = logged
+            elif code == v.CAT or code == v.CATS:  # noqa: PLR1714 - two ints, no set needed
+                cat[name] = logged
+            elif code == v.NULL:
+                if null is None:
+                    null = []
+                null.append(name)
+            elif code == v.INVALID:
+                if invalid is None:
+                    invalid = []
+                invalid.append(name)
+            else:
+                return None  # a mapping: flattened by the slow path
+        return num, cat, null, invalid
 
     def _type_values_with_specials(self, plan: _Plan, values: Iterable[Any], typed: _Typed) -> None:
         num, cat = typed.num, typed.cat
@@ -675,8 +759,26 @@ class DocumentBuilder:
             model: Model name for this call instead of the handler's.
             model_version: Model version for this call instead of the handler's.
         """
-        typed = _Typed()
-        present = self.type_inputs(inputs, typed)
+        flat = None
+        if type(inputs) is dict:
+            keys = tuple(inputs)
+            plan = self._plans.get(keys) or self._plan(keys, inputs=True)
+            if not plan.has_specials:
+                flat = self._type_flat(plan.names, inputs.values())
+        if flat is not None:
+            num, cat, null, invalid = flat
+            present = plan.present
+            tokens = token_count = None
+            if num:
+                values: Document | None = {"num": num, "cat": cat} if cat else {"num": num}
+            else:
+                values = {"cat": cat} if cat else None
+        else:
+            typed = _Typed()
+            present = self.type_inputs(inputs, typed)
+            values = typed.values_object() or None
+            null, invalid = typed.null, typed.invalid
+            tokens, token_count = typed.tokens, typed.token_count
         mlmon: Document = {
             "schema": SCHEMA_VERSION,
             "model": self._model
@@ -697,23 +799,28 @@ class DocumentBuilder:
         if outcome not in OUTCOMES:
             outcome = "failure" if error is not None else "success"
         event["outcome"] = outcome
-        if typed.num or typed.cat or typed.text:
-            mlmon["inputs"] = typed.values_object()
-        out = self.type_outputs(outputs)
-        if out:
-            mlmon["outputs"] = out
-        if typed.tokens:
-            mlmon["tokens"] = typed.tokens
-            mlmon["token_count"] = typed.token_count
+        if values is not None:
+            mlmon["inputs"] = values
+        if outputs is not None:
+            out = self.type_outputs(outputs)
+            if out:
+                mlmon["outputs"] = out
+        if tokens:
+            mlmon["tokens"] = tokens
+            mlmon["token_count"] = token_count
         mlmon["present"] = present
-        if typed.null:
-            mlmon["null"] = typed.null
-        if typed.invalid:
-            mlmon["invalid"] = typed.invalid
+        if null:
+            mlmon["null"] = null
+        if invalid:
+            mlmon["invalid"] = invalid
+        when = time.time() if timestamp is None else epoch_seconds(timestamp)
+        second, prefix = self.format_timestamp.cached
+        if second == int(when) and when >= 0.0:  # the usual case, inline: same second as before
+            stamp = prefix + _MILLIS[int((when - second) * 1000.0)]
+        else:
+            stamp = self._timestamp(when)
         doc: Document = {
-            "@timestamp": self._timestamp(
-                time.time() if timestamp is None else epoch_seconds(timestamp)
-            ),
+            "@timestamp": stamp,
             "ecs": self._ecs,
             "event": event,
             "data_stream": self._data_stream,

@@ -27,11 +27,13 @@ from typing import Any, Final
 
 from mlmon_elk._diagnostics import Diagnostics
 from mlmon_elk.contract import DEFAULT_NAMESPACE
+from mlmon_elk.encoding import dumps as _dumps
 from mlmon_elk.encoding import encode_line
 from mlmon_elk.errors import ConfigError
 from mlmon_elk.events import (
     DEFAULT_MAX_TEXT_CHARS,
     PREDICTION_ATTR,
+    CallError,
     DocumentSettings,
     PredictionCall,
     PrivacyRule,
@@ -291,7 +293,7 @@ class PredictionHandler(logging.Handler):
         try:
             self._submit(self.formatter.encode(call, record.created))
         except Exception as exc:
-            self._sender.error("encode", "cannot build a prediction document: %r", exc)
+            self._dropped_call(exc)
 
     def log_prediction(
         self,
@@ -321,7 +323,8 @@ class PredictionHandler(logging.Handler):
             latency_ms: Model latency in milliseconds.
             prediction_id: The caller's request id (generated when ``None``).
             labels: Flat segments for this prediction.
-            timestamp: When it happened (epoch seconds or datetime; default now).
+            timestamp: When it happened: epoch seconds, a datetime or an ISO-8601
+                string (naive means UTC); one per row for a batch if you like; default now.
             error: The exception the model raised (``event.outcome: failure``).
             outcome: ``success``, ``failure`` or ``unknown``.
             model: Model name for this call instead of the handler's.
@@ -332,20 +335,22 @@ class PredictionHandler(logging.Handler):
             formatter = self.formatter
             # One row: formatter.encode's fast path, inlined to skip making a PredictionCall.
             if type(inputs) is dict:
-                data = encode_line(
-                    formatter.builder.prediction(
-                        inputs,
-                        outputs,
-                        latency_ms,
-                        prediction_id,
-                        labels,
-                        timestamp,
-                        error,
-                        outcome,
-                        model,
-                        model_version,
-                    )
+                doc = formatter.builder.prediction(
+                    inputs,
+                    outputs,
+                    latency_ms,
+                    prediction_id,
+                    labels,
+                    timestamp,
+                    error,
+                    outcome,
+                    model,
+                    model_version,
                 )
+                try:
+                    data = _dumps(doc)
+                except (TypeError, ValueError, UnicodeError):  # e.g. a lone surrogate: repaired
+                    data = encode_line(doc)
                 if len(data) <= formatter.max_document_bytes:
                     self._sender.submit(data)
                 else:
@@ -366,7 +371,15 @@ class PredictionHandler(logging.Handler):
             )
             self._submit(formatter.encode(call))
         except Exception as exc:
-            self._sender.error("encode", "cannot build a prediction document: %r", exc)
+            self._dropped_call(exc)
+
+    def _dropped_call(self, exc: Exception) -> None:
+        """Count a call that made no document; the first of each reason is always reported."""
+        if isinstance(exc, CallError):
+            self._sender.error(f"call:{exc.argument}", "log_prediction dropped: %s", exc)
+        else:
+            key = f"call:{type(exc).__name__}"
+            self._sender.error(key, "log_prediction dropped (internal error): %r", exc)
 
     def log_outcome_call(self, call: OutcomeCall) -> None:
         """Queue the outcome document of ``call`` (see :func:`mlmon_elk.log_outcome`).
@@ -395,7 +408,10 @@ class PredictionHandler(logging.Handler):
                 self.formatter.max_document_bytes,
             )
         for problem in encoded.problems:
-            self._sender.error("batch", "batch logged without mismatched values: %s", problem)
+            argument = problem.partition(":")[0]  # each argument's problems reported apart
+            self._sender.error(
+                f"batch:{argument}", "batch logged without mismatched values: %s", problem
+            )
 
     def _shipper_document(self, counters: dict[str, int]) -> bytes:
         return encode_line(self.formatter.builder.shipper(counters))
@@ -420,9 +436,12 @@ class PredictionHandler(logging.Handler):
         Returns:
             True if it was, False on timeout.
         """
+        sender: Sender | None = self.__dict__.get("_sender")
+        if sender is None:  # the constructor failed: nothing was ever logged
+            return True
         if timeout is None:
-            timeout = self._sender.settings.close_timeout
-        return self._sender.flush(timeout)
+            timeout = sender.settings.close_timeout
+        return sender.flush(timeout)
 
     def close(self) -> None:
         """Deliver or spool what is left (within ``close_timeout``) and stop.
@@ -431,7 +450,11 @@ class PredictionHandler(logging.Handler):
         undelivered stay in a disk spool for the next process, or are counted
         as dropped with a memory spool.
         """
-        self._sender.close()
+        # logging.shutdown() also closes a handler whose constructor raised (it was
+        # registered by logging.Handler.__init__ first): then there is no sender.
+        sender: Sender | None = self.__dict__.get("_sender")
+        if sender is not None:
+            sender.close()
         _LIVE_HANDLERS.discard(self)
         super().close()
 

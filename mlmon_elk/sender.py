@@ -543,16 +543,27 @@ class Sender:
         assert spool is not None  # noqa: S101 - set by _open
         assert transport is not None  # noqa: S101 - set by _open
         deadline = time.monotonic() + self.settings.close_timeout
-        if self.settings.counters_interval:
+        # The last counters: with a disk spool they wait there for the next process like
+        # the rest; with a memory spool they are sent only once the user's documents are,
+        # so that what is reported lost at shutdown is what the user logged.
+        last_counters = bool(self.settings.counters_interval)
+        if last_counters and spool.persistent:
             self._queue_shipper_document()
+            last_counters = False
+        counters_only = False
         try:
-            while time.monotonic() < deadline and (self._queue or spool.has_unread()):
-                if time.monotonic() < self._retry_at:
-                    if spool.persistent or self._retry_at >= deadline:
-                        break  # the next process delivers the spool
-                    time.sleep(min(self._retry_at, deadline) - time.monotonic())
-                    continue
-                self._pump(deadline)
+            while True:  # the user's documents; then, if they all went, the last counters
+                while time.monotonic() < deadline and (self._queue or spool.has_unread()):
+                    if time.monotonic() < self._retry_at:
+                        if spool.persistent or self._retry_at >= deadline:
+                            break  # the next process delivers the spool
+                        time.sleep(min(self._retry_at, deadline) - time.monotonic())
+                        continue
+                    self._pump(deadline)
+                if not last_counters or self._queue or spool.has_unread():
+                    break
+                self._queue_shipper_document()
+                last_counters, counters_only = False, True
             while self._queue:
                 self._to_spool(*self._take(self.settings.batch_bytes))
             received = transport.close(max(deadline - time.monotonic(), 0.5))
@@ -566,7 +577,9 @@ class Sender:
         except Exception as exc:
             self._errors += 1
             self.diagnostics.warning("internal", "internal error while closing: %r", exc)
-        if not spool.persistent and spool.pending_records:
+        if counters_only and spool.pending_records:  # only the handler's own counters
+            self._dropped += spool.pending_records
+        elif not spool.persistent and spool.pending_records:
             self._dropped += spool.pending_records
             self.diagnostics.warning(
                 "lost-at-close",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -115,3 +117,41 @@ def test_a_series_is_one_row() -> None:
     """A pandas Series (index = input names) is one prediction's inputs."""
     assert single_row(pd.Series({"a": 1, "b": "x"})) == {"a": 1, "b": "x"}
     assert single_row({"a": 1}) == {"a": 1}
+
+
+STAMPS = ["2026-03-01T10:00:00Z", "2026-03-01T10:00:01Z", "2026-03-01T10:00:02Z"]
+STAMPED = ["2026-03-01T10:00:00.000Z", "2026-03-01T10:00:01.000Z", "2026-03-01T10:00:02.000Z"]
+
+
+@pytest.mark.parametrize(
+    "timestamps",
+    [
+        pytest.param(lambda df: list(df.ts), id="list(df.ts)"),
+        pytest.param(lambda df: df.ts, id="Series"),
+        pytest.param(lambda df: df.ts.to_numpy(), id="datetime64 array"),
+        pytest.param(lambda df: STAMPS, id="ISO strings"),
+        pytest.param(lambda df: [pd.Timestamp(s).timestamp() for s in STAMPS], id="epoch"),
+    ],
+)
+def test_each_row_can_carry_its_own_timestamp(timestamps: Any) -> None:
+    """Per-row timestamps of a DataFrame batch: each row's document has its own."""
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "ts": pd.to_datetime(STAMPS)})
+    docs, problems = batch_documents(
+        builder(), frame[["a"]], None, timestamp=timestamps(frame), latency_ms=1.0
+    )
+    assert problems == []
+    assert [d["@timestamp"] for d in docs] == STAMPED
+
+
+def test_naive_per_row_timestamps_are_utc() -> None:
+    """Naive datetimes (and strings without an offset) mean UTC."""
+    naive = [dt.datetime(2026, 3, 1, 10, 0, i) for i in range(3)]
+    docs, _ = batch_documents(builder(), [{"a": 1}] * 3, None, timestamp=naive)
+    assert [d["@timestamp"] for d in docs] == STAMPED
+
+
+def test_timestamps_that_do_not_match_the_rows_are_a_named_problem() -> None:
+    """Two timestamps for three rows: the rows are logged as of now, the problem names it."""
+    docs, problems = batch_documents(builder(), [{"a": 1}] * 3, None, timestamp=STAMPS[:2])
+    assert len(docs) == 3
+    assert problems == ["timestamp: 2 values for 3 rows (the batch is logged as of now)"]

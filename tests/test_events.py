@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mlmon_elk import values as v
 from mlmon_elk.contract import ECS_VERSION, Field, sanitize_name, with_hash_suffix
 from mlmon_elk.encoding import encode_line
 from mlmon_elk.errors import ConfigError
@@ -454,3 +455,54 @@ def test_objects_whose_methods_raise() -> None:
     assert doc["mlmon"]["invalid"] == ["x"]
     assert "outputs" not in doc["mlmon"]
     assert "labels" not in doc
+
+
+# -- the fast typing path against the one rule book ---------------------------------------
+
+FAST_PATH_VALUES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(2**1100), max_value=2**1100),  # beyond float too
+    st.text(max_size=3),
+    st.text(min_size=1020, max_size=1030),  # around the category cut
+    st.booleans(),
+    st.none(),
+    ANY_VALUE,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(FAST_PATH_VALUES, max_size=12), st.booleans())
+def test_fast_typing_equals_classify_value_by_value(values: list[Any], empty_as_null: bool) -> None:
+    """The builder's inline typing of float/str/int/bool places every value exactly where
+    ``values.classify`` puts it (and a mapping sends the call to the flattening path)."""
+    b = builder(empty_as_null=empty_as_null)
+    names = tuple(f"f{i}" for i in range(len(values)))
+    num: dict[str, Any] = {}
+    cat: dict[str, Any] = {}
+    null: list[str] = []
+    invalid: list[str] = []
+    nested = False
+    for name, value in zip(names, values, strict=True):
+        kind, logged = v.classify(value, empty_as_null=empty_as_null)
+        if kind == v.NUM:
+            num[name] = logged
+        elif kind in (v.CAT, v.CATS):
+            cat[name] = logged
+        elif kind == v.NULL:
+            null.append(name)
+        elif kind == v.INVALID:
+            invalid.append(name)
+        else:
+            nested = True
+    for _ in range(2):  # the second call runs on the builder's cached plan
+        flat = b._type_flat(names, values)
+        if nested:
+            assert flat is None
+            continue
+        assert flat is not None
+        got_num, got_cat, got_null, got_invalid = flat
+        assert got_num == num
+        assert all(type(x) is float for x in got_num.values())
+        assert got_cat == cat
+        assert (got_null or []) == null
+        assert (got_invalid or []) == invalid

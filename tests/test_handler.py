@@ -7,6 +7,8 @@ import json
 import logging
 import logging.config
 import os
+import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -436,3 +438,92 @@ def test_the_call_never_raises_whatever_it_is_given(
         r.getMessage().split(":")[0] for r in caplog.records if r.name == "mlmon_elk.shipper"
     }
     assert reported <= {"batch logged without mismatched values"}
+
+
+class TestConstructorErrors:
+    @pytest.mark.parametrize("url", ["tcp://logstash", "htp://logstash:5000", "tcp://:5000"])
+    def test_a_malformed_url_is_one_config_error_and_a_quiet_exit(self, url: str) -> None:
+        """The ConfigError names the url; the interpreter then exits without a second
+        traceback from logging.shutdown() closing the half-built handler."""
+        code = (
+            "from mlmon_elk import PredictionHandler\n"
+            "from mlmon_elk.errors import ConfigError\n"
+            "try:\n"
+            f"    PredictionHandler({url!r}, model='m')\n"
+            "except ConfigError as exc:\n"
+            "    print(exc)\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert done.returncode == 0
+        assert done.stdout.startswith("url "), done.stdout
+        assert done.stderr == ""
+
+
+class TestLostAtShutdown:
+    def test_the_lost_count_is_what_the_user_logged(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Peer down, memory spool, counters on: one logged prediction is reported as one
+        lost document (the handler's own counters document is not the user's)."""
+        with JsonLinesPeer() as peer:
+            url = peer.url
+        handler = PredictionHandler(
+            url, model="m", spool_dir=None, close_timeout=0.5, backoff_initial=0.2
+        )
+        handler.log_prediction(inputs={"x": 1.0})
+        handler.close()
+        assert handler.counters().dropped == 1
+        assert "1 documents could not be delivered" in capsys.readouterr().err
+
+    def test_the_last_counters_still_go_out_when_everything_else_did(self) -> None:
+        """With the peer up, close() still ships the last shipper document."""
+        with JsonLinesPeer() as peer:
+            handler = PredictionHandler(peer.url, model="m", spool_dir=None)
+            handler.log_prediction(inputs={"x": 1.0}, prediction_id="p")
+            handler.close()
+            assert wait_until(lambda: len(peer.events) == 2)
+            datasets = sorted(doc["event"]["dataset"] for doc in peer.events)
+        assert datasets == ["mlmon.prediction", "mlmon.shipper"]
+        assert handler.counters().dropped == 0
+
+
+class TestTimestamps:
+    def test_iso_strings_and_per_row_timestamps(self, tmp_path: Path) -> None:
+        """An ISO-8601 string on one prediction, one timestamp per row on a DataFrame batch."""
+        import pandas as pd
+
+        handler, path = file_handler(tmp_path)
+        handler.log_prediction(inputs={"a": 1.0}, timestamp="2026-03-01T11:00:00+01:00")
+        frame = pd.DataFrame(
+            {"a": [1.0, 2.0], "ts": pd.to_datetime(["2026-03-02T00:00:00", "2026-03-03T00:00:00"])}
+        )
+        log_prediction(handler, inputs=frame[["a"]], timestamp=list(frame.ts))
+        handler.close()
+        assert [doc["@timestamp"] for doc in read_docs(path)] == [
+            "2026-03-01T10:00:00.000Z",
+            "2026-03-02T00:00:00.000Z",
+            "2026-03-03T00:00:00.000Z",
+        ]
+        assert handler.counters().errors == 0
+
+    def test_each_reason_for_dropping_a_call_names_the_argument_and_is_reported(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Dropped calls are counted; the first problem with each argument is reported at
+        once, naming the argument, even right after a problem with another argument."""
+        handler, path = file_handler(tmp_path)
+        with caplog.at_level(logging.WARNING, logger="mlmon_elk.shipper"):
+            handler.log_prediction(inputs={"a": 1.0}, timestamp="yesterday")
+            handler.log_prediction(inputs={"a": 1.0}, timestamp=[1.0, 2.0])
+            handler.log_prediction(inputs=[{"a": 1.0}, {"a": 2.0}], timestamp=["x", "y"])
+            handler.log_prediction(inputs=[{"a": 1.0}, {"a": 2.0}], outputs=[1.0])
+        handler.close()
+        messages = [r.getMessage() for r in caplog.records if r.name == "mlmon_elk.shipper"]
+        assert handler.counters().errors == 4
+        assert len(read_docs(path)) == 2  # the batch with mismatched outputs, without them
+        assert messages == [  # the later timestamp problems are counted, reported in a minute
+            "log_prediction dropped: timestamp: not an ISO-8601 date and time: 'yesterday'",
+            "batch logged without mismatched values: outputs: 1 values for 2 rows",
+        ]
