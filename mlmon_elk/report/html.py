@@ -22,6 +22,7 @@ _RANK = {
     Status.WARNING: 3,
     Status.ERROR: 2,
     Status.INSUFFICIENT_DATA: 1,
+    Status.NOTICE: 0,
     Status.OK: 0,
 }
 

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mlmon_elk.alerts import AlertKey, alert_state, fold_latest
-from mlmon_elk.contract import Dataset, Field, Status, Transition, stream_name
+from mlmon_elk.alerts import AlertKey, AlertState, OpenAlert, alert_state, fold_latest
+from mlmon_elk.contract import Dataset, Field, stream_name
 from mlmon_elk.documents import Document
 from mlmon_elk.errors import SinkError
 from mlmon_elk.sinks import WriteReport
@@ -104,7 +104,7 @@ class ElasticsearchSink:
 
     def open_alerts(
         self, models: Sequence[str], *, before: datetime, since: datetime
-    ) -> dict[AlertKey, Status]:
+    ) -> dict[AlertKey, OpenAlert]:
         """Alerts open before ``before``, from the latest alert document per key.
 
         Raises:
@@ -129,7 +129,7 @@ class ElasticsearchSink:
                 ]
             }
         }
-        latest: list[tuple[AlertKey, Transition, Status]] = []
+        latest: list[AlertState] = []
         after: Mapping[str, Any] | None = None
         while True:
             composite: dict[str, Any] = {
