@@ -231,7 +231,11 @@ def _analyse(config_path: Path, windows: list[Window], say: Callable[[str], None
     for i, window in enumerate(windows, 1):
         outcome = analyzer.run(window)
         summary = outcome.summary
-        fired = [e for e in outcome.alerts if e.transition is not Transition.ONGOING]
+        fired = [
+            e
+            for e in outcome.alerts
+            if e.transition not in (Transition.ONGOING, Transition.RECOVERING)
+        ]
         span = f"{window.start:%H:%M}–{window.end:%H:%M}"
         say(f"    window {i:2}/{len(windows)} {span}  {_checks_line(summary)}")
         for event in fired:

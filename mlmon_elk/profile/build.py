@@ -186,7 +186,7 @@ def build_baseline(
         names.add(name)
         say(f"profiling column {i}/{len(columns)}: {raw}")
         role = Role.OUTPUT if raw in opts.outputs else Role.INPUT
-        typed, kind = _typed_training_column(
+        typed, kind, coded = _typed_training_column(
             frame_column(train, column), opts.kinds.get(raw), opts, train_absent.get(raw)
         )
         if kind is None:
@@ -201,6 +201,8 @@ def build_baseline(
         feature = _profile(
             name, role, kind, typed=typed, held=held, held_tokens=held_tokens, opts=opts
         )
+        if coded and feature.categorical is not None:
+            feature = replace(feature, categorical=replace(feature.categorical, coded=True))
         if held is not None:
             feature = _calibrate(feature, held, held_tokens, opts, rng)
         features.append(feature)
@@ -243,17 +245,20 @@ def _typed_training_column(
     declared: Kind | None,
     opts: BuildOptions,
     absent: NDArray[np.bool_] | None,
-) -> tuple[TypedColumn, Kind | None]:
+) -> tuple[TypedColumn, Kind | None, bool]:
+    """The typed column, its kind, and whether it holds integer-coded categories
+    (declared ``cat`` while most values are numbers)."""
     typed = type_column(values, empty_as_null=opts.empty_as_null, absent=absent)
-    if declared is not None:
-        return coerce(typed, declared), declared
     counts = typed.kind_counts()
+    if declared is not None:
+        coded = declared is Kind.CAT and counts.get(Kind.NUM, 0) > counts.get(Kind.CAT, 0)
+        return coerce(typed, declared), declared, coded
     if not counts:
-        return typed, None
+        return typed, None, False
     kind = max(counts, key=lambda k: counts[k])
     if kind is Kind.CAT and _looks_like_text(typed.string[typed.mask(Kind.CAT)]):
-        return coerce(typed, Kind.TEXT), Kind.TEXT
-    return typed, kind
+        return coerce(typed, Kind.TEXT), Kind.TEXT, False
+    return typed, kind, False
 
 
 def _retype(

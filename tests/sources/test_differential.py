@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from mlmon_elk.contract import Dataset, stream_name
+from mlmon_elk.contract import Dataset, Kind, stream_name
 from mlmon_elk.profile.window import ModelWindow
 from mlmon_elk.queries import PlanOptions
 from mlmon_elk.sources import ModelBaselines
@@ -219,3 +219,45 @@ def test_the_real_handlers_documents_count_like_the_contracts(tmp_path: Path) ->
     assert logged.count == scenario.WINDOW_ROWS
     assert_same_profile(logged, written)
     assert logged.versions["1.0"].latency == written.versions["1.0"].latency
+
+
+def test_integer_coded_categories_count_alike_in_both_sources(es: EsTarget, tmp_path: Path) -> None:
+    """A column declared categorical whose values arrive as numbers (``SCHL=22``): both
+    sources count the numbers as their codes — top codes, other, unseen codes named — and
+    strings sent for the same feature add to the same counts."""
+    from dataclasses import replace
+
+    from tests.factories import baseline, categorical
+
+    schl = categorical("SCHL", {"16": 0.3, "21": 0.2, "22": 0.1}, ["1", "2", "19", "x"])
+    assert schl.categorical is not None
+    schl = replace(schl, categorical=replace(schl.categorical, coded=True))
+    model = ModelBaselines("census", {"1": baseline("census", "1", [schl])}, default_version="1")
+    rng = random.Random(5)
+    values: list[Any] = [16] * 40 + [21] * 25 + [22.0] * 12 + [19] * 9 + [2] * 5
+    values += [99] * 7 + [2.5] * 3 + [-4] * 2 + ["16"] * 4 + ["x"] * 2 + ["new"] * 1 + [None] * 3
+    rng.shuffle(values)
+    docs = [
+        prediction(
+            START + timedelta(seconds=i),
+            model="census",
+            version="1",
+            inputs={"SCHL": v},
+            prediction_id=f"c{i}",
+        )
+        for i, v in enumerate(values)
+    ]
+    index_documents(es.client, stream_name(Dataset.PREDICTION, es.namespace), docs)
+    write_jsonl(tmp_path / "p.jsonl", docs)
+
+    from_es = ElasticsearchSource(es.client, es.namespace).fetch(model, WINDOW).window
+    from_files = FileSource([tmp_path / "p.jsonl"]).fetch(model, WINDOW).window
+
+    assert_same_profile(from_es, from_files)
+    counts = from_files.versions["1"].feature(schl.role, "SCHL")
+    assert counts is not None and counts.categorical is not None
+    cat = counts.categorical
+    assert cat.top == (("16", 44), ("21", 25), ("22", 12))
+    assert (cat.other, cat.unseen, cat.count) == (16, 13, 110)
+    assert cat.unseen_examples == (("99", 7), ("2.5", 3), ("-4", 2), ("new", 1))
+    assert counts.kinds == {Kind.NUM: 103, Kind.CAT: 7}
