@@ -593,7 +593,7 @@ def _feature(
             ntop = _code_counts(aggs.get(f"{prefix}:ntop") or {})
             top = tuple((name, c + ntop.get(name, 0)) for name, c in top)
             nunseen_agg = aggs.get(f"{prefix}:nunseen") or {}
-            nunseen = {name: n for name, n in _code_counts(nunseen_agg).items()}
+            nunseen = _code_counts(nunseen_agg)
             unseen += sum(nunseen.values()) + int(nunseen_agg.get("sum_other_doc_count") or 0)
             merged = dict(unseen_examples)
             for name, n in nunseen.items():

@@ -255,7 +255,8 @@ def test_integer_coded_categories_count_alike_in_both_sources(es: EsTarget, tmp_
 
     assert_same_profile(from_es, from_files)
     counts = from_files.versions["1"].feature(schl.role, "SCHL")
-    assert counts is not None and counts.categorical is not None
+    assert counts is not None
+    assert counts.categorical is not None
     cat = counts.categorical
     assert cat.top == (("16", 44), ("21", 25), ("22", 12))
     assert (cat.other, cat.unseen, cat.count) == (16, 13, 110)
