@@ -11,6 +11,19 @@ from turning PSI into noise at small windows.
 Effect: PSI (``metrics.psi``). Test: Pearson χ² of the window against the
 baseline, two-sample (the baseline is a finite sample too). Threshold:
 ``max(min_psi, calibrated PSI at this window size)``.
+
+PSI alone is blind in two directions, so a second, scale-aware effect joins it:
+
+* categories: a category gaining or losing ``min_share_shift`` (5 points) of
+  share fires even under the PSI threshold (10% → 18% is PSI 0.06);
+* numbers: the binned Wasserstein distance in baseline standard deviations
+  (W/σ) fires at ``min_wasserstein`` (0.1, a 0.1 σ shift) under the PSI
+  threshold; and a PSI alert whose W/σ is under ``negligible_wasserstein``
+  is only a notice — quantile edges squeezed around a point mass (a score
+  whose lowest decile spans 0.0001) turn a negligible shift into PSI 0.7.
+  Critical needs W/σ ≥ ``min_wasserstein`` as well.
+
+Both second effects still need the χ² test to be significant after correction.
 """
 
 from __future__ import annotations
@@ -26,8 +39,8 @@ from mlmon_elk.checks.settings import CheckSettings
 from mlmon_elk.checks.thresholds import threshold
 from mlmon_elk.contract import Check
 from mlmon_elk.errors import DataError
-from mlmon_elk.profile.baseline import CategoricalProfile, FeatureProfile
-from mlmon_elk.profile.window import CategoricalCounts, FeatureCounts
+from mlmon_elk.profile.baseline import CategoricalProfile, FeatureProfile, NumericProfile
+from mlmon_elk.profile.window import CategoricalCounts, FeatureCounts, NumericCounts
 
 OTHER = "(other)"
 UNSEEN = "(unseen)"
@@ -102,7 +115,7 @@ def category_shift(
         return _insufficient(base, n, settings)
     bins = category_bins(profile, n, settings.min_expected_count)
     observed_counts = bins.fold(category_vector(cat, profile))
-    return _compare(
+    finding = _compare(
         base,
         feature,
         labels=bins.labels,
@@ -112,6 +125,20 @@ def category_shift(
         baseline_rows=baseline_rows,
         quote=True,
     )
+    linf = float(finding.context["linf"])
+    if linf >= settings.min_share_shift and (finding.value or 0.0) < (finding.threshold or 0.0):
+        # Only the share shift is large: test that share, not every bin.
+        p = metrics.max_share_pvalue(
+            bins.expected, observed_counts, values_in_baseline(feature, baseline_rows)
+        )
+        return replace(
+            finding,
+            p_value=p,
+            alternative=(
+                f"share shift {linf * 100:.1f} pts ≥ {settings.min_share_shift * 100:.1f} pts"
+            ),
+        )
+    return finding
 
 
 def numeric_drift(
@@ -153,8 +180,32 @@ def numeric_drift(
     detail = f"mean {num(profile.mean)} → {num(values.mean or 0.0)}"
     if outside > 0:
         detail += f", {pct(outside)} outside the training range"
+    observed = np.asarray(finding.context["distribution"]["observed"], dtype=float)
+    w_sigma = wasserstein_sigma(profile, observed, values)
+    alternative = negligible = ""
+    critical: bool | None = None
+    p_value = finding.p_value
+    if w_sigma is not None:
+        if w_sigma >= settings.min_wasserstein:
+            alternative = f"W/σ {w_sigma:.2f} ≥ {settings.min_wasserstein:.2f}"
+            if (finding.value or 0.0) < (finding.threshold or 0.0):
+                # Only W is large: test the CDF shift (KS), which a few values
+                # beyond the training range cannot make significant alone.
+                p_value = metrics.ks_pvalue(
+                    float(finding.context["binned_ks"]),
+                    n,
+                    values_in_baseline(feature, baseline_rows),
+                )
+        else:
+            critical = False  # a large PSI on a small scale is no critical
+        if w_sigma < settings.negligible_wasserstein:
+            negligible = (
+                f"W/σ {w_sigma:.3f} < {settings.negligible_wasserstein:.2f}:"
+                " negligible on the value scale (bins squeezed around a point mass)"
+            )
     context = dict(finding.context)
     context.update(
+        wasserstein_sigma=w_sigma,
         out_of_range=outside,
         below_min=values.below_min,
         above_max=values.above_max,
@@ -164,8 +215,39 @@ def numeric_drift(
         expected_std=profile.std,
     )
     return replace(
-        finding, expected=profile.mean, observed=values.mean, detail=detail, context=context
+        finding,
+        expected=profile.mean,
+        observed=values.mean,
+        detail=detail,
+        context=context,
+        alternative=alternative,
+        negligible=negligible,
+        critical=critical,
+        p_value=p_value,
     )
+
+
+def wasserstein_sigma(
+    profile: NumericProfile, observed: NDArray[np.float64], counts: NumericCounts
+) -> float | None:
+    """Binned Wasserstein-1 distance between baseline and window, in baseline σ.
+
+    ``∫ |F_base − F_window| dx`` with the CDFs known at the bin edges and
+    linear in between (trapezoids); the open bins reach to the window's
+    minimum / maximum. Coarse (bins are deciles) but on the value scale, which
+    PSI is not. ``None`` for a constant baseline (σ = 0).
+    """
+    if profile.std <= 0:
+        return None
+    edges = np.asarray(profile.edges, dtype=float)
+    expected = np.asarray(profile.shares, dtype=float)
+    cdf_gap = np.abs(np.cumsum(expected)[:-1] - np.cumsum(observed)[:-1])  # at each edge
+    area = float(np.sum((cdf_gap[1:] + cdf_gap[:-1]) / 2 * np.diff(edges)))
+    lo = counts.min if counts.min is not None else edges[0]
+    hi = counts.max if counts.max is not None else edges[-1]
+    area += cdf_gap[0] / 2 * max(edges[0] - lo, 0.0)
+    area += cdf_gap[-1] / 2 * max(hi - edges[-1], 0.0)
+    return float(area / profile.std)
 
 
 def _compare(

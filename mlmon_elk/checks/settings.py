@@ -47,12 +47,12 @@ class CheckSettings:
     (absolute, 2 points) for ``unseen_categories``; open vocabularies (ids,
     tail numbers) always show some unseen values, which the expected rate and
     the calibration absorb."""
-    min_rise_floor: float = 0.002
+    min_rise_floor: float = 0.001
     """Smallest minimum effect of ``feature_vanished``, ``missing_spike`` and
     ``unseen_categories``. Their minimum effect follows the baseline rate —
     ``max(min_rise_floor, min(min_…, baseline rate))`` — so a feature that was
     never null, always present, or a closed vocabulary (no unseen value in
-    held-out data) alerts on a significant rise of 0.2 points: with no natural
+    held-out data) alerts on a significant rise of 0.1 points: with no natural
     variation such a rise is a pipeline break. Features with a natural rate of
     2% or more keep the 2-point minimum. The calibrated bound and the test
     still apply, so sampling noise cannot reach it."""

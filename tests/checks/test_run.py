@@ -245,3 +245,14 @@ def test_integer_coded_categories_declared_once_get_category_checks() -> None:
     unseen = result(new_codes, Check.UNSEEN_CATEGORIES, "SCHL")
     assert unseen.status.is_alert
     assert '"99" ×' in unseen.summary
+
+
+def test_a_nan_output_counts_as_missing_not_vanished(baseline) -> None:
+    """NaN scores in 10% of predictions: missing_spike on the output, feature_vanished ok."""
+    frame = training_frame(5_000, seed=8)
+    frame.loc[frame.index[:500], "score"] = np.nan
+    results = run(baseline, window(baseline, frame))
+    spike = result(results, Check.MISSING_SPIKE, "score")
+    assert spike.status.is_alert
+    assert spike.summary.startswith("NA 0.0% → 10.0%")
+    assert result(results, Check.FEATURE_VANISHED, "score").status is Status.OK
