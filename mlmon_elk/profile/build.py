@@ -50,6 +50,7 @@ from mlmon_elk.profile.baseline import (
     NumericProfile,
     TextProfile,
 )
+from mlmon_elk.profile.hygiene import calibration_warning, column_warnings
 from mlmon_elk.profile.values import TypedColumn, coerce, type_column
 from mlmon_elk.tokens import tokenize
 
@@ -171,9 +172,18 @@ def build_baseline(
             train, hold = frame.iloc[train_rows], frame.iloc[hold_rows]
             hold_absent = {c: m[hold_rows] for c, m in train_absent.items()}
             train_absent = {c: m[train_rows] for c, m in train_absent.items()}
+    warnings: list[str] = []
     if hold is not None and len(hold) < opts.min_holdout_rows:
-        say(f"held-out data has {len(hold):,} rows < {opts.min_holdout_rows:,}: not calibrating")
+        warnings.append(
+            calibration_warning(len(hold), opts.min_holdout_rows, opts.holdout_fraction, given=True)
+        )
         hold = None
+    elif hold is None:
+        warnings.append(
+            calibration_warning(
+                len(frame), opts.min_holdout_rows, opts.holdout_fraction, given=False
+            )
+        )
     rng = np.random.default_rng(opts.seed + 1)
     features: list[FeatureProfile] = []
     names: set[str] = set()
@@ -190,8 +200,9 @@ def build_baseline(
             frame_column(train, column), opts.kinds.get(raw), opts, train_absent.get(raw)
         )
         if kind is None:
-            say(f"column {raw!r} has no values; skipped (declare its kind to keep it)")
+            warnings.append(f"column {raw!r} has no values; skipped (declare its kind to keep it)")
             continue
+        warnings += column_warnings(raw, role, kind, typed, declared=raw in opts.kinds)
         held = None
         if hold is not None and column in hold.columns:
             held = _retype(
@@ -219,6 +230,7 @@ def build_baseline(
         window_sizes=tuple(opts.window_sizes) if hold is not None else (),
         holdout_rows=len(hold) if hold is not None else 0,
         options=opts.to_dict(),
+        warnings=tuple(warnings),
     )
 
 
