@@ -23,7 +23,10 @@ PSI alone is blind in two directions, so a second, scale-aware effect joins it:
   whose lowest decile spans 0.0001) turn a negligible shift into PSI 0.7.
   Critical needs W/σ ≥ ``min_wasserstein`` as well.
 
-Both second effects still need the χ² test to be significant after correction.
+The test is χ² over every bin combined (Bonferroni) with a test of the second
+effect — the largest share change (z-test) for categories, the binned KS for
+numbers — which a bin of rare or out-of-range values cannot dilute or drive.
+When only the second effect is large, only its own test counts.
 """
 
 from __future__ import annotations
@@ -125,12 +128,17 @@ def category_shift(
         baseline_rows=baseline_rows,
         quote=True,
     )
+    # χ² over every bin, and a test of the one share that moved most (which a
+    # bin of rare or unseen values cannot dilute); Bonferroni over the two.
+    share_p = metrics.max_share_pvalue(
+        bins.expected, observed_counts, values_in_baseline(feature, baseline_rows)
+    )
+    p = min(1.0, 2 * min(finding.p_value if finding.p_value is not None else 1.0, share_p))
+    finding = replace(finding, p_value=p)
     linf = float(finding.context["linf"])
-    if linf >= settings.min_share_shift and (finding.value or 0.0) < (finding.threshold or 0.0):
-        # Only the share shift is large: test that share, not every bin.
-        p = metrics.max_share_pvalue(
-            bins.expected, observed_counts, values_in_baseline(feature, baseline_rows)
-        )
+    if linf >= settings.min_share_shift:
+        if (finding.value or 0.0) < (finding.threshold or 0.0):
+            p = min(1.0, 2 * share_p)  # only the share shift is large: only its test counts
         return replace(
             finding,
             p_value=p,
@@ -184,18 +192,20 @@ def numeric_drift(
     w_sigma = wasserstein_sigma(profile, observed, values)
     alternative = negligible = ""
     critical: bool | None = None
-    p_value = finding.p_value
+    # χ² over the bins (out-of-range values weigh heavily) and KS on the binned
+    # CDF (a location shift; a few far values barely move it); Bonferroni over both.
+    ks_p = metrics.ks_pvalue(
+        float(finding.context["binned_ks"]), n, values_in_baseline(feature, baseline_rows)
+    )
+    chi2_p = finding.p_value if finding.p_value is not None else 1.0
+    p_value = min(1.0, 2 * min(chi2_p, ks_p))
     if w_sigma is not None:
         if w_sigma >= settings.min_wasserstein:
             alternative = f"W/σ {w_sigma:.2f} ≥ {settings.min_wasserstein:.2f}"
             if (finding.value or 0.0) < (finding.threshold or 0.0):
-                # Only W is large: test the CDF shift (KS), which a few values
-                # beyond the training range cannot make significant alone.
-                p_value = metrics.ks_pvalue(
-                    float(finding.context["binned_ks"]),
-                    n,
-                    values_in_baseline(feature, baseline_rows),
-                )
+                # Only W is large: only the KS test speaks for a location shift
+                # (χ² may be significant from a few values beyond the range).
+                p_value = min(1.0, 2 * ks_p)
         else:
             critical = False  # a large PSI on a small scale is no critical
         if w_sigma < settings.negligible_wasserstein:
