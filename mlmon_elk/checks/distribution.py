@@ -16,16 +16,18 @@ PSI alone is blind in two directions, so a second, scale-aware effect joins it:
 
 * categories: a category gaining or losing ``min_share_shift`` (5 points) of
   share fires even under the PSI threshold (10% → 18% is PSI 0.06);
-* numbers: the binned Wasserstein distance in baseline standard deviations
-  (W/σ) fires at ``min_wasserstein`` (0.1, a 0.1 σ shift) under the PSI
-  threshold; and a PSI alert whose W/σ is under ``negligible_wasserstein``
-  is only a notice — quantile edges squeezed around a point mass (a score
-  whose lowest decile spans 0.0001) turn a negligible shift into PSI 0.7.
-  Critical needs W/σ ≥ ``min_wasserstein`` as well.
+* numbers: a mean shift of ``min_shift_sigma`` (0.1) baseline standard
+  deviations — a lower bound of Wasserstein-1 / σ — fires under the PSI
+  threshold; and a PSI alert whose mean and spread both moved less than
+  ``negligible_shift_sigma`` (0.05 σ) is only a notice: quantile edges
+  squeezed around a point mass (a score whose lowest decile spans 0.0001)
+  turn a negligible shift into PSI 0.7. Critical needs a move of
+  ``min_shift_sigma`` as well.
 
 The test is χ² over every bin combined (Bonferroni) with a test of the second
 effect — the largest share change (z-test) for categories, the binned KS for
-numbers — which a bin of rare or out-of-range values cannot dilute or drive.
+numbers (robust to a few far values, unlike a test of the mean) — which a bin
+of rare or out-of-range values cannot dilute or drive.
 When only the second effect is large, only its own test counts.
 """
 
@@ -188,10 +190,7 @@ def numeric_drift(
     detail = f"mean {num(profile.mean)} → {num(values.mean or 0.0)}"
     if outside > 0:
         detail += f", {pct(outside)} outside the training range"
-    observed = np.asarray(finding.context["distribution"]["observed"], dtype=float)
-    w_sigma = wasserstein_sigma(profile, observed, values)
-    alternative = negligible = ""
-    critical: bool | None = None
+    shift = _shift_sigma(profile, values)
     # χ² over the bins (out-of-range values weigh heavily) and KS on the binned
     # CDF (a location shift; a few far values barely move it); Bonferroni over both.
     ks_p = metrics.ks_pvalue(
@@ -199,23 +198,29 @@ def numeric_drift(
     )
     chi2_p = finding.p_value if finding.p_value is not None else 1.0
     p_value = min(1.0, 2 * min(chi2_p, ks_p))
-    if w_sigma is not None:
-        if w_sigma >= settings.min_wasserstein:
-            alternative = f"W/σ {w_sigma:.2f} ≥ {settings.min_wasserstein:.2f}"
+    alternative = negligible = ""
+    critical: bool | None = None
+    if shift is not None:
+        location, spread = shift
+        scale = max(location, spread)
+        if location >= settings.min_shift_sigma:
+            alternative = f"mean shift {location:.2f} σ ≥ {settings.min_shift_sigma:.2f} σ"
             if (finding.value or 0.0) < (finding.threshold or 0.0):
-                # Only W is large: only the KS test speaks for a location shift
-                # (χ² may be significant from a few values beyond the range).
+                # Only the shift is large: only the KS test speaks for it (χ² may
+                # be significant from a few values beyond the training range).
                 p_value = min(1.0, 2 * ks_p)
-        else:
+        if scale < settings.min_shift_sigma:
             critical = False  # a large PSI on a small scale is no critical
-        if w_sigma < settings.negligible_wasserstein:
+        over = (finding.value or 0.0) >= (finding.threshold or 0.0)
+        if over and scale < settings.negligible_shift_sigma:
             negligible = (
-                f"W/σ {w_sigma:.3f} < {settings.negligible_wasserstein:.2f}:"
+                f"mean and spread moved {scale:.3f} σ < {settings.negligible_shift_sigma:.2f} σ:"
                 " negligible on the value scale (bins squeezed around a point mass)"
             )
     context = dict(finding.context)
     context.update(
-        wasserstein_sigma=w_sigma,
+        mean_shift_sigma=shift[0] if shift else None,
+        std_change_sigma=shift[1] if shift else None,
         out_of_range=outside,
         below_min=values.below_min,
         above_max=values.above_max,
@@ -237,27 +242,20 @@ def numeric_drift(
     )
 
 
-def wasserstein_sigma(
-    profile: NumericProfile, observed: NDArray[np.float64], counts: NumericCounts
-) -> float | None:
-    """Binned Wasserstein-1 distance between baseline and window, in baseline σ.
+def _shift_sigma(profile: NumericProfile, counts: NumericCounts) -> tuple[float, float] | None:
+    """(|Δ mean|, |Δ std|) of the window against the baseline, in baseline σ.
 
-    ``∫ |F_base − F_window| dx`` with the CDFs known at the bin edges and
-    linear in between (trapezoids); the open bins reach to the window's
-    minimum / maximum. Coarse (bins are deciles) but on the value scale, which
-    PSI is not. ``None`` for a constant baseline (σ = 0).
+    The mean shift is a lower bound of the Wasserstein-1 distance (equal to it
+    for a pure location shift), measured on the values rather than on bins —
+    which is what quantile bins squeezed around a point mass lack. ``None``
+    for a constant baseline or a window without values.
     """
-    if profile.std <= 0:
+    if profile.std <= 0 or counts.mean is None or counts.std is None:
         return None
-    edges = np.asarray(profile.edges, dtype=float)
-    expected = np.asarray(profile.shares, dtype=float)
-    cdf_gap = np.abs(np.cumsum(expected)[:-1] - np.cumsum(observed)[:-1])  # at each edge
-    area = float(np.sum((cdf_gap[1:] + cdf_gap[:-1]) / 2 * np.diff(edges)))
-    lo = counts.min if counts.min is not None else edges[0]
-    hi = counts.max if counts.max is not None else edges[-1]
-    area += cdf_gap[0] / 2 * max(edges[0] - lo, 0.0)
-    area += cdf_gap[-1] / 2 * max(hi - edges[-1], 0.0)
-    return float(area / profile.std)
+    return (
+        abs(counts.mean - profile.mean) / profile.std,
+        abs(counts.std - profile.std) / profile.std,
+    )
 
 
 def _compare(

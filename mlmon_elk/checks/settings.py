@@ -61,16 +61,17 @@ class CheckSettings:
     category gains or loses at least this share (5 points), significantly and
     above its calibrated L∞, even while PSI stays under ``min_psi``: a category
     going from 10% to 18% is material, yet PSI is only 0.06."""
-    min_wasserstein: float = 0.1
+    min_shift_sigma: float = 0.1
     """``numeric_drift`` / numeric ``prediction_drift`` also fire when the
-    binned Wasserstein distance, in baseline standard deviations, reaches this
-    (significantly and above its calibrated bound) while PSI stays under its
-    threshold: a 0.15 σ mean shift is a real change PSI on deciles barely sees."""
-    negligible_wasserstein: float = 0.02
-    """Guard the other way: a PSI alert whose binned Wasserstein distance is
-    under this many standard deviations is a ``notice``, not an alert —
-    quantile edges squeezed around a point mass turn a negligible shift into a
-    large PSI. Critical additionally needs ``critical_factor`` × ``min_wasserstein``."""
+    window's mean moved this many baseline standard deviations (a lower bound
+    of Wasserstein-1 / σ, Evidently's drift measure), significantly by a binned
+    KS test, while PSI stays under its threshold: a 0.15 σ shift is real though
+    PSI on deciles barely sees it. Critical also needs a move of this size."""
+    negligible_shift_sigma: float = 0.05
+    """Guard the other way: a PSI alert whose mean and standard deviation both
+    moved less than this many baseline σ is a ``notice``, not an alert —
+    quantile edges squeezed around a point mass (or a dense cluster) turn a
+    shift of 0.02 σ into PSI 0.7."""
     min_oov_rise: float = 0.02
     """Minimum rise of the out-of-vocabulary token share (absolute, 2 points)
     for ``text_oov``."""
