@@ -132,12 +132,15 @@ def category_shift(
     )
     # χ² over every bin, and a test of the one share that moved most (which a
     # bin of rare or unseen values cannot dilute); Bonferroni over the two.
+    # The unseen bin is unseen_categories' to judge, not a share that shifted.
+    seen = len(bins.labels) - 1
     share_p = metrics.max_share_pvalue(
-        bins.expected, observed_counts, values_in_baseline(feature, baseline_rows)
+        bins.expected, observed_counts, values_in_baseline(feature, baseline_rows), seen
     )
     p = min(1.0, 2 * min(finding.p_value if finding.p_value is not None else 1.0, share_p))
     finding = replace(finding, p_value=p)
-    linf = float(finding.context["linf"])
+    observed = metrics.shares(observed_counts)
+    linf = float(np.max(np.abs(observed[:seen] - bins.expected[:seen])))
     if linf >= settings.min_share_shift:
         if (finding.value or 0.0) < (finding.threshold or 0.0):
             p = min(1.0, 2 * share_p)  # only the share shift is large: only its test counts
@@ -302,11 +305,20 @@ def _compare(
         p_value=p,
         expected=top["expected"],
         observed=top["observed"],
-        head=f"PSI {value:.2f}",
-        bound=f"{thr:.2f}",
+        head=f"PSI {_digits(value, thr)[0]}",
+        bound=_digits(value, thr)[1],
         detail=f"{name} {pct(top['expected'])} → {pct(top['observed'])}",
         context=context,
     )
+
+
+def _digits(value: float, threshold: float) -> tuple[str, str]:
+    """Value and threshold with enough decimals to tell them apart (never "0.10 < 0.10")."""
+    for places in (2, 3, 4):
+        a, b = f"{value:.{places}f}", f"{threshold:.{places}f}"
+        if a != b:
+            return a, b
+    return a, b
 
 
 def _insufficient(base: Finding, n: int, settings: CheckSettings) -> Finding:

@@ -115,18 +115,21 @@ def ks_pvalue(d: float, n: float, m: float) -> float:
     return float(stats.kstwobign.sf(d * np.sqrt(n * m / (n + m))))
 
 
-def max_share_pvalue(expected: ArrayLike, observed_counts: ArrayLike, reference_n: float) -> float:
+def max_share_pvalue(
+    expected: ArrayLike, observed_counts: ArrayLike, reference_n: float, bins: int | None = None
+) -> float:
     """Bonferroni-corrected two-sample z-test of the bin whose share moved most.
 
     The test of one category's share, as opposed to χ² over every bin, which a
-    bin of unseen values or rare ids can make significant on its own.
+    bin of unseen values or rare ids can make significant on its own. Only the
+    first ``bins`` bins are candidates (all by default); shares are of the total.
     """
     e = np.asarray(expected, dtype=float)
     c = np.asarray(observed_counts, dtype=float)
     n = float(c.sum())
     if n <= 0 or reference_n <= 0:
         return 1.0
-    o = c / n
+    e, o = e[:bins], (c / n)[:bins]
     var = np.clip(e * (1 - e), 1e-12, None) * (1 / n + 1 / reference_n)
     z = np.abs(o - e) / np.sqrt(var)
     return float(min(1.0, 2 * stats.norm.sf(z.max()) * e.size))
