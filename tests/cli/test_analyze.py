@@ -74,7 +74,7 @@ def test_backfill_reports_progress_and_every_window(
     assert code == 0
     assert "[1/3] window [2024-05-01T12:00:00.000Z, 2024-05-01T12:10:00.000Z): ok" in captured.err
     assert "[3/3]" in captured.err
-    assert "alerts: 5 resolved" in captured.err
+    assert "alerts: 5 recovering" in captured.err  # resolving takes three clear windows
     assert "3 of 3 windows analysed" in captured.err
     assert captured.out == ""  # --quiet prints failures only
 
