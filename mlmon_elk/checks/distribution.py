@@ -215,9 +215,13 @@ def numeric_drift(
         if scale < settings.min_shift_sigma:
             critical = False  # a large PSI on a small scale is no critical
         over = (finding.value or 0.0) >= (finding.threshold or 0.0)
-        if over and scale < settings.negligible_shift_sigma:
+        # Negligible unless the move is clearly (two standard errors of the
+        # window's mean) beyond the bound: small windows have noisy moments.
+        margin = 2 * (values.std or 0.0) / profile.std / float(np.sqrt(n))
+        if over and scale - margin < settings.negligible_shift_sigma:
             negligible = (
-                f"mean and spread moved {scale:.3f} σ < {settings.negligible_shift_sigma:.2f} σ:"
+                f"mean and spread moved {scale:.3f} σ (± {margin:.3f}),"
+                f" not clearly ≥ {settings.negligible_shift_sigma:.2f} σ:"
                 " negligible on the value scale (bins squeezed around a point mass)"
             )
     context = dict(finding.context)

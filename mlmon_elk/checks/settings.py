@@ -68,8 +68,9 @@ class CheckSettings:
     KS test, while PSI stays under its threshold: a 0.15 σ shift is real though
     PSI on deciles barely sees it. Critical also needs a move of this size."""
     negligible_shift_sigma: float = 0.05
-    """Guard the other way: a PSI alert whose mean and standard deviation both
-    moved less than this many baseline σ is a ``notice``, not an alert —
+    """Guard the other way: a PSI alert whose mean and standard deviation did
+    not clearly (by two standard errors of the window's mean) move this many
+    baseline σ is a ``notice``, not an alert —
     quantile edges squeezed around a point mass (or a dense cluster) turn a
     shift of 0.02 σ into PSI 0.7."""
     min_oov_rise: float = 0.02
