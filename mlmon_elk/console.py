@@ -21,7 +21,7 @@ from mlmon_elk.contract import Status, Transition
 from mlmon_elk.run_summary import RunSummary
 
 _SHOWN = (Status.CRITICAL, Status.WARNING, Status.ERROR)
-_ORDER = {s: i for i, s in enumerate((*_SHOWN, Status.INSUFFICIENT_DATA, Status.OK))}
+_ORDER = {s: i for i, s in enumerate((*_SHOWN, Status.INSUFFICIENT_DATA, Status.NOTICE, Status.OK))}
 
 
 def run_table(

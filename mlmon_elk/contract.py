@@ -96,6 +96,9 @@ class Status(StrEnum):
     """``mlmon.status`` of a check result."""
 
     OK = "ok"
+    NOTICE = "notice"
+    """Significant after correction but below the alert threshold: a real,
+    small change worth showing (dashboards, report), never an alert."""
     WARNING = "warning"
     CRITICAL = "critical"
     INSUFFICIENT_DATA = "insufficient_data"
@@ -112,6 +115,11 @@ class Transition(StrEnum):
 
     NEW = "new"
     ONGOING = "ongoing"
+    ESCALATED = "escalated"
+    """An open warning became critical (its own transition, so a rule can page on it)."""
+    RECOVERING = "recovering"
+    """An open alert whose check is back below its threshold, not yet for long
+    enough to resolve (``resolve_after`` clear windows); still open."""
     RESOLVED = "resolved"
 
 

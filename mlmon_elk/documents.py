@@ -69,17 +69,27 @@ def alert_document(event: AlertEvent, namespace: str) -> Document:
     window, result = event.window, event.result
     source = _common(Dataset.ALERT, "alert", _window_of(window), namespace)
     message = result.message(window.model, window.version)
-    if event.transition is Transition.RESOLVED:
-        message = f"Resolved: {message}"
+    prefix = _PREFIX.get(event.transition)
+    if prefix:
+        message = f"{prefix}: {message}"
     source["message"] = message
     source["event"]["severity"] = SEVERITY_CODE[event.severity]
     source["rule"] = {"name": str(result.check)}
     fields = _result_fields(window, result, event.key)
     fields["transition"] = str(event.transition)
     fields["severity"] = str(event.severity)
+    if event.transition in (Transition.RECOVERING, Transition.RESOLVED):
+        fields["clear_windows"] = event.clear_windows
     source["mlmon"] = fields
     ident = document_id("alert", event.key, *_bounds(window), event.transition)
     return Document(Dataset.ALERT, ident, source)
+
+
+_PREFIX = {
+    Transition.RESOLVED: "Resolved",
+    Transition.RECOVERING: "Recovering",
+    Transition.ESCALATED: "Escalated",
+}
 
 
 def run_id(summary: RunSummary, namespace: str) -> str:

@@ -21,6 +21,8 @@ Layout of a request (``g<i>`` is a group of versions sharing one baseline)::
           <role>:<feature>:top     terms include <top categories>
           <role>:<feature>:unseen  terms exclude <vocabulary>: examples + total
           <role>:<feature>:count   value_count
+          <role>:<feature>:ntop, :nunseen, :ncount   the same three on the num
+                                   field, for integer-coded categories
           <role>:<feature>:oov     terms on the tokens excluding the vocabulary
           <role>:<feature>:tokens  sum of the token counts
           <role>:<feature>:docs    filter: documents carrying tokens
@@ -54,6 +56,7 @@ from mlmon_elk.contract import (
 from mlmon_elk.errors import SourceError
 from mlmon_elk.profile.baseline import Baseline, FeatureProfile
 from mlmon_elk.profile.counting import EXAMPLES
+from mlmon_elk.profile.values import number_to_category
 from mlmon_elk.profile.window import (
     CategoricalCounts,
     FeatureCounts,
@@ -269,6 +272,8 @@ def _feature_aggs(feature: FeatureProfile, examples: int) -> list[_Agg]:
             unseen["exclude"] = sorted(c.vocabulary)
         aggs.append(_Agg(f"{prefix}:unseen", {"terms": unseen}, size))
         aggs.append(_Agg(f"{prefix}:count", {"value_count": {"field": target}}, 0))
+        if c.coded:
+            aggs.extend(_coded_aggs(feature, prefix, size))
     if feature.text is not None:
         t = feature.text
         tokens = tokens_field(feature.name)
@@ -281,6 +286,40 @@ def _feature_aggs(feature: FeatureProfile, examples: int) -> list[_Agg]:
         )
         aggs.append(_Agg(f"{prefix}:docs", {"filter": {"exists": {"field": tokens}}}, 0))
     return aggs
+
+
+def _coded_aggs(feature: FeatureProfile, prefix: str, size: int) -> list[_Agg]:
+    """Integer-coded categories arrive under ``num``: ``terms`` works on numeric
+    fields, with exact numeric values to include or exclude."""
+    c = feature.categorical
+    assert c is not None  # noqa: S101 - only called for categorical features
+    target = value_field(feature.role, Kind.NUM, feature.name)
+    top = [name for name in c.top_names if _code(name) is not None]
+    vocabulary = sorted(v for v in c.vocabulary if _code(v) is not None)
+    aggs = []
+    if top:
+        aggs.append(
+            _Agg(
+                f"{prefix}:ntop",
+                {"terms": {"field": target, "size": len(top), "include": top}},
+                len(top),
+            )
+        )
+    unseen: Body = {"field": target, "size": size}
+    if vocabulary:
+        unseen["exclude"] = vocabulary
+    aggs.append(_Agg(f"{prefix}:nunseen", {"terms": unseen}, size))
+    aggs.append(_Agg(f"{prefix}:ncount", {"value_count": {"field": target}}, 0))
+    return aggs
+
+
+def _code(name: str) -> float | None:
+    """The number a category name stands for, if it is the canonical text of one."""
+    try:
+        x = float(name)
+    except ValueError:
+        return None
+    return x if math.isfinite(x) and number_to_category(x) == name else None
 
 
 def _kind_field(feature: FeatureProfile, kind: Kind) -> str:
@@ -550,6 +589,18 @@ def _feature(
         unseen_agg = aggs.get(f"{prefix}:unseen") or {}
         unseen, unseen_examples = _total_and_examples(unseen_agg, examples)
         count = int((aggs.get(f"{prefix}:count") or {}).get("value") or 0)
+        if feature.categorical.coded:
+            ntop = _code_counts(aggs.get(f"{prefix}:ntop") or {})
+            top = tuple((name, c + ntop.get(name, 0)) for name, c in top)
+            nunseen_agg = aggs.get(f"{prefix}:nunseen") or {}
+            nunseen = _code_counts(nunseen_agg)
+            unseen += sum(nunseen.values()) + int(nunseen_agg.get("sum_other_doc_count") or 0)
+            merged = dict(unseen_examples)
+            for name, n in nunseen.items():
+                merged[name] = merged.get(name, 0) + n
+            ranked = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
+            unseen_examples = tuple(ranked[:examples])
+            count += int((aggs.get(f"{prefix}:ncount") or {}).get("value") or 0)
         categorical = CategoricalCounts(
             top=top,
             other=count - unseen - sum(c for _, c in top),
@@ -576,6 +627,13 @@ def _feature(
         categorical=categorical,
         text=text,
     )
+
+
+def _code_counts(agg: Mapping[str, Any]) -> dict[str, int]:
+    """A numeric ``terms`` aggregation's buckets keyed by category text (``22.0`` → ``"22"``)."""
+    return {
+        number_to_category(float(b["key"])): int(b["doc_count"]) for b in agg.get("buckets", [])
+    }
 
 
 def _term_counts(agg: Mapping[str, Any]) -> dict[str, int]:

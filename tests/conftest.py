@@ -122,6 +122,7 @@ def cluster() -> Iterator[Cluster]:
         yield Cluster(url, "elasticsearch")
         return
     if url := _running_engine():
+        _clear_leftovers(url)
         yield Cluster(url, "engine")
         return
     if shutil.which("java"):
@@ -145,6 +146,22 @@ def cluster() -> Iterator[Cluster]:
     # osmem's launcher leaves the pipe it read the start-up line from open.
     if server.process.stdout is not None:
         server.process.stdout.close()
+
+
+def _clear_leftovers(url: str) -> None:
+    """Data streams an interrupted run or a manual try left on the test engine.
+
+    Only on the project's own engine, never on ``MLMON_TEST_ES_URL``; the benchmark's
+    stream (namespace ``bench``) is kept, it takes long to load.
+    """
+    client = connect(EsConnection(hosts=(url,)))
+    try:
+        found = client.options(ignore_status=404).indices.get_data_stream(name="logs-mlmon.*")
+        for stream in found.get("data_streams", []):
+            if not stream["name"].endswith("-bench"):
+                client.options(ignore_status=404).indices.delete_data_stream(name=stream["name"])
+    finally:
+        client.close()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

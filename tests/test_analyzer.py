@@ -108,7 +108,8 @@ def statuses_except(outcome: RunOutcome, exclude: set[tuple[Check, str | None]])
 
 
 def test_seeded_faults_raise_exactly_their_alerts_then_resolve(backend: Backend) -> None:
-    """Clean: no alert; injected: exactly the five injected alerts, new; clean again: resolved."""
+    """Clean: no alert; injected: exactly the five injected alerts, new; clean again:
+    recovering (resolving takes ``resolve_after`` clear windows)."""
     backend.add(scenario.documents(0), 0)
     backend.add(scenario.documents(1, injected=True), 1)
     backend.add(scenario.documents(2), 2)
@@ -127,12 +128,14 @@ def test_seeded_faults_raise_exactly_their_alerts_then_resolve(backend: Backend)
     assert {(Check(e.key.check), e.key.feature, e.transition) for e in faulty.alerts} == {
         (check, feature, Transition.NEW) for check, feature in scenario.INJECTED
     }
-    assert statuses_except(faulty, scenario.INJECTED | {(Check.VOLUME, None)}) == {Status.OK}
+    # Side effects of the faults may be significant but small: notices, never alerts.
+    others = statuses_except(faulty, scenario.INJECTED | {(Check.VOLUME, None)})
+    assert others <= {Status.OK, Status.NOTICE}, others
 
     recovered = analyzer.run(window(2))
     assert alerting(recovered) == set()
     assert {(Check(e.key.check), e.key.feature, e.transition) for e in recovered.alerts} == {
-        (check, feature, Transition.RESOLVED) for check, feature in scenario.INJECTED
+        (check, feature, Transition.RECOVERING) for check, feature in scenario.INJECTED
     }
     checks_written = sum(len(w.results) for o in (clean, faulty, recovered) for w in o.results)
     assert backend.count(Dataset.CHECK) == checks_written
@@ -333,7 +336,9 @@ def test_predictions_logged_by_the_real_handler_raise_exactly_the_injected_alert
     assert [w.count for w in clean.results] == [scenario.WINDOW_ROWS, scenario.WINDOW_ROWS]
     assert alerting(clean) == set()
     assert alerting(faulty) == scenario.INJECTED
-    assert statuses_except(faulty, scenario.INJECTED | {(Check.VOLUME, None)}) == {Status.OK}
+    # Side effects of the faults may be significant but small: notices, never alerts.
+    others = statuses_except(faulty, scenario.INJECTED | {(Check.VOLUME, None)})
+    assert others <= {Status.OK, Status.NOTICE}, others
 
 
 def test_two_analyzer_processes_on_one_window_write_every_document_once(

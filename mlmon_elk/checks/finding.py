@@ -11,7 +11,9 @@ finding into a :class:`CheckResult` with :func:`decide`:
   significant after Holm's correction at ``family_alpha``);
 * a firing check is ``critical`` when its effect is at least
   ``critical_factor`` × threshold (or by the check's own documented rule),
-  ``warning`` otherwise.
+  ``warning`` otherwise;
+* a check whose test is significant after correction but whose effect stays
+  under the threshold is a ``notice``: a real, small change, never an alert.
 """
 
 from __future__ import annotations
@@ -56,6 +58,13 @@ class Finding:
     """Why the window cannot be judged; non-empty means ``insufficient_data``."""
     critical: bool | None = None
     """Severity if it fires; ``None`` applies the ``critical_factor`` rule."""
+    alternative: str = ""
+    """A second effect that reached its own minimum (e.g. ``W/σ 0.15 ≥ 0.10``):
+    the finding counts as large even when ``value`` is under ``threshold``."""
+    negligible: str = ""
+    """Why the change is negligible on the feature's own scale although
+    ``value`` is large (e.g. quantile edges squeezed around a point mass): it
+    can then be a ``notice`` at most."""
     context: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -70,25 +79,34 @@ def decide(finding: Finding, p_adjusted: float | None, settings: CheckSettings) 
     context = dict(f.context)
     if f.insufficient:
         return _result(f, Status.INSUFFICIENT_DATA, f"insufficient data: {f.insufficient}", context)
-    large = f.value is not None and f.threshold is not None and f.value >= f.threshold
+    over = f.value is not None and f.threshold is not None and f.value >= f.threshold
+    large = (over or bool(f.alternative)) and not f.negligible
     significant = f.p_value is None or (
         p_adjusted is not None and p_adjusted <= settings.family_alpha
     )
     if p_adjusted is not None:
         context["p_adjusted"] = p_adjusted
     status = Status.OK
+    if significant and f.p_value is not None and not large:
+        status = Status.NOTICE
     if large and significant:
         critical = f.critical
         if critical is None:
             critical = f.value >= settings.critical_factor * f.threshold  # type: ignore[operator]
         status = Status.CRITICAL if critical else Status.WARNING
-    cmp = "≥" if large else "<"
+    cmp = "≥" if over else "<"
     if f.effect:
         text = f"{f.head} ({f.effect} {cmp} {f.bound}, n={f.count:,})"
     else:
         text = f"{f.head} {cmp} {f.bound} (n={f.count:,})"
+    if f.alternative and not over:
+        text += f", {f.alternative}"
+    if f.negligible:
+        text += f", but {f.negligible}"
     if large and not significant:
         text += f" but not significant after correction (p={f.p_value:.2g})"
+    if status is Status.NOTICE:
+        text += f", significant but small (p={p_adjusted:.2g} corrected): notice"
     if f.detail:
         text += f"; {f.detail}"
     return _result(f, status, text, context)

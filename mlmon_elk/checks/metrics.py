@@ -106,6 +106,35 @@ def chi2_homogeneity(
     return stat, df, float(stats.chi2.sf(stat, df))
 
 
+def ks_pvalue(d: float, n: float, m: float) -> float:
+    """Two-sample Kolmogorov–Smirnov p-value of a CDF gap ``d`` between samples of
+    ``n`` and ``m`` values (asymptotic; on binned CDFs ``d`` is a lower bound of the
+    true statistic, so the test is conservative). Outliers barely move it."""
+    if d <= 0 or n <= 0 or m <= 0:
+        return 1.0
+    return float(stats.kstwobign.sf(d * np.sqrt(n * m / (n + m))))
+
+
+def max_share_pvalue(
+    expected: ArrayLike, observed_counts: ArrayLike, reference_n: float, bins: int | None = None
+) -> float:
+    """Bonferroni-corrected two-sample z-test of the bin whose share moved most.
+
+    The test of one category's share, as opposed to χ² over every bin, which a
+    bin of unseen values or rare ids can make significant on its own. Only the
+    first ``bins`` bins are candidates (all by default); shares are of the total.
+    """
+    e = np.asarray(expected, dtype=float)
+    c = np.asarray(observed_counts, dtype=float)
+    n = float(c.sum())
+    if n <= 0 or reference_n <= 0:
+        return 1.0
+    e, o = e[:bins], (c / n)[:bins]
+    var = np.clip(e * (1 - e), 1e-12, None) * (1 / n + 1 / reference_n)
+    z = np.abs(o - e) / np.sqrt(var)
+    return float(min(1.0, 2 * stats.norm.sf(z.max()) * e.size))
+
+
 def rate_rise_pvalue(hits: int, n: int, expected_rate: float, reference_n: float = 0.0) -> float:
     """One-sided p-value that a window's rate ``hits / n`` exceeds ``expected_rate``.
 

@@ -6,7 +6,10 @@ text tokens outside the training vocabulary. Effect: the rise over the
 baseline's rate in absolute points (for presence, the drop). Test: Fisher's
 exact test against the baseline's (or held-out data's) count, one-sided, or an
 exact binomial tail when the reference size is unknown. Threshold:
-``max(minimum rise, calibrated rise at this window size)``.
+``max(minimum rise, calibrated rise at this window size)``, where the minimum
+rise follows the baseline rate: ``max(min_rise_floor, min(min_…, rate))`` — a
+feature never null or always present in training, or a closed vocabulary, has
+no natural variation, so a small significant rise already is a break.
 
 Text tokens of one document are not independent trials, so the token test is
 optimistic; the calibration, which resamples whole held-out *documents*,
@@ -45,7 +48,7 @@ def feature_vanished(
         hits=absent,
         trials=requests,
         expected=expected,
-        minimum=settings.min_presence_drop,
+        minimum=rate_minimum(settings.min_presence_drop, expected, settings),
         settings=settings,
         reference_n=baseline.rows,
     )
@@ -73,7 +76,7 @@ def missing_spike(
         hits=counts.null,
         trials=n,
         expected=feature.null_rate,
-        minimum=settings.min_null_rise,
+        minimum=rate_minimum(settings.min_null_rise, feature.null_rate, settings),
         settings=settings,
         reference_n=baseline.rows * feature.presence,
     )
@@ -91,24 +94,37 @@ def unseen_categories(
     if cat is None or n < settings.min_rows:
         return replace(base, insufficient=too_few(n, settings.min_rows))
     reference = baseline.holdout_rows * feature.presence * (1 - feature.null_rate)
+    # Without held-out rows the expected rate is an estimate with no sample
+    # size to test against: keep the fixed minimum there.
+    closed = profile.closed and reference > 0
+    minimum = settings.min_unseen_rise
+    if reference > 0:
+        minimum = rate_minimum(minimum, profile.expected_unseen_rate, settings)
     f = _rise(
         base,
         feature,
         hits=cat.unseen,
         trials=n,
         expected=profile.expected_unseen_rate,
-        minimum=settings.min_unseen_rise,
+        minimum=minimum,
         settings=settings,
         reference_n=reference,
     )
     context = dict(f.context)
     context["examples"] = [list(pair) for pair in cat.unseen_examples]
-    return replace(
-        f,
-        head=f"unseen {pct(profile.expected_unseen_rate)} → {pct(cat.unseen / n)}",
-        detail=examples(cat.unseen_examples),
-        context=context,
-    )
+    context["closed_vocabulary"] = closed
+    head = f"unseen {pct(profile.expected_unseen_rate)} → {pct(cat.unseen / n)}"
+    if closed:
+        head = (
+            f"new values in a closed vocabulary of {profile.vocabulary_size:,}:"
+            f" {cat.unseen:,} of {n:,} ({pct(cat.unseen / n)})"
+        )
+    return replace(f, head=head, detail=examples(cat.unseen_examples), context=context)
+
+
+def rate_minimum(minimum: float, baseline_rate: float, settings: CheckSettings) -> float:
+    """The minimum rise of a rate check, following the baseline rate (module docstring)."""
+    return max(settings.min_rise_floor, min(minimum, baseline_rate))
 
 
 def text_oov(

@@ -12,7 +12,7 @@ the chance that a run raises any alert from sampling noise alone stays below
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from mlmon_elk.checks import distribution, operational, performance, rates, schema
@@ -131,6 +131,11 @@ def _feature_checks(
     requests = window.count
     if feature.role is Role.OUTPUT:
         requests -= window.failures  # failed predictions have no outputs
+        # A model returns every output: a successful prediction without a value
+        # for one (NaN, None — the handler logs neither) is a missing output,
+        # not a vanished feature, whichever source counted it.
+        valued = counts.present - counts.null
+        counts = replace(counts, present=max(requests, valued), null=max(requests - valued, 0))
     output = feature.role is Role.OUTPUT
     calls: list[tuple[Check, Callable[[], Finding]]] = [
         (

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from mlmon_elk.checks.finding import Finding, pct, too_few
 from mlmon_elk.checks.settings import CheckSettings
-from mlmon_elk.contract import Check
+from mlmon_elk.contract import Check, Kind
 from mlmon_elk.profile.baseline import Baseline, FeatureProfile
 from mlmon_elk.profile.window import FeatureCounts, WindowProfile
 
@@ -24,7 +24,10 @@ def type_mismatch(
     base = Finding(Check.TYPE_MISMATCH, "type_mismatch_share", total, feature.name, feature.role)
     if total < settings.min_rows:
         return replace(base, insufficient=too_few(total, settings.min_rows))
-    others = {str(k): c for k, c in sorted(counts.kinds.items()) if k is not feature.kind and c}
+    accepted = {feature.kind}
+    if feature.categorical is not None and feature.categorical.coded:
+        accepted.add(Kind.NUM)  # integer-coded categories arrive as numbers
+    others = {str(k): c for k, c in sorted(counts.kinds.items()) if k not in accepted and c}
     share = sum(others.values()) / total
     return replace(
         base,

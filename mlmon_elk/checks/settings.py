@@ -47,6 +47,32 @@ class CheckSettings:
     (absolute, 2 points) for ``unseen_categories``; open vocabularies (ids,
     tail numbers) always show some unseen values, which the expected rate and
     the calibration absorb."""
+    min_rise_floor: float = 0.001
+    """Smallest minimum effect of ``feature_vanished``, ``missing_spike`` and
+    ``unseen_categories``. Their minimum effect follows the baseline rate —
+    ``max(min_rise_floor, min(min_…, baseline rate))`` — so a feature that was
+    never null, always present, or a closed vocabulary (no unseen value in
+    held-out data) alerts on a significant rise of 0.1 points: with no natural
+    variation such a rise is a pipeline break. Features with a natural rate of
+    2% or more keep the 2-point minimum. The calibrated bound and the test
+    still apply, so sampling noise cannot reach it."""
+    min_share_shift: float = 0.05
+    """``category_shift`` / categorical ``prediction_drift`` also fire when one
+    category gains or loses at least this share (5 points), significantly and
+    above its calibrated L∞, even while PSI stays under ``min_psi``: a category
+    going from 10% to 18% is material, yet PSI is only 0.06."""
+    min_shift_sigma: float = 0.1
+    """``numeric_drift`` / numeric ``prediction_drift`` also fire when the
+    window's mean moved this many baseline standard deviations (a lower bound
+    of Wasserstein-1 / σ, Evidently's drift measure), significantly by a binned
+    KS test, while PSI stays under its threshold: a 0.15 σ shift is real though
+    PSI on deciles barely sees it. Critical also needs a move of this size."""
+    negligible_shift_sigma: float = 0.05
+    """Guard the other way: a PSI alert whose mean and standard deviation did
+    not clearly (by two standard errors of the window's mean) move this many
+    baseline σ is a ``notice``, not an alert —
+    quantile edges squeezed around a point mass (or a dense cluster) turn a
+    shift of 0.02 σ into PSI 0.7."""
     min_oov_rise: float = 0.02
     """Minimum rise of the out-of-vocabulary token share (absolute, 2 points)
     for ``text_oov``."""
@@ -77,6 +103,14 @@ class CheckSettings:
     """Minimum fall of ROC AUC (0.05) for the same checks."""
     min_mae_rise: float = 0.2
     """Minimum relative rise of a regressor's MAE (20%) for ``performance``."""
+    resolve_after: int = 3
+    """Consecutive clear windows before an open alert resolves (hysteresis):
+    until then it is ``recovering``, and firing again is ``ongoing``, not
+    ``new`` — a value that comes and goes does not page people each time."""
+    resolve_below: float = 0.8
+    """A window is clear for an open alert only when its check is ``ok`` or
+    ``notice`` with the effect under this share of the threshold; an effect
+    hovering just under the threshold does not count as recovered."""
     disabled: frozenset[Check] = frozenset()
     """Checks not to run for this model."""
 

@@ -163,6 +163,8 @@ def run(args: argparse.Namespace) -> int:
     dump_baseline(baseline, out)
     if progress and sys.stderr.isatty():
         sys.stderr.write("\n")
+    for warning in baseline.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
     kinds_line = ", ".join(f"{sum(f.kind is k for f in baseline.features)} {k}" for k in Kind)
     calibrated = (
         f"calibrated on {baseline.holdout_rows:,} held-out rows"
@@ -172,6 +174,11 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"wrote {out}: {len(baseline.inputs)} inputs, {len(baseline.outputs)} outputs"
         f" ({kinds_line}) from {baseline.rows:,} rows; {calibrated}"
+        + (
+            f"; {len(baseline.warnings)} warnings (above, and in the file)"
+            if baseline.warnings
+            else ""
+        )
     )
     if baseline.performance is not None:
         from mlmon_elk.checks.performance import describe_baseline

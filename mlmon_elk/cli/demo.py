@@ -64,18 +64,23 @@ def run(args: argparse.Namespace) -> int:
     if args.logstash and not args.elasticsearch:
         msg = "--logstash needs --elasticsearch (where the analyzer reads the predictions)"
         raise ConfigError(msg)
-    if args.windows < 4:
-        msg = f"--windows: at least 4 are needed to see drift come and go, got {args.windows}"
+    if args.windows < 7:
+        msg = (
+            "--windows: at least 7 are needed to see drift come and go (an alert resolves"
+            f" after three clear windows), got {args.windows}"
+        )
         raise ConfigError(msg)
     if args.per_window < 200:
         msg = f"--per-window: at least 200 predictions per window, got {args.per_window}"
         raise ConfigError(msg)
-    third = args.windows // 3
+    # Drift from a third of the way in, off early enough for the alerts to resolve
+    # (after three clear windows) before the end.
+    drift_until = args.windows - 3
     plan = DemoPlan(
         windows=args.windows,
         per_window=args.per_window,
-        drift_from=third + 1,
-        drift_until=max(third + 2, args.windows - third + 1),
+        drift_from=min(args.windows // 3 + 1, drift_until - 1),
+        drift_until=drift_until,
     )
     stack = Stack(args.elasticsearch, args.logstash, args.namespace) if args.elasticsearch else None
     from mlmon_elk.cli import STARTED

@@ -384,7 +384,11 @@ def _analyse(config_path: Path, windows: list[Window], say: Callable[[str], None
     for i, window in enumerate(windows, 1):
         outcome = analyzer.run(window)
         summary = outcome.summary
-        fired = [e for e in outcome.alerts if e.transition is not Transition.ONGOING]
+        fired = [
+            e
+            for e in outcome.alerts
+            if e.transition not in (Transition.ONGOING, Transition.RECOVERING)
+        ]
         span = time_range(window.start, window.end) if i == 1 else _clock_range(window)
         say(f"    window {i:2}/{len(windows)} {span}  {_checks_line(summary, outcome.results)}")
         for event in fired:

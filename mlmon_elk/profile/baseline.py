@@ -80,10 +80,22 @@ class CategoricalProfile:
     """Distinct training categories; larger than ``len(vocabulary)`` when capped."""
     expected_unseen_rate: float
     """Share of values outside ``vocabulary`` measured on held-out data."""
+    coded: bool = False
+    """Integer-coded categories (``SCHL=22``): declared ``cat`` while the
+    training values were numbers. The serving app keeps sending numbers, which
+    the handler logs under ``num``; the analyzer counts those as the categories
+    ``"22"`` (:func:`~mlmon_elk.profile.values.number_to_category`) and does not
+    call them a type mismatch."""
 
     @property
     def top_names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.top)
+
+    @property
+    def closed(self) -> bool:
+        """A closed vocabulary: held-out data (or, without it, the Good–Turing
+        estimate) showed no unseen value at all, unlike ids or zip codes."""
+        return self.expected_unseen_rate == 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +175,10 @@ class Baseline:
     categories, seed…), for people and for rebuilding it the same way."""
     performance: PerformanceProfile | None = None
     """The model's performance on held-out data (built with ``--target``)."""
+    warnings: tuple[str, ...] = ()
+    """What the builder found suspicious in the training data (ids, timestamps
+    as text, target-like names, constant columns, likely coded categories…),
+    kept with the profile so whoever reads it later sees them too."""
 
     def feature(self, role: Role, name: str) -> FeatureProfile | None:
         for f in self.features:
@@ -195,6 +211,7 @@ def baseline_to_dict(baseline: Baseline) -> dict[str, Any]:
         "window_sizes": list(baseline.window_sizes),
         "holdout_rows": baseline.holdout_rows,
         "options": dict(baseline.options),
+        "warnings": list(baseline.warnings),
         "features": [_feature_to_dict(f) for f in baseline.features],
     }
     if baseline.performance is not None:
@@ -229,6 +246,8 @@ def _feature_to_dict(f: FeatureProfile) -> dict[str, Any]:
             "vocabulary_size": c.vocabulary_size,
             "vocabulary": sorted(c.vocabulary),
         }
+        if c.coded:
+            out["cat"]["coded"] = True
     if f.text is not None:
         t = f.text
         out["text"] = {
@@ -273,6 +292,7 @@ def baseline_from_dict(data: Mapping[str, Any], *, where: str = "baseline") -> B
         tokenizer_version=tokenizer,
         holdout_rows=r.integer("holdout_rows", 0),
         options=dict(r.mapping("options", {})),
+        warnings=tuple(str(w) for w in r.sequence("warnings", [])),
         features=tuple(
             _feature_from_dict(_Reader(item, f"{where}.features[{i}]"))
             for i, item in enumerate(r.sequence("features"))
@@ -305,6 +325,7 @@ def _feature_from_dict(r: _Reader) -> FeatureProfile:
             vocabulary=frozenset(str(v) for v in c.sequence("vocabulary")),
             vocabulary_size=c.integer("vocabulary_size"),
             expected_unseen_rate=c.number("expected_unseen_rate"),
+            coded=c.flag("coded", False),
         )
     else:
         t = r.sub("text")
@@ -402,6 +423,12 @@ class _Reader:
         ):
             raise self._bad(key, "a finite number", value)
         return float(value)
+
+    def flag(self, key: str, default: Any = _MISSING) -> bool:
+        value = self._get(key, default)
+        if not isinstance(value, bool):
+            raise self._bad(key, "true or false", value)
+        return value
 
     def numbers(self, key: str) -> list[float]:
         values = self.sequence(key)

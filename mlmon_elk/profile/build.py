@@ -50,6 +50,7 @@ from mlmon_elk.profile.baseline import (
     NumericProfile,
     TextProfile,
 )
+from mlmon_elk.profile.hygiene import calibration_warning, column_warnings
 from mlmon_elk.profile.performance import PerformanceProfile
 from mlmon_elk.profile.performance_build import performance_profile
 from mlmon_elk.profile.values import TypedColumn, coerce, type_column
@@ -197,9 +198,18 @@ def build_baseline(
             hold_absent = {c: m[hold_rows] for c, m in train_absent.items()}
             train_absent = {c: m[train_rows] for c, m in train_absent.items()}
     performance = _performance(opts, frame if hold is None else hold, say, held=hold is not None)
+    warnings: list[str] = []
     if hold is not None and len(hold) < opts.min_holdout_rows:
-        say(f"held-out data has {len(hold):,} rows < {opts.min_holdout_rows:,}: not calibrating")
+        warnings.append(
+            calibration_warning(len(hold), opts.min_holdout_rows, opts.holdout_fraction, given=True)
+        )
         hold = None
+    elif hold is None:
+        warnings.append(
+            calibration_warning(
+                len(frame), opts.min_holdout_rows, opts.holdout_fraction, given=False
+            )
+        )
     rng = np.random.default_rng(opts.seed + 1)
     features: list[FeatureProfile] = []
     names: set[str] = set()
@@ -212,12 +222,13 @@ def build_baseline(
         names.add(name)
         say(f"profiling column {i}/{len(columns)}: {raw}")
         role = Role.OUTPUT if raw in opts.outputs else Role.INPUT
-        typed, kind = _typed_training_column(
+        typed, kind, coded = _typed_training_column(
             frame_column(train, column), opts.kinds.get(raw), opts, train_absent.get(raw)
         )
         if kind is None:
-            say(f"column {raw!r} has no values; skipped (declare its kind to keep it)")
+            warnings.append(f"column {raw!r} has no values; skipped (declare its kind to keep it)")
             continue
+        warnings += column_warnings(raw, role, kind, typed, declared=raw in opts.kinds)
         held = None
         if hold is not None and column in hold.columns:
             held = _retype(
@@ -227,6 +238,8 @@ def build_baseline(
         feature = _profile(
             name, role, kind, typed=typed, held=held, held_tokens=held_tokens, opts=opts
         )
+        if coded and feature.categorical is not None:
+            feature = replace(feature, categorical=replace(feature.categorical, coded=True))
         if held is not None:
             feature = _calibrate(feature, held, held_tokens, opts, rng)
         features.append(feature)
@@ -244,6 +257,7 @@ def build_baseline(
         holdout_rows=len(hold) if hold is not None else 0,
         options=opts.to_dict(),
         performance=performance,
+        warnings=tuple(warnings),
     )
 
 
@@ -286,17 +300,20 @@ def _typed_training_column(
     declared: Kind | None,
     opts: BuildOptions,
     absent: NDArray[np.bool_] | None,
-) -> tuple[TypedColumn, Kind | None]:
+) -> tuple[TypedColumn, Kind | None, bool]:
+    """The typed column, its kind, and whether it holds integer-coded categories
+    (declared ``cat`` while most values are numbers)."""
     typed = type_column(values, empty_as_null=opts.empty_as_null, absent=absent)
-    if declared is not None:
-        return coerce(typed, declared), declared
     counts = typed.kind_counts()
+    if declared is not None:
+        coded = declared is Kind.CAT and counts.get(Kind.NUM, 0) > counts.get(Kind.CAT, 0)
+        return coerce(typed, declared), declared, coded
     if not counts:
-        return typed, None
+        return typed, None, False
     kind = max(counts, key=lambda k: counts[k])
     if kind is Kind.CAT and _looks_like_text(typed.string[typed.mask(Kind.CAT)]):
-        return coerce(typed, Kind.TEXT), Kind.TEXT
-    return typed, kind
+        return coerce(typed, Kind.TEXT), Kind.TEXT, False
+    return typed, kind, False
 
 
 def _retype(

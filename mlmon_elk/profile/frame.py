@@ -21,7 +21,7 @@ from mlmon_elk.contract import Kind, Role, sanitize_name, with_hash_suffix
 from mlmon_elk.profile.baseline import Baseline, FeatureProfile
 from mlmon_elk.profile.build import frame_column
 from mlmon_elk.profile.counting import count_categorical, count_numeric, count_text
-from mlmon_elk.profile.values import TypedColumn, coerce, type_column
+from mlmon_elk.profile.values import TypedColumn, coerce, number_to_category, type_column
 from mlmon_elk.profile.window import FeatureCounts, LatencyStats, WindowProfile
 from mlmon_elk.tokens import tokenize
 
@@ -87,7 +87,9 @@ def window_from_frame(
             empty_as_null=empty_as_null,
             absent=absent.get(raw_name),
         )
-        if raw_name in declared:
+        coded = feature.categorical is not None and feature.categorical.coded
+        if raw_name in declared and not coded:
+            # Coded categories stay numbers, as the handler logs them.
             typed = coerce(typed, declared[raw_name])
         features[(feature.role, feature.name)] = feature_counts(
             feature, typed, tokens.get(raw_name) if tokens else None
@@ -123,6 +125,10 @@ def feature_counts(
         strings = pd.Series(typed.string[mask], dtype=object)
         if typed.has_arrays:
             strings = strings.explode().dropna()
+        if feature.categorical.coded:
+            numbers = typed.number[typed.mask(Kind.NUM)]
+            codes = pd.Series([number_to_category(x) for x in numbers], dtype=object)
+            strings = pd.concat([strings, codes], ignore_index=True)
         return replace(counts, categorical=count_categorical(strings, feature.categorical))
     assert feature.text is not None  # noqa: S101 - FeatureProfile guarantees one kind profile
     rows = np.flatnonzero(mask)

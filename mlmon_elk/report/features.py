@@ -26,6 +26,7 @@ RANK = {
     Status.WARNING: 3,
     Status.ERROR: 2,
     Status.INSUFFICIENT_DATA: 1,
+    Status.NOTICE: 0,
     Status.OK: 0,
 }
 MARK = {
@@ -33,6 +34,7 @@ MARK = {
     Status.WARNING: "▲",
     Status.ERROR: "!",
     Status.INSUFFICIENT_DATA: "·",
+    Status.NOTICE: "◦",
     Status.OK: "✔",
 }
 """One mark per status, the same in the table, the legend and the console."""

@@ -268,8 +268,9 @@ def _finding(points: Sequence[CheckPoint]) -> str:
 def _alerts_table(alerts: Sequence[AlertPoint]) -> str:
     if not alerts:
         return "<h2>Alerts</h2><p>No alerts in the period.</p>"
-    ongoing = sum(a.transition is Transition.ONGOING for a in alerts)
-    alerts = [a for a in alerts if a.transition is not Transition.ONGOING]
+    quiet = (Transition.ONGOING, Transition.RECOVERING)
+    ongoing = sum(a.transition in quiet for a in alerts)
+    alerts = [a for a in alerts if a.transition not in quiet]
     rows = "".join(
         f"<tr><td>{a.end:%Y-%m-%d %H:%M}</td><td>{escape(str(a.transition))}</td>"
         f'<td class="{a.severity}">{MARK[a.severity]} {escape(str(a.severity))}</td>'

@@ -19,6 +19,7 @@ ALERT_COLOUR = "#c0392b"
 GRID_COLOUR = "#e3e6ea"
 STATUS_COLOUR = {
     "ok": "#7fbf7f",
+    "notice": "#5b9bd5",
     "warning": "#f0b429",
     "critical": ALERT_COLOUR,
     "insufficient_data": "#c9ced6",

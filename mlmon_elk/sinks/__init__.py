@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from mlmon_elk.alerts import AlertKey
-from mlmon_elk.contract import Status
+from mlmon_elk.alerts import AlertKey, OpenAlert
 from mlmon_elk.documents import Document
 
 
@@ -44,9 +43,10 @@ class Sink(Protocol):
 
     def open_alerts(
         self, models: Sequence[str], *, before: datetime, since: datetime
-    ) -> dict[AlertKey, Status]:
+    ) -> dict[AlertKey, OpenAlert]:
         """Alerts of ``models`` open at ``before``: each key's latest alert document
-        with window end in ``[since, before)`` is ``new`` or ``ongoing``.
+        with window end in ``[since, before)`` is ``new``, ``ongoing``,
+        ``escalated`` or ``recovering``.
 
         Raises:
             SinkError: the alerts cannot be read.

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mlmon_elk.alerts import AlertKey, alert_state, fold_latest
-from mlmon_elk.contract import Dataset, Field, Status, Transition, stream_name
+from mlmon_elk.alerts import AlertKey, AlertState, OpenAlert, alert_state, fold_latest
+from mlmon_elk.contract import Dataset, Field, stream_name
 from mlmon_elk.documents import Document
 from mlmon_elk.errors import SinkError
 from mlmon_elk.sinks import WriteReport
@@ -76,8 +76,10 @@ class ElasticsearchSink:
         for doc in documents:
             operations.append({"create": {"_index": doc.index(self.namespace), "_id": doc.id}})
             operations.append(doc.source)
+        # Searchable when the run returns: the next run reads open alerts back (a backfill
+        # runs windows back to back), and a report may follow at once. Results are few.
         response = self._request(
-            partial(self.client.bulk, operations=operations),
+            partial(self.client.bulk, operations=operations, refresh=True),
             f"writing {len(documents)} documents",
         )
         written = existing = 0
@@ -104,7 +106,7 @@ class ElasticsearchSink:
 
     def open_alerts(
         self, models: Sequence[str], *, before: datetime, since: datetime
-    ) -> dict[AlertKey, Status]:
+    ) -> dict[AlertKey, OpenAlert]:
         """Alerts open before ``before``, from the latest alert document per key.
 
         Raises:
@@ -129,7 +131,7 @@ class ElasticsearchSink:
                 ]
             }
         }
-        latest: list[tuple[AlertKey, Transition, Status]] = []
+        latest: list[AlertState] = []
         after: Mapping[str, Any] | None = None
         while True:
             composite: dict[str, Any] = {

@@ -18,8 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mlmon_elk.alerts import AlertKey, alert_state, fold_latest
-from mlmon_elk.contract import Dataset, Status, Transition
+from mlmon_elk.alerts import AlertKey, AlertState, OpenAlert, alert_state, fold_latest
+from mlmon_elk.contract import Dataset
 from mlmon_elk.documents import Document
 from mlmon_elk.errors import SinkError
 from mlmon_elk.sinks import WriteReport
@@ -87,14 +87,14 @@ class FileSink:
 
     def open_alerts(
         self, models: Sequence[str], *, before: datetime, since: datetime
-    ) -> dict[AlertKey, Status]:
+    ) -> dict[AlertKey, OpenAlert]:
         """Alerts open before ``before``, from ``alerts.jsonl``.
 
         Raises:
             SinkError: the file cannot be read.
         """
         wanted = set(models)
-        latest: dict[AlertKey, tuple[datetime, Transition, Status]] = {}
+        latest: dict[AlertKey, tuple[datetime, AlertState]] = {}
         for doc in self._read(self.path(Dataset.ALERT)):
             mlmon = doc.get("mlmon") or {}
             if (mlmon.get("model") or {}).get("name") not in wanted:
@@ -102,10 +102,10 @@ class FileSink:
             end = parse_time(str((doc.get("event") or {}).get("end")))
             if not since <= end < before:
                 continue
-            key, transition, severity = alert_state(mlmon)
-            if key not in latest or end >= latest[key][0]:
-                latest[key] = (end, transition, severity)
-        return fold_latest((key, t, s) for key, (_, t, s) in latest.items())
+            state = alert_state(mlmon)
+            if state.key not in latest or end >= latest[state.key][0]:
+                latest[state.key] = (end, state)
+        return fold_latest(state for _, state in latest.values())
 
     def last_success(
         self, models: Sequence[str], *, since: datetime | None = None

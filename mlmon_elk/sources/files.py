@@ -38,6 +38,7 @@ from mlmon_elk.contract import Dataset, Kind, Role
 from mlmon_elk.errors import DataError, SourceError
 from mlmon_elk.profile.baseline import Baseline, FeatureProfile
 from mlmon_elk.profile.counting import EXAMPLES, count_categorical, count_numeric
+from mlmon_elk.profile.values import number_to_category
 from mlmon_elk.profile.window import (
     CategoricalCounts,
     FeatureCounts,
@@ -408,6 +409,10 @@ class _VersionSum:
                 acc.numeric.add(count_numeric(num_values, profile.numeric))
             if acc.categorical is not None and profile.categorical is not None:
                 values = cat_values.reset_index(drop=True)
+                if profile.categorical.coded and len(num_values):
+                    # Integer-coded categories arrive as numbers: counted as their codes.
+                    codes = pd.Series([number_to_category(x) for x in num_values], dtype=object)
+                    values = pd.concat([values, codes], ignore_index=True)
                 acc.categorical.add(count_categorical(values, profile.categorical, examples=_ALL))
             if acc.text is not None and profile.text is not None:
                 tokens, documents = _keyword_totals(column("tokens", name), TOKEN_IGNORE_ABOVE)

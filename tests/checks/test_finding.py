@@ -40,12 +40,32 @@ def test_large_but_not_significant_stays_ok_and_says_why() -> None:
     assert "but not significant after correction" in r.summary
 
 
-def test_significant_but_small_is_ok_and_warning_below_twice() -> None:
-    """Significance alone never fires; between 1× and 2× the threshold is a warning."""
+def test_significant_but_small_is_a_notice_and_warning_below_twice() -> None:
+    """Significance alone never fires: it is a notice, said as such; between 1× and 2× the
+    threshold is a warning; neither significant nor large is ok."""
     small = replace(BASE, value=0.05, head="PSI 0.05")
-    assert decide(small, 1e-9, CheckSettings()).status is Status.OK
+    notice = decide(small, 1e-9, CheckSettings())
+    assert notice.status is Status.NOTICE
+    assert not notice.status.is_alert
+    assert notice.summary.startswith(
+        "PSI 0.05 < 0.10 (n=5,000), significant but small (p=1e-09 corrected): notice"
+    )
+    assert decide(small, 0.5, CheckSettings()).status is Status.OK
     medium = replace(BASE, value=0.15)
     assert decide(medium, 1e-9, CheckSettings()).status is Status.WARNING
+
+
+def test_a_second_effect_can_make_it_large_and_a_negligible_one_caps_it_at_notice() -> None:
+    """``alternative`` fires under the threshold (a warning, said why); ``negligible`` keeps
+    a large PSI to a notice."""
+    alt = replace(BASE, value=0.06, head="PSI 0.06", alternative="W/σ 0.15 ≥ 0.10", critical=False)
+    r = decide(alt, 1e-9, CheckSettings())
+    assert r.status is Status.WARNING
+    assert r.summary.startswith("PSI 0.06 < 0.10 (n=5,000), W/σ 0.15 ≥ 0.10;")
+    tiny = replace(BASE, negligible="W/σ 0.003 < 0.02: a negligible shift on the value scale")
+    r = decide(tiny, 1e-9, CheckSettings())
+    assert r.status is Status.NOTICE
+    assert "but W/σ 0.003 < 0.02" in r.summary
 
 
 def test_insufficient_data_is_never_an_alert() -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from mlmon_elk.checks import CheckSettings, ModelJob, check_run
-from mlmon_elk.contract import Check, Role, Status
+from mlmon_elk.contract import Check, Kind, Role, Status
 from mlmon_elk.profile.baseline import Baseline
 from mlmon_elk.profile.frame import window_from_frame
 from mlmon_elk.profile.window import ModelWindow, WindowProfile
@@ -202,3 +202,57 @@ def test_a_silent_model_is_a_critical_volume_alert() -> None:
         Check.VOLUME: Status.CRITICAL,
         Check.MODEL_VERSION: Status.INSUFFICIENT_DATA,
     }
+
+
+def coded_frame(n: int, seed: int, shares=(0.4, 0.3, 0.2, 0.1), unseen: float = 0.0):
+    rng = np.random.default_rng(seed)
+    schl = rng.choice([16, 21, 22, 7], n, p=list(shares)).astype(float)
+    schl[rng.random(n) < unseen] = 99
+    return pd.DataFrame({"SCHL": schl, "age": rng.normal(40, 10, n)})
+
+
+def coded_baseline() -> Baseline:
+    from mlmon_elk.profile.build import BuildOptions, build_baseline
+
+    return build_baseline(
+        coded_frame(20_000, 0),
+        model="m",
+        version="1",
+        options=BuildOptions(kinds={"SCHL": Kind.CAT}, window_sizes=(500, 5_000)),
+    )
+
+
+def test_integer_coded_categories_declared_once_get_category_checks() -> None:
+    """SCHL declared cat, served as numbers: no type_mismatch on controls; a share shift is a
+    category_shift naming the code, never-seen codes are unseen_categories naming them."""
+    baseline = coded_baseline()
+    (schl,) = [f for f in baseline.features if f.name == "SCHL"]
+    assert schl.categorical is not None
+    assert schl.categorical.coded
+    assert schl.categorical.top_names == ("16", "21", "22", "7")
+
+    control = run(baseline, window(baseline, coded_frame(5_000, 1)))
+    assert not [r for w in control for r in w.results if r.status.is_alert]
+    assert result(control, Check.TYPE_MISMATCH, "SCHL").value == 0.0
+
+    shifted = run(baseline, window(baseline, coded_frame(5_000, 2, (0.25, 0.3, 0.2, 0.25))))
+    shift = result(shifted, Check.CATEGORY_SHIFT, "SCHL")
+    assert shift.status.is_alert
+    assert '"7" 9.9% → 25.8%' in shift.summary, shift.summary
+    assert result(shifted, Check.TYPE_MISMATCH, "SCHL").status is Status.OK
+
+    new_codes = run(baseline, window(baseline, coded_frame(5_000, 3, unseen=0.05)))
+    unseen = result(new_codes, Check.UNSEEN_CATEGORIES, "SCHL")
+    assert unseen.status.is_alert
+    assert '"99" ×' in unseen.summary
+
+
+def test_a_nan_output_counts_as_missing_not_vanished(baseline) -> None:
+    """NaN scores in 10% of predictions: missing_spike on the output, feature_vanished ok."""
+    frame = training_frame(5_000, seed=8)
+    frame.loc[frame.index[:500], "score"] = np.nan
+    results = run(baseline, window(baseline, frame))
+    spike = result(results, Check.MISSING_SPIKE, "score")
+    assert spike.status.is_alert
+    assert spike.summary.startswith("NA 0.0% → 10.0%")
+    assert result(results, Check.FEATURE_VANISHED, "score").status is Status.OK

@@ -79,7 +79,7 @@ def test_backfill_reports_progress_and_every_window(
     assert code == 0
     assert "[1/3] window [2024-05-01T12:00:00.000Z, 2024-05-01T12:10:00.000Z): ok" in captured.err
     assert "[3/3]" in captured.err
-    assert "alerts: 5 resolved" in captured.err
+    assert "alerts: 5 recovering" in captured.err  # resolving takes three clear windows
     assert "3 of 3 windows analysed" in captured.err
     assert captured.out == ""  # --quiet prints failures only
 
@@ -216,14 +216,14 @@ def test_once_and_a_backfill_on_the_engine_write_each_result_once(
     assert "3 of 3 windows analysed" in err
     assert "[2/3]" in err
     assert "0 documents written" in err.split("[2/3]")[1].splitlines()[0]  # --once wrote it
-    assert "alerts: 5 resolved" in err
+    assert "alerts: 5 recovering" in err  # one clear window: not resolved yet (hysteresis)
 
     assert main(["analyze", "-c", str(config), *span, "-q"]) == 0
     again = capsys.readouterr().err
     assert again.count("0 documents written") == 3
     alerts = stream_name(Dataset.ALERT, es.namespace)
     es.client.indices.refresh(index=alerts)
-    assert es.client.count(index=alerts)["count"] == 10  # 5 new + 5 resolved, none twice
+    assert es.client.count(index=alerts)["count"] == 10  # 5 new + 5 recovering, none twice
     assert es.client.indices.get_data_stream(name=alerts)["data_streams"][0]["name"] == alerts
     assert len(run_documents(es)) == 3
 

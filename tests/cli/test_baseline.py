@@ -76,3 +76,23 @@ def test_bad_input_exits_2_with_one_line(tmp_path) -> None:
     )
     assert bad.returncode == 2
     assert "kind must be num, cat or text" in bad.stderr
+
+
+def test_hygiene_warnings_go_to_stderr_and_into_the_file(tmp_path) -> None:
+    """A user sees each warning on stderr; the YAML keeps them for whoever reads it later."""
+    rng = np.random.default_rng(1)
+    n = 6_000
+    pd.DataFrame(
+        {"order_id": np.arange(n), "grade": rng.choice([1, 2, 3, 5], n), "x": rng.random(n)}
+    ).to_csv(tmp_path / "train.csv", index=False)
+    out = tmp_path / "b.yaml"
+    done = mlmon(
+        "baseline", str(tmp_path / "train.csv"), "--model", "m", "--version", "1", "--out", str(out)
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(lines) == 2
+    assert "column 'order_id' looks like an id" in lines[0]
+    assert "--kind grade=cat" in lines[1]
+    assert "2 warnings" in done.stdout
+    assert [f"warning: {w}" for w in load_baseline(out).warnings] == lines

@@ -16,7 +16,7 @@ from tests.conftest import EsTarget
     ("argv", "message"),
     [
         (["demo", "--logstash", "tcp://localhost:5000"], "--logstash needs --elasticsearch"),
-        (["demo", "--windows", "2"], "at least 4"),
+        (["demo", "--windows", "6"], "at least 7"),
         (["demo", "--per-window", "10"], "at least 200"),
     ],
 )
@@ -52,10 +52,10 @@ def test_demo_and_report_on_the_engine_without_logstash(
     `report --config` reads the results back from the engine."""
     out = tmp_path / "demo"
     argv = ["demo", "--elasticsearch", es_bare.url, "--namespace", es_bare.namespace]
-    assert main([*argv, "--out", str(out), "--windows", "6", "--per-window", "200"]) == 0
+    assert main([*argv, "--out", str(out), "--windows", "7", "--per-window", "200"]) == 0
     said = capsys.readouterr().out
     predictions = stream_name(Dataset.PREDICTION, es_bare.namespace)
-    assert f"bulk-created 1,201 documents in {predictions} (0 were already there)" in said
+    assert f"bulk-created 1,401 documents in {predictions} (0 were already there)" in said
     assert "✖ critical" in said
     assert "✔ resolved" in said
 
@@ -66,8 +66,8 @@ def test_demo_and_report_on_the_engine_without_logstash(
         "mlmon-prediction",
     ]
     stack = Stack(es_bare.url, None, es_bare.namespace)
-    assert _bulk_load(stack, out / "logs" / "predictions.jsonl") == (0, 1_201)
-    assert es_bare.client.count(index=predictions)["count"] == 1_201
+    assert _bulk_load(stack, out / "logs" / "predictions.jsonl") == (0, 1_401)
+    assert es_bare.client.count(index=predictions)["count"] == 1_401
 
     report = tmp_path / "report.html"
     assert main(["report", "--config", str(out / "mlmon.yaml"), "-o", str(report)]) == 0

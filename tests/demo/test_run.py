@@ -28,9 +28,10 @@ def test_bundled_training_data_is_what_the_generator_makes() -> None:
 
 
 def test_drift_fires_and_resolves_and_the_report_shows_it(tmp_path: Path) -> None:
-    """Exactly the injected problems alert while drift is on, and resolve after."""
+    """Exactly the injected problems alert while drift is on, and resolve after the
+    default three clear windows (hysteresis)."""
     echo = io.StringIO()
-    plan = DemoPlan(windows=6, per_window=800, drift_from=2, drift_until=4)
+    plan = DemoPlan(windows=7, per_window=800, drift_from=2, drift_until=4)
     report = run_demo(tmp_path, plan=plan, echo=echo)
 
     alerts = [
@@ -55,17 +56,31 @@ def test_drift_fires_and_resolves_and_the_report_shows_it(tmp_path: Path) -> Non
     }
     assert expected <= raised
     assert resolved == raised
-    new_windows = {a["event"]["end"] for a in alerts if a["mlmon"]["transition"] == "new"}
-    assert len(new_windows) == 1  # all raised in the first drift window
+    first = {
+        a["event"]["end"]
+        for a in alerts
+        if a["mlmon"]["transition"] == "new"
+        and (a["mlmon"]["check"], a["mlmon"]["feature"]) in expected
+    }
+    assert len(first) == 1  # the injected problems all raised in the first drift window
+    # The model's outputs move with its inputs (prediction_drift on its score or decision):
+    # real consequences, raised while drift is on, never after.
+    drift_windows = sorted({a["event"]["end"] for a in alerts})[:2]
+    for a in alerts:
+        if a["mlmon"]["transition"] == "new":
+            assert a["event"]["end"] in drift_windows, a["message"]
+            assert (a["mlmon"]["check"], a["mlmon"]["feature"]) in expected or a["mlmon"][
+                "check"
+            ] == "prediction_drift", a["message"]
 
     out = echo.getvalue()
     assert "✖ critical" in out
     assert "✔ resolved" in out
     lines = {line.split()[1]: line for line in out.splitlines() if line.startswith("    window")}
     # Windows 3 and 4 have drift on: their lines say so even where the alerts are ongoing.
-    assert all("critical" in lines[w] for w in ("3/6", "4/6")), out
-    # Once it is off: none (volume lacks the history of traffic in six windows).
-    assert lines["6/6"].endswith("54 checks: 1 insufficient_data (volume)"), out
+    assert all("critical" in lines[w] for w in ("3/7", "4/7")), out
+    # Once it is off: none, and the third clear window resolves every alert.
+    assert lines["7/7"].endswith("54 checks: all ok"), out
     html = report.read_text()
     assert "employment_years" in html
     assert "What fired" in html

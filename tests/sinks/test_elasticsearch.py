@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mlmon_elk.alerts import AlertEvent, AlertKey
+from mlmon_elk.alerts import AlertEvent, AlertKey, OpenAlert
 from mlmon_elk.checks.result import CheckResult, WindowResult
 from mlmon_elk.contract import Check, Dataset, Role, Status, Transition, stream_name
 from mlmon_elk.documents import Document, alert_document, check_document, run_document
@@ -89,7 +89,7 @@ def test_open_alerts_come_from_the_latest_alert_document_per_key(es: EsTarget) -
     before = START + STEP * 3
     open_alerts = sink.open_alerts(["credit"], before=before, since=START)
     assert open_alerts == {
-        AlertKey("credit", "1.0", "numeric_drift", "input", "age"): Status.CRITICAL
+        AlertKey("credit", "1.0", "numeric_drift", "input", "age"): OpenAlert(Status.CRITICAL)
     }
     assert sink.open_alerts(["other"], before=before, since=START) == {}
     # Outside the lookback the alert is forgotten.

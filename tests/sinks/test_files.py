@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mlmon_elk.alerts import AlertKey
+from mlmon_elk.alerts import AlertKey, OpenAlert
 from mlmon_elk.contract import Dataset, Status, Transition
 from mlmon_elk.documents import Document, check_document
 from mlmon_elk.errors import SinkError
@@ -64,11 +64,11 @@ def test_open_alerts_are_read_from_the_alert_file(tmp_path: Path) -> None:
         ]
     )
     assert sink.open_alerts(["credit"], before=START + STEP * 3, since=START) == {
-        AlertKey("credit", "1.0", "numeric_drift", "input", "age"): Status.CRITICAL
+        AlertKey("credit", "1.0", "numeric_drift", "input", "age"): OpenAlert(Status.CRITICAL)
     }
     assert sink.open_alerts(["credit"], before=START + STEP * 2, since=START) == {
-        AlertKey("credit", "1.0", "numeric_drift", "input", "age"): Status.WARNING,
-        AlertKey("credit", "1.0", "numeric_drift", "input", "income"): Status.WARNING,
+        AlertKey("credit", "1.0", "numeric_drift", "input", "age"): OpenAlert(Status.WARNING),
+        AlertKey("credit", "1.0", "numeric_drift", "input", "income"): OpenAlert(Status.WARNING),
     }
     assert (
         FileSink(tmp_path / "empty").open_alerts(

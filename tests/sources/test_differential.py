@@ -15,7 +15,7 @@ import numpy as np
 from mlmon_elk.analyzer import Analyzer, RunOutcome
 from mlmon_elk.checks.result import CheckResult
 from mlmon_elk.config import config_from_dict
-from mlmon_elk.contract import Check, Dataset, stream_name
+from mlmon_elk.contract import Check, Dataset, Kind, stream_name
 from mlmon_elk.profile.window import ModelWindow
 from mlmon_elk.queries import PlanOptions
 from mlmon_elk.sources import ModelBaselines
@@ -246,12 +246,13 @@ LATENCY_CHECKS = {Check.LATENCY}
 def test_both_sources_give_identical_check_results_and_alert_transitions(
     es: EsTarget, tmp_path: Path
 ) -> None:
-    """The scenario (clean, injected, clean) analysed from the engine and from files: every
-    check has the same status, count and metric, and the same alerts open and resolve."""
+    """The scenario (clean, injected, then clean until the alerts resolve) analysed from the
+    engine and from files: every check has the same status, count and metric, and the same
+    alerts open, recover and resolve."""
     from tests import scenario
 
     _, baseline_path = scenario.build(tmp_path)
-    windows = [scenario.documents(0), scenario.documents(1, injected=True), scenario.documents(2)]
+    windows = [scenario.documents(i, injected=i == 1) for i in range(5)]
     index_documents(
         es.client,
         stream_name(Dataset.PREDICTION, es.namespace),
@@ -278,7 +279,7 @@ def test_both_sources_give_identical_check_results_and_alert_transitions(
         )
     )
     seen: set[str] = set()
-    for i in range(3):
+    for i in range(len(windows)):
         window = Window(scenario.window_start(i), scenario.window_start(i + 1))
         a, b = on_engine.run(window), on_files.run(window)
         assert (a.summary.errors, b.summary.errors) == ((), ())
@@ -295,4 +296,48 @@ def test_both_sources_give_identical_check_results_and_alert_transitions(
                 )
         assert _transitions(a) == _transitions(b)
         seen |= {str(e.transition) for e in a.alerts}
-    assert seen == {"new", "resolved"}  # the comparison covered alerts opening and closing
+    # The comparison covered alerts opening, recovering and closing.
+    assert seen == {"new", "recovering", "resolved"}
+
+
+def test_integer_coded_categories_count_alike_in_both_sources(es: EsTarget, tmp_path: Path) -> None:
+    """A column declared categorical whose values arrive as numbers (``SCHL=22``): both
+    sources count the numbers as their codes — top codes, other, unseen codes named — and
+    strings sent for the same feature add to the same counts."""
+    from dataclasses import replace
+
+    from tests.factories import baseline, categorical
+
+    schl = categorical("SCHL", {"16": 0.3, "21": 0.2, "22": 0.1}, ["1", "2", "19", "x"])
+    assert schl.categorical is not None
+    schl = replace(schl, categorical=replace(schl.categorical, coded=True))
+    model = ModelBaselines("census", {"1": baseline("census", "1", [schl])}, default_version="1")
+    rng = random.Random(5)
+    values: list[Any] = [16] * 40 + [21] * 25 + [22.0] * 12 + [19] * 9 + [2] * 5
+    values += [99] * 7 + [2.5] * 3 + [-4] * 2 + ["16"] * 4 + ["x"] * 2 + ["new"] * 1 + [None] * 3
+    rng.shuffle(values)
+    docs = [
+        prediction(
+            START + timedelta(seconds=i),
+            model="census",
+            version="1",
+            inputs={"SCHL": v},
+            prediction_id=f"c{i}",
+        )
+        for i, v in enumerate(values)
+    ]
+    index_documents(es.client, stream_name(Dataset.PREDICTION, es.namespace), docs)
+    write_jsonl(tmp_path / "p.jsonl", docs)
+
+    from_es = ElasticsearchSource(es.client, es.namespace).fetch(model, WINDOW).window
+    from_files = FileSource([tmp_path / "p.jsonl"]).fetch(model, WINDOW).window
+
+    assert_same_profile(from_es, from_files)
+    counts = from_files.versions["1"].feature(schl.role, "SCHL")
+    assert counts is not None
+    assert counts.categorical is not None
+    cat = counts.categorical
+    assert cat.top == (("16", 44), ("21", 25), ("22", 12))
+    assert (cat.other, cat.unseen, cat.count) == (16, 13, 110)
+    assert cat.unseen_examples == (("99", 7), ("2.5", 3), ("-4", 2), ("new", 1))
+    assert counts.kinds == {Kind.NUM: 103, Kind.CAT: 7}

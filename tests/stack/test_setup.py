@@ -313,7 +313,14 @@ def test_auto_installs_data_streams_with_the_engines_retention(es_bare: EsTarget
 
 
 def test_plain_indices_when_asked(es_bare: EsTarget) -> None:
-    """``--index-mode plain`` installs the portable variant: no data streams, no retention."""
+    """``--index-mode plain`` installs the portable variant: no data streams, no retention —
+    and where mlmon data streams already exist, the engine's refusal is named."""
+    found = es_bare.client.options(ignore_status=404).indices.get_data_stream(name="logs-mlmon.*")
+    if streams := [s["name"] for s in found.get("data_streams", [])]:
+        with pytest.raises(SetupError, match="would cause data streams") as refused:
+            run_setup(es_bare.client, None, fast(index_mode="plain"))
+        assert any(name in str(refused.value) for name in streams)
+        return
     report = run_setup(es_bare.client, None, fast(index_mode="plain"))
     assert "plain-index variant" in report.notes[0]
     assert not [s for s in report.steps if s.kind.endswith("policy")]
