@@ -232,14 +232,12 @@ class TestClientCertificates:
         """The server refuses the handshake; the handler counts errors and keeps the
         document in its spool for a later process (TLS 1.3 reports the refusal only
         after the client's first write, so "sent" alone proves nothing here)."""
-        clients = {
-            "none": {},
-            "stranger": {
-                "client_cert": str(certificates.stranger_cert),
-                "client_key": str(certificates.stranger_key),
-            },
+        stranger = (str(certificates.stranger_cert), str(certificates.stranger_key))
+        clients: dict[str, tuple[str | None, str | None]] = {
+            "none": (None, None),
+            "stranger": stranger,
         }
-        for name, files in clients.items():
+        for name, (client_cert, client_key) in clients.items():
             spool = tmp_path / name
             with JsonLinesPeer(
                 ssl_context=certificates.server_context(require_client_cert=True)
@@ -252,7 +250,8 @@ class TestClientCertificates:
                     counters_interval=0,
                     close_timeout=0.5,
                     backoff_initial=0.05,
-                    **files,
+                    client_cert=client_cert,
+                    client_key=client_key,
                 )
                 handler.log_prediction(inputs={"x": 1}, prediction_id=name)
                 deadline = time.monotonic() + 10
