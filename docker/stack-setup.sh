@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # One-shot setup of the compose stack's security, run in the Elasticsearch image as root:
 #   1. a CA and a certificate for es01 (kept in the `certs` volume, made once);
+#      from the same CA, a server certificate for Logstash's inputs (its key also
+#      in PKCS#8, which the beats and http inputs need) and a client certificate
+#      for the serving app (tcp and beats require one); made once, remade with
+#      MLMON_ROTATE_LOGSTASH_CERTS=1 (see docs/stack.md, "Rotating");
 #   2. once Elasticsearch answers: the kibana_system password (Kibana logs in with it);
 #   3. API keys, each reused while it still authenticates, stored in the certs
 #      volume for one container: Logstash may only append to the mlmon data
@@ -11,12 +15,13 @@ set -euo pipefail
 
 : "${ELASTIC_PASSWORD:?set ELASTIC_PASSWORD in .env}"
 : "${KIBANA_PASSWORD:?set KIBANA_PASSWORD in .env}"
+: "${LOGSTASH_HTTP_PASSWORD:?set LOGSTASH_HTTP_PASSWORD in .env}"
 
 refuse() {
   echo "Refusing to start: $1" >&2
   exit 1
 }
-for name in ELASTIC_PASSWORD KIBANA_PASSWORD; do
+for name in ELASTIC_PASSWORD KIBANA_PASSWORD LOGSTASH_HTTP_PASSWORD; do
   value="${!name}"
   case "$value" in
     change-me*|changeme|password) refuse "$name still has the example value; choose your own in .env" ;;
@@ -57,12 +62,37 @@ YAML
     --in "$certs/instances.yml" --ca-cert "$certs/ca/ca.crt" --ca-key "$certs/ca/ca.key"
   unzip -o "$certs/certs.zip" -d "$certs"
 fi
-# Elasticsearch runs as 1000:0 and reads keys through group 0; the CA
-# certificate is public and read by every other container.
+if [ "${MLMON_ROTATE_LOGSTASH_CERTS:-0}" = "1" ]; then
+  echo "Rotating the Logstash and mlmon-app certificates"
+  rm -rf "$certs/logstash-certs.zip" "$certs/logstash" "$certs/mlmon-app"
+fi
+if [ ! -f "$certs/logstash-certs.zip" ]; then
+  echo "Creating the Logstash server and mlmon-app client certificates"
+  # `logstash` is the name the app connects to inside the compose network,
+  # localhost the name of the published ports.
+  cat > "$certs/logstash-instances.yml" <<YAML
+instances:
+  - name: logstash
+    dns: [logstash, localhost]
+    ip: [127.0.0.1]
+  - name: mlmon-app
+    dns: [mlmon-app]
+YAML
+  bin/elasticsearch-certutil cert --silent --pem -out "$certs/logstash-certs.zip" \
+    --in "$certs/logstash-instances.yml" --ca-cert "$certs/ca/ca.crt" --ca-key "$certs/ca/ca.key"
+  unzip -o "$certs/logstash-certs.zip" -d "$certs"
+fi
+bash /mlmon/pem-to-pkcs8.sh "$certs/logstash/logstash.key" "$certs/logstash/logstash.pkcs8.key"
+
+# Elasticsearch runs as 1000:0 and reads keys through group 0; the CA and the
+# certificates are public; Logstash (uid 1000) owns its key, the mlmon-elk image
+# (uid 10001) the app's client key.
 chown -R root:root "$certs"
 find "$certs" -type d -exec chmod 755 {} \;
 find "$certs" -type f -exec chmod 640 {} \;
-chmod 644 "$certs/ca/ca.crt"
+chmod 644 "$certs/ca/ca.crt" "$certs/logstash/logstash.crt" "$certs/mlmon-app/mlmon-app.crt"
+chown 1000:0 "$certs/logstash/logstash.pkcs8.key"
+chown 10001:0 "$certs/mlmon-app/mlmon-app.key"
 
 curl_es() {
   curl --silent --show-error --cacert "$certs/ca/ca.crt" "$@"

@@ -33,6 +33,7 @@ SECRETS = (
     "KIBANA_SAVED_OBJECTS_KEY",
     "KIBANA_SECURITY_KEY",
     "KIBANA_REPORTING_KEY",
+    "LOGSTASH_HTTP_PASSWORD",
 )
 
 
@@ -129,6 +130,7 @@ GOOD = {
     "KIBANA_SAVED_OBJECTS_KEY": "1" * 64,
     "KIBANA_SECURITY_KEY": "2" * 64,
     "KIBANA_REPORTING_KEY": "3" * 64,
+    "LOGSTASH_HTTP_PASSWORD": "c" * 10 + "h5W1",
 }
 
 
@@ -140,6 +142,7 @@ GOOD = {
         ({"KIBANA_SECURITY_KEY": ""}, "KIBANA_SECURITY_KEY is empty"),
         ({"KIBANA_REPORTING_KEY": "2" * 64}, "the three Kibana keys must be generated separately"),
         ({"KIBANA_SAVED_OBJECTS_KEY": "abc"}, "KIBANA_SAVED_OBJECTS_KEY is shorter than 32"),
+        ({"LOGSTASH_HTTP_PASSWORD": "changeme"}, "LOGSTASH_HTTP_PASSWORD still has the example"),
     ],
 )
 def test_the_setup_service_refuses_weak_or_example_secrets(
@@ -256,7 +259,8 @@ def test_the_analyzer_runs_with_a_least_privilege_key_not_the_superuser() -> Non
 
 
 @pytest.mark.parametrize(
-    "script", ["stack-setup.sh", "logstash-entrypoint.sh", "analyzer-entrypoint.sh"]
+    "script",
+    ["stack-setup.sh", "logstash-entrypoint.sh", "analyzer-entrypoint.sh", "pem-to-pkcs8.sh"],
 )
 def test_helper_scripts_are_valid_bash(script: str) -> None:
     """``bash -n`` accepts the scripts the containers run."""
@@ -302,7 +306,7 @@ def test_demo_services_use_the_decided_example_paths() -> None:
     assert "examples/serving/gunicorn.conf.py" in app["command"]
     assert app["command"][-1] == "app:app"
     assert app["command"][app["command"].index("--chdir") + 1] == "examples/serving"
-    assert app["environment"]["MLMON_LOGSTASH_URL"] == "tcp://logstash:5000"
+    assert app["environment"]["MLMON_LOGSTASH_URL"] == "tls://logstash:5000"
     assert traffic["command"] == ["python", "examples/serving/traffic.py"]
     assert traffic["environment"]["MLMON_DEMO_DRIFT"] == "${MLMON_DEMO_DRIFT}"
     for name in ("baseline", "analyzer", "app", "traffic"):
@@ -317,3 +321,103 @@ def test_image_installs_the_package_with_the_analyzer_extra() -> None:
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".venv" in ignored
     assert ".env" in ignored
+
+
+SETUP_CERTS = "/usr/share/elasticsearch/config/certs/"
+
+
+def _setup_made(path_in_volume: str) -> bool:
+    """Whether stack-setup.sh creates ``path_in_volume`` (a path inside the certs volume):
+    certutil names each instance's files <name>/<name>.crt|key; the PKCS#8 copy is
+    written by pem-to-pkcs8.sh."""
+    script = (ROOT / "docker" / "stack-setup.sh").read_text()
+    directory, _, name = path_in_volume.partition("/")
+    if path_in_volume.startswith("ca/"):
+        return "certutil ca" in script and name in ("ca.crt", "ca.key")
+    instance = re.search(r"- name: " + re.escape(directory) + r"\n", script)
+    if name.endswith(".pkcs8.key"):
+        return f'"$certs/{path_in_volume}"' in script and "pem-to-pkcs8.sh" in script
+    return instance is not None and name in (f"{directory}.crt", f"{directory}.key")
+
+
+def test_every_input_certificate_is_one_the_setup_service_issues() -> None:
+    """Logstash's inputs and the app use files the setup service writes into the certs
+    volume, under the mounts of each container; Logstash's key is the PKCS#8 copy."""
+    logstash = SERVICES["logstash"]["environment"]
+    mount = "/usr/share/logstash/config/certs/"
+    for name in ("MLMON_INPUT_CERT", "MLMON_INPUT_KEY", "MLMON_INPUT_CA"):
+        assert logstash[name].startswith(mount), name
+        assert _setup_made(logstash[name].removeprefix(mount)), name
+    assert logstash["MLMON_INPUT_KEY"].endswith(".pkcs8.key")
+    pipeline = (ROOT / "logstash" / "pipeline" / "mlmon.conf").read_text()
+    for name in ("MLMON_INPUT_CERT", "MLMON_INPUT_KEY", "MLMON_INPUT_CA"):
+        assert "${" + name + ":" + logstash[name] + "}" in pipeline, name
+    app = SERVICES["app"]
+    assert "certs:/certs:ro" in app["volumes"]
+    for name in ("MLMON_LOGSTASH_CA", "MLMON_LOGSTASH_CLIENT_CERT", "MLMON_LOGSTASH_CLIENT_KEY"):
+        path = app["environment"][name]
+        assert path.startswith("/certs/"), name
+        assert _setup_made(path.removeprefix("/certs/")), name
+    script = (ROOT / "docker" / "stack-setup.sh").read_text()
+    # The key's owner is the user each image runs as: Logstash 1000, mlmon-elk 10001.
+    assert 'chown 1000:0 "$certs/logstash/logstash.pkcs8.key"' in script
+    assert 'chown 10001:0 "$certs/mlmon-app/mlmon-app.key"' in script
+    assert "useradd --uid 10001" in (ROOT / "Dockerfile").read_text()
+    assert "./docker/pem-to-pkcs8.sh:/mlmon/pem-to-pkcs8.sh:ro" in SERVICES["setup"]["volumes"]
+
+
+def test_logstash_http_input_credentials_come_from_the_env_file() -> None:
+    """The http input's user and password are the ones a sender sets (the handler reads
+    MLMON_HTTP_USERNAME / MLMON_HTTP_PASSWORD); the password is a required secret."""
+    logstash = SERVICES["logstash"]["environment"]
+    assert VARIABLE.fullmatch(logstash["MLMON_HTTP_USERNAME"]).group(1) == "LOGSTASH_HTTP_USERNAME"  # type: ignore[union-attr]
+    assert VARIABLE.fullmatch(logstash["MLMON_HTTP_PASSWORD"]).group(1) == "LOGSTASH_HTTP_PASSWORD"  # type: ignore[union-attr]
+    assert _env_example()["LOGSTASH_HTTP_USERNAME"]
+
+
+def _pkcs8(directory: Path, key: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(ROOT / "docker" / "pem-to-pkcs8.sh"), str(key), str(directory / "out.key")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+
+
+def _openssl(*args: str) -> bytes:
+    return subprocess.run(["openssl", *args], capture_output=True, check=True, timeout=60).stdout
+
+
+@pytest.mark.parametrize("bits", [1024, 2048, 4096])
+def test_pem_to_pkcs8_writes_what_openssl_writes(tmp_path: Path, bits: int) -> None:
+    """certutil's PKCS#1 RSA key becomes, byte for byte, ``openssl pkcs8 -topk8 -nocrypt``'s
+    output (Logstash's beats and http inputs read PKCS#8 only); a PKCS#8 key is copied."""
+    pkcs1 = tmp_path / "pkcs1.key"
+    _openssl("genrsa", "-traditional", "-out", str(pkcs1), str(bits))
+    assert pkcs1.read_text().startswith("-----BEGIN RSA PRIVATE KEY-----")
+    done = _pkcs8(tmp_path, pkcs1)
+    assert done.returncode == 0, done.stderr
+    expected = _openssl("pkcs8", "-topk8", "-nocrypt", "-in", str(pkcs1))
+    assert (tmp_path / "out.key").read_bytes() == expected
+    assert (tmp_path / "out.key").stat().st_mode & 0o077 == 0
+    pkcs8 = tmp_path / "pkcs8.key"
+    pkcs8.write_bytes(expected)
+    assert _pkcs8(tmp_path, pkcs8).returncode == 0
+    assert (tmp_path / "out.key").read_bytes() == expected
+
+
+def test_pem_to_pkcs8_refuses_what_it_cannot_convert(tmp_path: Path) -> None:
+    """An EC key or an encrypted key is a one-line error, not a broken file."""
+    ec = tmp_path / "ec.key"
+    ec.write_bytes(_openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout"))
+    done = _pkcs8(tmp_path, ec)
+    assert done.returncode == 1
+    assert "is not an RSA private key in PEM" in done.stderr
+    encrypted = tmp_path / "enc.key"
+    encrypted.write_bytes(
+        _openssl("genrsa", "-traditional", "-aes128", "-passout", "pass:secret-pass", "1024")
+    )
+    done = _pkcs8(tmp_path, encrypted)
+    assert done.returncode == 1
+    assert "is encrypted" in done.stderr

@@ -2,8 +2,17 @@
 
 Run it from the repository's root (``pip install flask gunicorn`` next to ``mlmon-elk``)::
 
-    MLMON_LOGSTASH_URL=tcp://localhost:5000 \
+    MLMON_LOGSTASH_URL=tls://localhost:5000 \
+    MLMON_LOGSTASH_CA=certs/ca/ca.crt \
+    MLMON_LOGSTASH_CLIENT_CERT=certs/mlmon-app/mlmon-app.crt \
+    MLMON_LOGSTASH_CLIENT_KEY=certs/mlmon-app/mlmon-app.key \
         gunicorn --config examples/serving/gunicorn.conf.py --chdir examples/serving app:app
+
+The compose stack's Logstash takes TLS senders only: its tcp input requires the
+client certificate the setup service issues (copy the files out of the ``certs``
+volume, see docs/stack.md). For its http input use
+``MLMON_LOGSTASH_URL=https://localhost:8080`` with ``MLMON_LOGSTASH_CA`` and
+``MLMON_HTTP_USERNAME`` / ``MLMON_HTTP_PASSWORD`` instead of the client certificate.
 
 It listens on 127.0.0.1:8000; set ``MLMON_APP_BIND=0.0.0.0:8000`` to serve other hosts.
 
@@ -36,6 +45,10 @@ LOGGING: dict[str, Any] = {
         "predictions": {
             "class": "mlmon_elk.PredictionHandler",
             "url": os.environ.get("MLMON_LOGSTASH_URL", "file://predictions.jsonl"),
+            # TLS files (unset: the system CAs, no client certificate).
+            "ca_certs": os.environ.get("MLMON_LOGSTASH_CA"),
+            "client_cert": os.environ.get("MLMON_LOGSTASH_CLIENT_CERT"),
+            "client_key": os.environ.get("MLMON_LOGSTASH_CLIENT_KEY"),
             "model": MODEL,
             "model_version": VERSION,
             "service": "loan-api",

@@ -11,9 +11,12 @@ examples:
       everything on files in ./mlmon-demo (no Elastic stack needed)
   mlmon-elk demo --out /tmp/demo --per-window 5000
       bigger windows, elsewhere
-  mlmon-elk demo --elasticsearch https://localhost:9200 --logstash tcp://localhost:5000
-      the same through a running stack (docker compose up; credentials from
-      MLMON_ES_API_KEY or MLMON_ES_USERNAME/MLMON_ES_PASSWORD)
+  mlmon-elk demo --elasticsearch https://localhost:9200 --logstash tls://localhost:5000 \
+      --logstash-ca certs/ca/ca.crt --client-cert certs/mlmon-app/mlmon-app.crt \
+      --client-key certs/mlmon-app/mlmon-app.key
+      the same through the compose stack (docker compose up; its tcp input
+      requires the client certificate; credentials from MLMON_ES_API_KEY or
+      MLMON_ES_USERNAME/MLMON_ES_PASSWORD)
   mlmon-elk demo --elasticsearch http://localhost:9200
       without Logstash: installs the index templates, then bulk-creates the
       handler's documents straight into the prediction data stream
@@ -52,6 +55,13 @@ def register(subparsers: Any) -> None:
         " (default: none — the documents are bulk-created straight into the engine)",
     )
     parser.add_argument("--namespace", default="default", help="data stream namespace on the stack")
+    parser.add_argument(
+        "--logstash-ca", metavar="PATH", help="with --logstash tls:// or https://: CA of Logstash"
+    )
+    parser.add_argument(
+        "--client-cert", metavar="PATH", help="with --logstash tls://: client certificate (PEM)"
+    )
+    parser.add_argument("--client-key", metavar="PATH", help="its private key (PEM)")
     parser.set_defaults(run=run)
 
 
@@ -82,7 +92,24 @@ def run(args: argparse.Namespace) -> int:
         drift_from=min(args.windows // 3 + 1, drift_until - 1),
         drift_until=drift_until,
     )
-    stack = Stack(args.elasticsearch, args.logstash, args.namespace) if args.elasticsearch else None
+    if (args.logstash_ca or args.client_cert or args.client_key) and not args.logstash:
+        msg = "--logstash-ca, --client-cert and --client-key go with --logstash"
+        raise ConfigError(msg)
+    if bool(args.client_cert) != bool(args.client_key):
+        msg = "--client-cert and --client-key go together"
+        raise ConfigError(msg)
+    stack = (
+        Stack(
+            args.elasticsearch,
+            args.logstash,
+            args.namespace,
+            logstash_ca=args.logstash_ca,
+            client_cert=args.client_cert,
+            client_key=args.client_key,
+        )
+        if args.elasticsearch
+        else None
+    )
     from mlmon_elk.cli import STARTED
 
     run_demo(Path(args.out), plan=plan, stack=stack, started=STARTED)

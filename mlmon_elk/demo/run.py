@@ -71,6 +71,11 @@ class Stack:
     logstash: str | None = None
     """The handler's destination; ``None`` writes the documents straight into the engine."""
     namespace: str = DEFAULT_NAMESPACE
+    logstash_ca: str | None = None
+    """CA that signed Logstash's certificate (``tls://`` or ``https://`` destinations)."""
+    client_cert: str | None = None
+    """Client certificate for Logstash's tcp input (the compose stack requires one)."""
+    client_key: str | None = None
 
 
 def training_data_path() -> Path:
@@ -220,6 +225,9 @@ def _serve(destination: str, windows: list[Window], plan: DemoPlan, stack: Stack
         environment="demo",
         namespace=stack.namespace if stack else "default",
         text_inputs=TEXT_INPUTS,
+        ca_certs=stack.logstash_ca if stack else None,
+        client_cert=stack.client_cert if stack else None,
+        client_key=stack.client_key if stack else None,
         # On files nothing can be down; towards Logstash keep a spool for outages.
         spool_dir=None if stack is None or stack.logstash is None else "auto",
         queue_size=max(50_000, plan.windows * plan.per_window + 1_000),

@@ -16,6 +16,14 @@ from tests.conftest import EsTarget
     ("argv", "message"),
     [
         (["demo", "--logstash", "tcp://localhost:5000"], "--logstash needs --elasticsearch"),
+        (
+            ["demo", "--elasticsearch", "https://localhost:9200", "--client-cert", "c.pem"],
+            "go with --logstash",
+        ),
+        (
+            ["demo", "--elasticsearch", "https://e", "--logstash", "tls://l", "--client-cert", "c"],
+            "--client-cert and --client-key go together",
+        ),
         (["demo", "--windows", "6"], "at least 7"),
         (["demo", "--per-window", "10"], "at least 200"),
     ],

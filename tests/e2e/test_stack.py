@@ -10,8 +10,9 @@ The scenario:
 1. ``docker compose up`` the platform services: the security setup,
    Elasticsearch, Kibana, Logstash, and ``mlmon-elk setup`` (templates,
    retention, data views, dashboards, connector, rules);
-2. the real ``PredictionHandler`` sends predictions to Logstash's tcp input,
-   plus a line that is not JSON; the predictions land in their data stream
+2. the real ``PredictionHandler`` sends predictions to Logstash's tcp input
+   over TLS with the client certificate the setup service issued (a sender
+   without one is refused), plus a line that is not JSON; the predictions land in their data stream
    (with the mlmon template and ILM policy) and the line in the invalid stream;
 3. Kibana has the dashboards, the connector and the four rules, and running
    setup again changes nothing;
@@ -30,6 +31,7 @@ import random
 import secrets
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -156,6 +158,14 @@ class Stack:
     def ca(self) -> Path:
         return self.workdir / "ca.crt"
 
+    @property
+    def client_cert(self) -> Path:
+        return self.workdir / "mlmon-app.crt"
+
+    @property
+    def client_key(self) -> Path:
+        return self.workdir / "mlmon-app.key"
+
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
@@ -173,6 +183,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         KIBANA_SAVED_OBJECTS_KEY=secrets.token_hex(32),
         KIBANA_SECURITY_KEY=secrets.token_hex(32),
         KIBANA_REPORTING_KEY=secrets.token_hex(32),
+        LOGSTASH_HTTP_PASSWORD=secrets.token_urlsafe(16),
         ES_PORT=str(_free_port()),
         KIBANA_PORT=str(_free_port()),
         LOGSTASH_TCP_PORT=str(_free_port()),
@@ -189,9 +200,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         running.compose("up", "--build", "--detach", "--wait", "es01", "kibana", "logstash")
         running.compose("up", "--build", "--exit-code-from", "mlmon-setup", "mlmon-setup")
-        running.compose(
-            "cp", "es01:/usr/share/elasticsearch/config/certs/ca/ca.crt", str(running.ca)
-        )
+        certs = "es01:/usr/share/elasticsearch/config/certs/"
+        running.compose("cp", certs + "ca/ca.crt", str(running.ca))
+        # The app's client certificate: Logstash's tcp input requires one.
+        running.compose("cp", certs + "mlmon-app/mlmon-app.crt", str(running.client_cert))
+        running.compose("cp", certs + "mlmon-app/mlmon-app.key", str(running.client_key))
         yield running
     finally:
         if os.environ.get("MLMON_E2E_KEEP") != "1":
@@ -229,14 +242,22 @@ def kibana(stack: Stack, credentials: None) -> Kibana:
     return Kibana(KibanaConnection(url=f"http://localhost:{stack.port('KIBANA_PORT')}"))
 
 
-def send_predictions(port: int, rows: list[dict[str, Any]]) -> None:
-    """Log ``rows`` through the real handler to Logstash's tcp input, then flush and close."""
+def send_predictions(stack: Stack, rows: list[dict[str, Any]]) -> None:
+    """Log ``rows`` through the real handler to Logstash's tcp input (TLS, client
+    certificate), then flush and close."""
     from mlmon_elk import PredictionHandler, log_prediction
 
     logger = logging.getLogger(f"mlmon.e2e.{secrets.token_hex(3)}")
     logger.propagate = False
     logger.setLevel(logging.INFO)
-    handler = PredictionHandler(f"tcp://127.0.0.1:{port}", model=MODEL, model_version=VERSION)
+    handler = PredictionHandler(
+        f"tls://localhost:{stack.port('LOGSTASH_TCP_PORT')}",
+        model=MODEL,
+        model_version=VERSION,
+        ca_certs=str(stack.ca),
+        client_cert=str(stack.client_cert),
+        client_key=str(stack.client_key),
+    )
     logger.addHandler(handler)
     try:
         for row in rows:
@@ -282,7 +303,7 @@ def count(es: Any, index: str, query: dict[str, Any] | None = None) -> int:
 def test_predictions_flow_through_logstash_into_their_data_stream(stack: Stack, es: Any) -> None:
     """Handler → Logstash tcp → the prediction data stream with the mlmon template and ILM."""
     rng = random.Random(1)
-    send_predictions(stack.port("LOGSTASH_TCP_PORT"), reference_rows(200, rng))
+    send_predictions(stack, reference_rows(200, rng))
     index = stream_name(Dataset.PREDICTION, NAMESPACE)
     wait_for("200 predictions indexed", lambda: count(es, index) >= 200, timeout=180)
 
@@ -295,11 +316,42 @@ def test_predictions_flow_through_logstash_into_their_data_stream(stack: Stack, 
     assert inputs["cat"]["properties"]["plan"]["type"] == "keyword"
 
 
+def tls_to_logstash(stack: Stack, *, client_certificate: bool) -> ssl.SSLSocket:
+    """A TLS connection to Logstash's tcp input, with or without the app's certificate."""
+    context = ssl.create_default_context(cafile=str(stack.ca))
+    if client_certificate:
+        context.load_cert_chain(stack.client_cert, stack.client_key)
+    raw = socket.create_connection(("localhost", stack.port("LOGSTASH_TCP_PORT")), timeout=10)
+    return context.wrap_socket(raw, server_hostname="localhost")
+
+
+def test_a_sender_without_the_client_certificate_is_refused(stack: Stack) -> None:
+    """The tcp input requires a certificate from the stack's CA: without one the
+    handshake fails (TLS 1.3 reports it at the first read after the client's write)."""
+    with (  # noqa: PT012 - with TLS 1.3 the refusal arrives at the first read
+        pytest.raises((ssl.SSLError, ConnectionError)),
+        tls_to_logstash(stack, client_certificate=False) as conn,
+    ):
+        conn.sendall(b'{"refused": true}\n')
+        conn.recv(1)
+    # Plain TCP: Logstash ends the connection (perhaps with a TLS alert first);
+    # a timeout here would mean it kept listening to an anonymous sender.
+    with socket.create_connection(
+        ("localhost", stack.port("LOGSTASH_TCP_PORT")), timeout=10
+    ) as plain:
+        plain.sendall(b'{"plain": true}\n')
+        received = b""
+        try:
+            while chunk := plain.recv(4096):
+                received += chunk
+        except ConnectionResetError:
+            pass
+        assert received == b"" or received[0] == 0x15, received[:20]
+
+
 def test_a_line_that_is_not_json_lands_in_the_invalid_stream(stack: Stack, es: Any) -> None:
     """Garbage sent to the tcp input is kept, with the reason, not dropped."""
-    with socket.create_connection(
-        ("127.0.0.1", stack.port("LOGSTASH_TCP_PORT")), timeout=10
-    ) as conn:
+    with tls_to_logstash(stack, client_certificate=True) as conn:
         conn.sendall(b'{"mlmon": this is not json\n')
     index = f"logs-{INVALID_DATASET}-{NAMESPACE}"
     hits = wait_for(
@@ -398,7 +450,7 @@ def test_drift_produces_the_expected_alerts_and_the_rule_fires(
         )
     )
     start = datetime.now(UTC).replace(second=0, microsecond=0)
-    send_predictions(stack.port("LOGSTASH_TCP_PORT"), drifted_rows(3000, rng))
+    send_predictions(stack, drifted_rows(3000, rng))
     index = stream_name(Dataset.PREDICTION, NAMESPACE)
     wait_for("drifted predictions indexed", lambda: count(es, index) >= 3200, timeout=300)
     end = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)

@@ -19,6 +19,7 @@ import yaml
 from mlmon_elk.assets import asset_dir
 from mlmon_elk.contract import STREAM_OF_DATASET, Dataset, validate_namespace
 from mlmon_elk.stack.templates import INVALID_DATASET
+from mlmon_elk.transports import TransportOptions
 from tests.stack.logstash_config import (
     Bareword,
     Conditional,
@@ -34,7 +35,12 @@ PIPELINE = LOGSTASH / "pipeline" / "mlmon.conf"
 CONTAINER_ROOT = "/usr/share/logstash/"
 
 # Options from each plugin's docs/index.asciidoc (logstash-plugins/*, 2025–2026)
-# plus the common options of its kind.
+# plus the common options of its kind. The inputs' options were checked against
+# the `config :name` lines of their source (logstash-plugins/logstash-input-tcp
+# lib/logstash/inputs/tcp.rb 7.0.12, logstash-input-http lib/logstash/inputs/http.rb
+# 4.1.13, logstash-input-beats lib/logstash/inputs/beats.rb 7.0.9). The `ssl_*`
+# names used here exist since tcp 6.4.0, http 3.7.0 and beats 6.6.0 (2023, each
+# CHANGELOG.md), so in every Logstash 8.14+ and 9.x.
 COMMON = {
     "input": {"add_field", "codec", "enable_metric", "id", "tags", "type"},
     "filter": {
@@ -192,6 +198,29 @@ OPTIONS = {
         "validate_after_inactivity",
     },
 }
+# Options those sources declare `:obsolete` (the plugin refuses to start with them)
+# or deprecated in 8.x's plugin versions: the names before the 2023 renames.
+OBSOLETE = {
+    ("input", "tcp"): {"ssl_enable", "ssl_verify", "ssl_cert"},
+    ("input", "http"): {
+        "ssl",
+        "keystore",
+        "keystore_password",
+        "verify_mode",
+        "cipher_suites",
+        "tls_min_version",
+        "tls_max_version",
+        "ssl_verify_mode",
+    },
+    ("input", "beats"): {
+        "ssl",
+        "ssl_peer_metadata",
+        "ssl_verify_mode",
+        "cipher_suites",
+        "tls_min_version",
+        "tls_max_version",
+    },
+}
 CODEC_OPTIONS = {
     "json_lines": {"charset", "decode_size_limit_bytes", "delimiter", "ecs_compatibility", "target"}
 }
@@ -292,6 +321,47 @@ def test_every_plugin_and_option_is_documented(pipeline: dict[str, list[Any]]) -
             codec = plugin.settings.get("codec")
             if isinstance(codec, Plugin):
                 assert set(codec.settings) <= CODEC_OPTIONS[codec.name]
+
+
+def test_no_input_uses_an_obsolete_option(pipeline: dict[str, list[Any]]) -> None:
+    """The pre-2023 names (``ssl_enable``, ``ssl_verify``, ``ssl``…) stop today's plugins."""
+    for plugin in walk(pipeline["input"]):
+        obsolete = OBSOLETE[("input", plugin.name)]
+        assert not obsolete & OPTIONS[("input", plugin.name)]
+        assert not set(plugin.settings) & obsolete, plugin.name
+
+
+def test_every_input_is_tls_and_authenticates_its_sender(pipeline: dict[str, list[Any]]) -> None:
+    """No anonymous input: TLS everywhere; tcp and beats require a client certificate
+    signed by the stack's CA, http asks for basic auth from the environment."""
+    inputs = _plugins(pipeline, "input")
+    certs = CONTAINER_ROOT + "config/certs/"
+    for name, plugin in inputs.items():
+        settings = plugin.settings
+        assert _text(settings["ssl_enabled"]) == "true", name
+        cert = ENV.fullmatch(settings["ssl_certificate"])
+        key = ENV.fullmatch(settings["ssl_key"])
+        assert cert is not None, name
+        assert key is not None, name
+        assert cert.group(2) == certs + "logstash/logstash.crt", name
+        # beats and http read PKCS#8 keys only (their ssl_key docs); the setup
+        # service writes this file next to certutil's PKCS#1 key.
+        assert key.group(2) == certs + "logstash/logstash.pkcs8.key", name
+    for name in ("tcp", "beats"):
+        settings = inputs[name].settings
+        assert settings["ssl_client_authentication"] == "required", name
+        (ca,) = settings["ssl_certificate_authorities"]
+        assert ENV.fullmatch(ca).group(2) == certs + "ca/ca.crt"  # type: ignore[union-attr]
+    tcp = inputs["tcp"].settings
+    # tcp.rb refuses ssl_verification_mode in server mode (validate_server_ssl_config!).
+    assert "ssl_verification_mode" not in tcp
+    assert _text(tcp.get("mode", "server")) == "server"
+    http = inputs["http"].settings
+    options = TransportOptions()
+    assert ENV.fullmatch(http["user"]).group(1) == options.http_username_env  # type: ignore[union-attr]
+    assert ENV.fullmatch(http["password"]).group(1) == options.http_password_env  # type: ignore[union-attr]
+    # http.rb refuses a CA list while ssl_client_authentication is "none".
+    assert "ssl_certificate_authorities" not in http
 
 
 def test_output_writes_data_streams_with_an_api_key_and_a_ca(

@@ -199,3 +199,65 @@ class TestTls:
                 time.sleep(0.02)
             handler.close()
             assert peer.events == []
+
+
+class TestClientCertificates:
+    """Logstash's tcp input with ``ssl_client_authentication => "required"`` (the compose
+    stack's default): only a client with a certificate from the stack's CA gets in."""
+
+    def test_a_client_certificate_from_the_ca_is_let_in(
+        self, certificates: Certificates, tmp_path: Path
+    ) -> None:
+        with JsonLinesPeer(
+            ssl_context=certificates.server_context(require_client_cert=True)
+        ) as peer:
+            handler = PredictionHandler(
+                peer.url,
+                model="m",
+                ca_certs=str(certificates.ca),
+                client_cert=str(certificates.client_cert),
+                client_key=str(certificates.client_key),
+                spool_dir=tmp_path,
+                counters_interval=0,
+            )
+            handler.log_prediction(inputs={"x": 1}, prediction_id="mutual")
+            assert peer.wait_for_ids({"mutual"}, timeout=10)
+            handler.close()
+        assert handler.counters().errors == 0
+        assert not list(tmp_path.glob("*.spool"))
+
+    def test_without_a_certificate_or_with_a_stranger_nothing_gets_in_and_nothing_is_lost(
+        self, certificates: Certificates, tmp_path: Path
+    ) -> None:
+        """The server refuses the handshake; the handler counts errors and keeps the
+        document in its spool for a later process (TLS 1.3 reports the refusal only
+        after the client's first write, so "sent" alone proves nothing here)."""
+        stranger = (str(certificates.stranger_cert), str(certificates.stranger_key))
+        clients: dict[str, tuple[str | None, str | None]] = {
+            "none": (None, None),
+            "stranger": stranger,
+        }
+        for name, (client_cert, client_key) in clients.items():
+            spool = tmp_path / name
+            with JsonLinesPeer(
+                ssl_context=certificates.server_context(require_client_cert=True)
+            ) as peer:
+                handler = PredictionHandler(
+                    peer.url,
+                    model="m",
+                    ca_certs=str(certificates.ca),
+                    spool_dir=spool,
+                    counters_interval=0,
+                    close_timeout=0.5,
+                    backoff_initial=0.05,
+                    client_cert=client_cert,
+                    client_key=client_key,
+                )
+                handler.log_prediction(inputs={"x": 1}, prediction_id=name)
+                deadline = time.monotonic() + 10
+                while handler.counters().errors < 2 and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                handler.close()
+                assert peer.events == [], name
+            assert handler.counters().errors >= 2, name
+            assert list(spool.glob("*.spool")), f"{name}: the refused document stays spooled"
