@@ -3,8 +3,9 @@
 Four rules, all stack rule types (no Observability app needed):
 
 * **new critical alert** — an Elasticsearch query on the alert stream for
-  ``mlmon.status: critical`` and ``mlmon.transition: new``; notifies once per new
-  alert document (hits already seen by the previous run are excluded);
+  ``mlmon.status: critical`` and ``mlmon.transition`` ``new`` or ``escalated``
+  (a warning that became critical); notifies once per such alert document
+  (hits already seen by the previous run are excluded);
 * **analyzer silent** — fewer than one run summary (``event.dataset: mlmon.run``)
   in two analyzer intervals;
 * **no predictions for a model** — an ES|QL query listing models that sent
@@ -71,7 +72,7 @@ def _action(message: str, *, level: str, notify_when: str, throttle: str | None 
 
 
 def new_critical_alert() -> Body:
-    """A new critical alert document from the analyzer."""
+    """A critical alert from the analyzer: new, or a warning escalated to critical."""
     message = (
         "mlmon-elk: new critical alert(s)\n"
         "{{#context.hits}}- {{_source.message}}\n{{/context.hits}}"
@@ -91,7 +92,7 @@ def new_critical_alert() -> Body:
             "esQuery": _es_query(
                 [
                     _term(Field.STATUS, Status.CRITICAL),
-                    _term(Field.TRANSITION, Transition.NEW),
+                    {"terms": {Field.TRANSITION: [Transition.NEW, Transition.ESCALATED]}},
                 ]
             ),
             "size": 100,

@@ -266,6 +266,7 @@ def result_mappings(*, data_streams: bool = True, engine: Engine = "elasticsearc
             "status": _KEYWORD,
             "severity": _KEYWORD,
             "transition": _KEYWORD,
+            "clear_windows": _LONG,
             "key": _KEYWORD,
             "window": {"properties": {"count": _LONG}},
             "expected": _DOUBLE,

@@ -28,13 +28,16 @@ ESQL_ALIASES = {"model", "version", "last_seen", "p95_ms", "predictions"}
 
 
 def _terms(query: Any) -> list[tuple[str, str]]:
-    """Every ``term`` clause in an Elasticsearch query."""
+    """Every value a ``term`` or ``terms`` clause of an Elasticsearch query asks for."""
     found = []
     if isinstance(query, dict):
         for key, value in query.items():
             if key == "term":
                 ((field_name, term),) = value.items()
                 found.append((field_name, term))
+            elif key == "terms":
+                ((field_name, terms),) = value.items()
+                found += [(field_name, term) for term in terms]
             else:
                 found += _terms(value)
     elif isinstance(query, list):
@@ -92,6 +95,7 @@ def test_the_four_promised_rules_exist() -> None:
     critical = json.loads(by_id["mlmon-new-critical-alert"]["params"]["esQuery"])
     assert (Field.STATUS, Status.CRITICAL) in _terms(critical)
     assert (Field.TRANSITION, Transition.NEW) in _terms(critical)
+    assert (Field.TRANSITION, Transition.ESCALATED) in _terms(critical)  # warning → critical
     silent = by_id["mlmon-analyzer-silent"]["params"]
     assert (Field.EVENT_DATASET, Dataset.RUN) in _terms(json.loads(silent["esQuery"]))
     assert silent["thresholdComparator"] == "<"
