@@ -18,7 +18,8 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+
+from mlmon_elk.checks import distributions
 
 PSI_EPSILON = 1e-4
 """Floor of proportions inside PSI's logarithm (an empty bin is not infinitely surprising)."""
@@ -103,7 +104,7 @@ def chi2_homogeneity(
         a, e = a[keep], e[keep]
         stat = float(np.sum((a - n * e) ** 2 / (n * e)))
     df = max(int(a.size) - 1, 1)
-    return stat, df, float(stats.chi2.sf(stat, df))
+    return stat, df, distributions.chi2_sf(stat, df)
 
 
 def ks_pvalue(d: float, n: float, m: float) -> float:
@@ -112,7 +113,7 @@ def ks_pvalue(d: float, n: float, m: float) -> float:
     true statistic, so the test is conservative). Outliers barely move it."""
     if d <= 0 or n <= 0 or m <= 0:
         return 1.0
-    return float(stats.kstwobign.sf(d * np.sqrt(n * m / (n + m))))
+    return distributions.kolmogorov_sf(d * np.sqrt(n * m / (n + m)))
 
 
 def max_share_pvalue(
@@ -132,7 +133,7 @@ def max_share_pvalue(
     e, o = e[:bins], (c / n)[:bins]
     var = np.clip(e * (1 - e), 1e-12, None) * (1 / n + 1 / reference_n)
     z = np.abs(o - e) / np.sqrt(var)
-    return float(min(1.0, 2 * stats.norm.sf(z.max()) * e.size))
+    return float(min(1.0, 2 * distributions.norm_sf(z.max()) * e.size))
 
 
 def rate_rise_pvalue(hits: int, n: int, expected_rate: float, reference_n: float = 0.0) -> float:
@@ -149,8 +150,8 @@ def rate_rise_pvalue(hits: int, n: int, expected_rate: float, reference_n: float
     if reference_n > 0:
         m = round(reference_n)
         ref_hits = min(max(round(expected_rate * m), 0), m)
-        return float(stats.hypergeom.sf(hits - 1, m + n, ref_hits + hits, n))
-    return float(stats.binom.sf(hits - 1, n, min(max(expected_rate, 0.0), 1.0)))
+        return distributions.hypergeom_sf(hits - 1, m + n, ref_hits + hits, n)
+    return distributions.binom_sf(hits - 1, n, min(max(expected_rate, 0.0), 1.0))
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
@@ -174,7 +175,11 @@ def holm(p_values: Sequence[float]) -> list[float]:
 def normal_upper(values: ArrayLike, tail: float) -> float:
     """Upper ``1 − tail`` bound of a roughly normal metric from its resampled values."""
     v = np.asarray(values, dtype=float)
-    return float(v.mean() + stats.norm.isf(tail) * v.std(ddof=1)) if v.size > 1 else float(v.mean())
+    return (
+        float(v.mean() + distributions.norm_isf(tail) * v.std(ddof=1))
+        if v.size > 1
+        else float(v.mean())
+    )
 
 
 def scaled_chi2_upper(values: ArrayLike, tail: float) -> float:
@@ -192,4 +197,4 @@ def scaled_chi2_upper(values: ArrayLike, tail: float) -> float:
         return max(mean, 0.0)
     scale = var / (2 * mean)
     dof = 2 * mean * mean / var
-    return float(scale * stats.chi2.isf(tail, dof))
+    return float(scale * distributions.chi2_isf(tail, dof))

@@ -12,8 +12,8 @@ from collections.abc import Set
 from dataclasses import replace
 
 import numpy as np
-from scipy import stats
 
+from mlmon_elk.checks import distributions
 from mlmon_elk.checks.finding import Finding, pct, too_few
 from mlmon_elk.checks.settings import CheckSettings
 from mlmon_elk.contract import Check
@@ -65,7 +65,7 @@ def error_rate(window: WindowProfile, settings: CheckSettings) -> Finding:
         return replace(base, insufficient=too_few(n, settings.min_rows_operational, "predictions"))
     rate = window.failures / n
     limit = settings.max_error_rate
-    p = float(stats.binom.sf(window.failures - 1, n, limit)) if window.failures else 1.0
+    p = distributions.binom_sf(window.failures - 1, n, limit) if window.failures else 1.0
     return replace(
         base,
         value=rate,

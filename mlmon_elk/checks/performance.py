@@ -33,8 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from scipy import stats
-
+from mlmon_elk.checks import distributions
 from mlmon_elk.checks.finding import Finding, pct, pts, too_few
 from mlmon_elk.checks.settings import CheckSettings
 from mlmon_elk.contract import Check
@@ -322,7 +321,7 @@ def estimated_performance(
             accuracy,
             baseline.accuracy - accuracy,
             settings.min_accuracy_drop,
-            float(stats.norm.sf((mean - accuracy) / math.sqrt(var / n))),
+            distributions.norm_sf((mean - accuracy) / math.sqrt(var / n)),
         )
     ]
     if baseline.roc_auc is not None and est.roc_auc is not None:
@@ -341,7 +340,7 @@ def estimated_performance(
 def _candidates(
     baseline: ClassifierMetrics, observed: ClassifierMetrics, settings: CheckSettings
 ) -> list[_Candidate]:
-    p_acc = float(stats.binom.cdf(observed.correct, observed.count, baseline.accuracy))
+    p_acc = distributions.binom_cdf(observed.correct, observed.count, baseline.accuracy)
     out = [
         _Candidate(
             "accuracy",
@@ -364,7 +363,7 @@ def _auc_candidate(
         p = 1.0  # too few of one class for a trustworthy AUC: never fires
     else:
         se = auc_standard_error(expected, counts.positives, counts.negatives)
-        p = float(stats.norm.sf((expected - observed) / se))
+        p = distributions.norm_sf((expected - observed) / se)
     return _Candidate("roc_auc", expected, observed, expected - observed, settings.min_auc_drop, p)
 
 
@@ -436,7 +435,7 @@ def _regression(
         feature=profile.target,
         value=rise,
         threshold=settings.min_mae_rise,
-        p_value=float(stats.norm.sf(z)),
+        p_value=distributions.norm_sf(z),
         expected=base.mae,
         observed=observed.mae,
         head=f"MAE {base.mae:.3g} → {observed.mae:.3g}",
