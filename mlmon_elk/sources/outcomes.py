@@ -179,19 +179,19 @@ def _time_range(field_name: str, window: Window) -> Body:
     }
 
 
-def outcome_body(
-    model: str, window: Window, profile: PerformanceProfile, versions: Body, max_versions: int
+def _per_version(
+    dataset: Dataset, model: str, time: Body, versions: Body, *, max_versions: int, aggs: Body
 ) -> Body:
-    """The search on the outcome stream for one baseline's versions."""
+    """A size-0 search over one model's documents of ``dataset``, ``aggs`` per version."""
     return {
         "size": 0,
         "track_total_hits": False,
         "query": {
             "bool": {
                 "filter": [
-                    {"term": {Field.EVENT_DATASET: str(Dataset.OUTCOME)}},
+                    {"term": {Field.EVENT_DATASET: str(dataset)}},
                     {"term": {Field.MODEL_NAME: model}},
-                    _time_range(Field.PREDICTION_TIME, window),
+                    time,
                     versions,
                 ]
             }
@@ -199,10 +199,21 @@ def outcome_body(
         "aggs": {
             "versions": {
                 "terms": {"field": Field.MODEL_VERSION, "size": max_versions},
-                "aggs": outcome_aggregations(profile),
+                "aggs": aggs,
             }
         },
     }
+
+
+def outcome_body(
+    model: str, window: Window, profile: PerformanceProfile, versions: Body, max_versions: int
+) -> Body:
+    """The search on the outcome stream for one baseline's versions (by prediction time)."""
+    time = _time_range(Field.PREDICTION_TIME, window)
+    aggs = outcome_aggregations(profile)
+    return _per_version(
+        Dataset.OUTCOME, model, time, versions, max_versions=max_versions, aggs=aggs
+    )
 
 
 def score_field(profile: PerformanceProfile) -> str:
@@ -214,30 +225,16 @@ def score_body(
     model: str, window: Window, profile: PerformanceProfile, versions: Body, max_versions: int
 ) -> Body:
     """The search on the prediction stream: the window's score histogram per version."""
-    return {
-        "size": 0,
-        "track_total_hits": False,
-        "query": {
-            "bool": {
-                "filter": [
-                    {"term": {Field.EVENT_DATASET: str(Dataset.PREDICTION)}},
-                    {"term": {Field.MODEL_NAME: model}},
-                    _time_range(Field.TIMESTAMP, window),
-                    versions,
-                ]
-            }
-        },
-        "aggs": {
-            "versions": {
-                "terms": {"field": Field.MODEL_VERSION, "size": max_versions},
-                "aggs": {
-                    "scores": {
-                        "range": {"field": score_field(profile), "ranges": _ranges(profile.edges)}
-                    }
-                },
-            }
-        },
-    }
+    scores = {"range": {"field": score_field(profile), "ranges": _ranges(profile.edges)}}
+    time = _time_range(Field.TIMESTAMP, window)
+    return _per_version(
+        Dataset.PREDICTION,
+        model,
+        time,
+        versions,
+        max_versions=max_versions,
+        aggs={"scores": scores},
+    )
 
 
 def parse_outcomes(profile: PerformanceProfile, version_bucket: Mapping[str, Any]) -> OutcomeCounts:
