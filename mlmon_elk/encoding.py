@@ -23,10 +23,14 @@ def _stdlib_dumps(doc: Any) -> bytes:
 
 
 _dumps: Callable[[Any], bytes]
+dumps_bare: Callable[[Any], bytes] | None
+"""orjson's compact JSON without the newline (None without orjson): the document
+builder's byte templates are spliced with it, so they exist only with orjson."""
 try:
     import orjson
 except ImportError:  # pragma: no cover - exercised only without orjson
     _dumps = _stdlib_dumps
+    dumps_bare = None
     BACKEND = "json"
 else:
     _OPTIONS = orjson.OPT_APPEND_NEWLINE
@@ -35,6 +39,7 @@ else:
         return orjson.dumps(doc, option=_OPTIONS)
 
     _dumps = _orjson_dumps
+    dumps_bare = orjson.dumps
     BACKEND = "orjson"
 
 
@@ -64,6 +69,11 @@ def encode_line(doc: Any) -> bytes:
         return _dumps(doc)
     except (TypeError, ValueError, UnicodeError):
         return _dumps(_repair_strings(doc))
+
+
+def encode_part(value: Any) -> bytes:
+    """``value`` as compact JSON without the newline, strings repaired as by :func:`encode_line`."""
+    return encode_line(value)[:-1]
 
 
 def _repair_strings(value: Any) -> Any:

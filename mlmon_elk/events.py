@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, NamedTuple
 
+from mlmon_elk import encoding
 from mlmon_elk import values as v
 from mlmon_elk.contract import (
     DEFAULT_NAMESPACE,
@@ -255,6 +256,7 @@ class IdGenerator:
 
 
 _MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
+_MILLIS_BYTES = tuple(millis.encode("ascii") for millis in _MILLIS)
 
 
 class TimestampFormatter:
@@ -356,6 +358,9 @@ class _Plan:
     has_specials: bool
 
 
+_TIMESTAMP_OPEN: Final = b'{"@timestamp":"'
+
+
 class _Nested(Exception):
     """Raised inside the fast path when a value is a mapping: flatten, then retry."""
 
@@ -445,6 +450,37 @@ class DocumentBuilder:
         self._service = {k: val for k, val in service.items() if val is not None} or None
         self._model = {"name": settings.model, "version": settings.model_version}
         self._labels = dict(settings.labels) or None
+        self._stamp_open: tuple[int, bytes] = (-1, b"")
+        self._codec = encoding.dumps_bare
+        self._line_head, self._event_close, self._event_close_timed = self._line_templates()
+
+    def _line_templates(self) -> tuple[bytes | None, dict[str, bytes], dict[str, bytes]]:
+        """The fixed bytes of a prediction line, each made by the encoder of the
+        documents from the same objects :meth:`prediction` puts there.
+
+        ``head`` follows ``@timestamp``'s value up to the event's dataset; the
+        event closers hold the outcome (and a ``%d`` slot for ``event.duration``)
+        and everything up to ``mlmon.prediction_id``. No head without orjson:
+        the templates are orjson's bytes.
+        """
+        if self._codec is None:  # pragma: no cover - orjson is a dependency
+            return None, {}, {}
+        part = encoding.encode_part
+        event = part({"kind": "event", "dataset": str(Dataset.PREDICTION)})
+        head = b'","ecs":' + part(self._ecs) + b',"event":' + event[:-1]
+        middle = b',"data_stream":' + part(self._data_stream)
+        if self._service is not None:
+            middle += b',"service":' + part(self._service)
+        if self._labels is not None:
+            middle += b',"labels":' + part(self._labels)
+        middle += b',"mlmon":{"schema":' + part(SCHEMA_VERSION) + b',"model":'
+        middle += part(self._model) + b","
+        closers = {name: b',"outcome":' + part(name) + b"}" + middle for name in OUTCOMES}
+        timed = {
+            name: b',"duration":%d' + closer.replace(b"%", b"%%")
+            for name, closer in closers.items()
+        }
+        return head, closers, timed
 
     # -- names -------------------------------------------------------------------
 
@@ -723,6 +759,99 @@ class DocumentBuilder:
             typed = _Typed()
             self._type_nested(outputs, typed, inputs=False)
         return typed.values_object() or None
+
+    # -- documents as bytes --------------------------------------------------------
+
+    def prediction_line(  # noqa: PLR0917 - positional too, as prediction()
+        self,
+        inputs: dict[Any, Any],
+        outputs: object = None,
+        latency_ms: object = None,
+        prediction_id: object = None,
+        labels: Mapping[Any, object] | None = None,
+        timestamp: float | dt.datetime | None = None,
+        error: BaseException | None = None,
+        outcome: str | None = None,
+        model: str | None = None,
+        model_version: str | None = None,
+    ) -> bytes | None:
+        """The JSON line of :meth:`prediction`'s document, byte for byte, or None.
+
+        The usual call — a dict of inputs without text inputs, privacy rules
+        or nested mappings, no per-call labels, error or model — is written
+        without building the document: its fixed parts are bytes made once
+        (by the same encoder, from the same objects), and only the call's own
+        part (``prediction_id`` to ``invalid``) is serialised, with the same
+        typing. Any other call returns None *before* anything changes (no id is
+        drawn), and the caller encodes :meth:`prediction`'s document instead.
+        A property test holds the two to the same bytes.
+
+        Raises:
+            CallError: As :meth:`prediction` does, for a bad timestamp.
+        """
+        head = self._line_head
+        codec = self._codec
+        if (
+            head is None
+            or codec is None
+            or labels
+            or error is not None
+            or model is not None
+            or model_version is not None
+        ):
+            return None
+        keys = tuple(inputs)
+        plan = self._plans.get(keys) or self._plan(keys, inputs=True)
+        if plan.has_specials:
+            return None
+        flat = self._type_flat(plan.names, inputs.values())
+        if flat is None:  # a mapping among the values: flattened by the builder
+            return None
+        num, cat, null, invalid = flat
+        # From here on as prediction(), in its order: the id is drawn first.
+        tail: Document = {
+            "prediction_id": self._next_id()
+            if prediction_id is None
+            else self._prediction_id(prediction_id)
+        }
+        if type(latency_ms) is float and 0.0 <= latency_ms < _MAX_LATENCY_MS:
+            latency: float | None = latency_ms
+        else:
+            latency = _latency(latency_ms)
+        if outcome not in OUTCOMES:
+            outcome = "success"
+        if latency is not None:
+            tail["latency_ms"] = latency
+            event = self._event_close_timed[outcome] % round(latency * 1e6)
+        else:
+            event = self._event_close[outcome]
+        if num:
+            tail["inputs"] = {"num": num, "cat": cat} if cat else {"num": num}
+        elif cat:
+            tail["inputs"] = {"cat": cat}
+        if outputs is not None:
+            out = self.type_outputs(outputs)
+            if out:
+                tail["outputs"] = out
+        tail["present"] = plan.present
+        if null:
+            tail["null"] = null
+        if invalid:
+            tail["invalid"] = invalid
+        when = time.time() if timestamp is None else epoch_seconds(timestamp)
+        second, stamp_open = self._stamp_open
+        if second == int(when) and when >= 0.0:
+            stamp = stamp_open + _MILLIS_BYTES[int((when - second) * 1000.0)]
+        else:
+            text = self._timestamp(when)
+            second, prefix = self.format_timestamp.cached
+            self._stamp_open = (second, _TIMESTAMP_OPEN + prefix.encode("ascii"))
+            stamp = _TIMESTAMP_OPEN + text.encode("ascii")
+        try:
+            body = codec(tail)
+        except (TypeError, ValueError, UnicodeError):  # e.g. a lone surrogate: repaired
+            body = encoding.encode_part(tail)
+        return b"".join((stamp, head, event, body[1:], b"}\n"))
 
     # -- documents ---------------------------------------------------------------
 

@@ -125,20 +125,21 @@ class PredictionFormatter(JsonFormatter):
         inputs = call.inputs
         limit = self.max_document_bytes
         if type(inputs) is dict:  # the usual case, without the batch machinery
-            line = encode_line(
-                builder.prediction(
-                    inputs,
-                    call.outputs,
-                    call.latency_ms,
-                    call.prediction_id,
-                    call.labels,
-                    timestamp,
-                    call.error,
-                    call.outcome,
-                    call.model,
-                    call.model_version,
-                )
+            args = (
+                inputs,
+                call.outputs,
+                call.latency_ms,
+                call.prediction_id,
+                call.labels,
+                timestamp,
+                call.error,
+                call.outcome,
+                call.model,
+                call.model_version,
             )
+            line = builder.prediction_line(*args)
+            if line is None:
+                line = encode_line(builder.prediction(*args))
             return Encoded(line, 0, ()) if len(line) <= limit else Encoded(b"", 1, ())
         problems: list[str] = []
         if is_batch(inputs):

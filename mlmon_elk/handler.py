@@ -335,7 +335,8 @@ class PredictionHandler(logging.Handler):
             formatter = self.formatter
             # One row: formatter.encode's fast path, inlined to skip making a PredictionCall.
             if type(inputs) is dict:
-                doc = formatter.builder.prediction(
+                builder = formatter.builder
+                data = builder.prediction_line(
                     inputs,
                     outputs,
                     latency_ms,
@@ -347,10 +348,23 @@ class PredictionHandler(logging.Handler):
                     model,
                     model_version,
                 )
-                try:
-                    data = _dumps(doc)
-                except (TypeError, ValueError, UnicodeError):  # e.g. a lone surrogate: repaired
-                    data = encode_line(doc)
+                if data is None:  # a call the byte templates do not cover: the same line
+                    doc = builder.prediction(
+                        inputs,
+                        outputs,
+                        latency_ms,
+                        prediction_id,
+                        labels,
+                        timestamp,
+                        error,
+                        outcome,
+                        model,
+                        model_version,
+                    )
+                    try:
+                        data = _dumps(doc)
+                    except (TypeError, ValueError, UnicodeError):  # a lone surrogate: repaired
+                        data = encode_line(doc)
                 if len(data) <= formatter.max_document_bytes:
                     self._sender.submit(data)
                 else:

@@ -506,3 +506,156 @@ def test_fast_typing_equals_classify_value_by_value(values: list[Any], empty_as_
         assert got_cat == cat
         assert (got_null or []) == null
         assert (got_invalid or []) == invalid
+
+
+# -- the prediction line: the builder's document, byte for byte ---------------------------
+
+LINE_KEYS = st.one_of(
+    st.sampled_from(["age", "plan", "a b", "a_b", "A.B", "text", "secret", "cut", "x" * 300]),
+    st.text(max_size=6),
+)
+TEMPLATED_VALUES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(min_value=1e307, max_value=1.7e308),  # sums that overflow
+    st.integers(min_value=-(2**1100), max_value=2**1100),
+    st.text(max_size=4),
+    st.text(min_size=1022, max_size=1026),
+    st.booleans(),
+    st.none(),
+)
+LINE_INPUTS = st.one_of(
+    st.dictionaries(LINE_KEYS, TEMPLATED_VALUES, max_size=8),
+    st.dictionaries(LINE_KEYS, st.one_of(TEMPLATED_VALUES, ANY_VALUE), max_size=8),
+)
+
+
+def mostly_none(value: object) -> st.SearchStrategy[Any]:
+    return st.sampled_from([None, None, None, value])
+
+
+LINE_OUTPUTS = st.one_of(
+    st.none(),
+    st.floats(allow_nan=True),
+    st.text(max_size=3),
+    st.dictionaries(st.text(max_size=3), st.one_of(st.floats(), st.text(max_size=3)), max_size=5),
+)
+LINE_ARGUMENTS = (
+    "inputs",
+    "outputs",
+    "latency_ms",
+    "prediction_id",
+    "labels",
+    "timestamp",
+    "error",
+    "outcome",
+    "model",
+    "model_version",
+)
+# Only times that are not "now" (non-finite numbers, years past 9999 are): two builders
+# called one after the other would see two different nows.
+LINE_TIMESTAMPS = st.one_of(
+    st.floats(min_value=-6e10, max_value=2.5e11),
+    st.integers(min_value=0, max_value=250_000_000_000),
+    st.datetimes(timezones=st.none() | st.just(dt.UTC)),
+    st.just("2026-11-22T22:15:33.5Z"),
+    st.just("not a time"),
+    st.lists(st.integers(), max_size=1),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    calls=st.lists(
+        st.fixed_dictionaries(
+            {
+                "inputs": LINE_INPUTS,
+                "outputs": LINE_OUTPUTS,
+                "latency_ms": st.one_of(st.none(), st.floats(), st.integers(), st.text(max_size=2)),
+                "prediction_id": st.one_of(st.none(), st.text(max_size=5), st.integers()),
+                "labels": st.sampled_from([None, {}, None, {"zone": "eu"}]),
+                "timestamp": LINE_TIMESTAMPS,
+                "error": mostly_none(ValueError("boom")),
+                "outcome": st.sampled_from([None, "success", "unknown", "failure", "odd"]),
+                "model": mostly_none("other"),
+                "model_version": mostly_none("9"),
+            }
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    options=st.fixed_dictionaries(
+        {
+            "empty_as_null": st.booleans(),
+            "service": st.one_of(st.none(), st.just("shop%s")),
+            "labels": st.one_of(st.none(), st.just({"team": "a%d"})),
+            "text_inputs": st.sampled_from([(), (), (), ("text",)]),
+            "privacy": mostly_none({"secret": "drop", "cut": "truncate:2"}),
+        }
+    ),
+)
+def test_prediction_line_is_the_documents_line(
+    calls: list[dict[str, Any]], options: dict[str, Any]
+) -> None:
+    """Whenever ``prediction_line`` writes a line it is exactly ``encode_line`` of
+    ``prediction``'s document — every byte, including the ids drawn — and when it
+    declines (returns None) it changed nothing: the two builders stay in step."""
+    lines, documents = builder(**options), builder(**options)
+    documents.new_id = lines.new_id.__class__()
+    documents.new_id._prefix = lines.new_id._prefix
+    documents._next_id = documents.new_id.__call__
+    for call in calls * 2:  # the second time on cached templates
+        args = tuple(call[name] for name in LINE_ARGUMENTS)
+        try:
+            expected: bytes | Exception = encode_line(documents.prediction(*args))
+        except Exception as exc:  # a bad timestamp: the same error from both
+            expected = exc
+
+        def line_of(args: tuple[Any, ...]) -> bytes:
+            line = lines.prediction_line(*args)
+            return encode_line(lines.prediction(*args)) if line is None else line
+
+        if isinstance(expected, Exception):
+            with pytest.raises(type(expected), match=re.escape(str(expected))):
+                line_of(args)
+            continue
+        assert line_of(args) == expected
+
+
+def test_prediction_line_writes_the_usual_call() -> None:
+    """Numbers, strings, bools, None, NaN, lists: written as a line, one JSON document."""
+    b = builder(service="shop", labels={"team": "a"})
+    inputs = {"age": 41, "income": 5.5e4, "plan": "gold", "trial": False, "coupon": None}
+    inputs |= {"ratio": float("nan"), "tags": ["a"], "big": float("inf")}
+    for _ in range(2):
+        line = b.prediction_line(inputs, {"score": 0.5}, 3.5, None, None, FIXED, None, None)
+        assert line is not None
+        assert line.endswith(b"}\n")
+        assert line.count(b"\n") == 1
+        doc = json.loads(line)
+        assert doc["mlmon"]["inputs"] == {
+            "num": {"age": 41.0, "income": 5.5e4},
+            "cat": {"plan": "gold", "trial": "false", "tags": ["a"]},
+        }
+        assert doc["mlmon"]["null"] == ["coupon", "ratio"]
+        assert doc["mlmon"]["invalid"] == ["big"]
+        assert doc["event"]["duration"] == 3_500_000
+
+
+@pytest.mark.parametrize(
+    ("inputs", "call"),
+    [
+        ({"x": {"y": 1}}, {}),
+        ({"text": "a b"}, {}),
+        ({"x": 1.0}, {"labels": {"k": "v"}}),
+        ({"x": 1.0}, {"error": ValueError("e")}),
+        ({"x": 1.0}, {"model": "m2"}),
+    ],
+)
+def test_prediction_line_leaves_the_unusual_to_the_builder(
+    inputs: dict[str, Any], call: dict[str, Any]
+) -> None:
+    """Nested mappings, text inputs and per-call labels, errors or models: None, and
+    no id drawn (the builder's document takes the next one)."""
+    b = builder(text_inputs=("text",))
+    assert b.prediction_line(inputs, **call) is None
+    assert b.prediction(inputs, **call)["mlmon"]["prediction_id"].endswith("-1")

@@ -212,6 +212,7 @@ class TestNeverHurtsTheApp:
             raise RuntimeError(msg)
 
         monkeypatch.setattr(handler.formatter.builder, "prediction", broken)
+        monkeypatch.setattr(handler.formatter.builder, "prediction_line", broken)
         handler.log_prediction(inputs={"x": 1})
         log_prediction(handler, inputs=[{"x": 1}])
         handler.close()
