@@ -27,9 +27,7 @@ security plugin), basic auth from ``MLMON_HTTP_USERNAME``/``MLMON_HTTP_PASSWORD`
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
-import http.client
 import json
 import os
 import ssl
@@ -38,6 +36,7 @@ from typing import Any
 
 from mlmon_elk.contract import Dataset, stream_name
 from mlmon_elk.transports import DeliveryError, Destination, Receipt, TransportOptions
+from mlmon_elk.transports.http import AnsweredTransport, KeepAlive, basic_auth
 
 MAX_ID_BYTES = 512
 """Elasticsearch and OpenSearch refuse a longer ``_id``."""
@@ -174,10 +173,8 @@ def _reason(result: Any) -> str:
     return f"_id {doc_id}: {text}"
 
 
-class BulkTransport:
+class BulkTransport(AnsweredTransport):
     """One keep-alive connection to the cluster; an answered ``_bulk`` is the acknowledgement."""
-
-    resend_window = 0
 
     def __init__(
         self,
@@ -186,13 +183,19 @@ class BulkTransport:
         *,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        super().__init__(
+            KeepAlive(
+                destination,
+                options,
+                content_type="application/x-ndjson",
+                auth=api_key_or_basic_auth,
+                ssl_context=ssl_context,
+            )
+        )
         self.destination = destination
         self.stream = stream_name(Dataset.PREDICTION, options.namespace)
         self.path = f"{destination.path}/{self.stream}/_bulk"
         self._options = options
-        self._ssl_context = ssl_context
-        self._conn: http.client.HTTPConnection | None = None
-        self._headers: dict[str, str] = {}
 
     def send(self, data: bytes) -> Receipt:
         """Create the batch's documents; raise unless the cluster answered for each of them.
@@ -204,13 +207,7 @@ class BulkTransport:
         bulk = bulk_body(data)
         if not bulk.documents:
             return _receipt(BulkOutcome(), bulk.unreadable)
-        reused = self._conn is not None
-        try:
-            status, payload = self._post(bulk.body)
-        except DeliveryError:
-            if not reused:
-                raise
-            status, payload = self._post(bulk.body)  # an idle keep-alive connection was closed
+        status, payload = self.connection.post(self.path, bulk.body)
         where = f"{self.destination.host}:{self.destination.port}"
         if status in (401, 403):
             msg = (
@@ -237,76 +234,13 @@ class BulkTransport:
             raise DeliveryError(msg)
         return _receipt(outcome, bulk.unreadable)
 
-    def _connect(self) -> http.client.HTTPConnection:
-        host, port = self.destination.host, self.destination.port
-        timeout = self._options.connect_timeout
-        conn: http.client.HTTPConnection
-        if self._ssl_context is not None:
-            conn = http.client.HTTPSConnection(
-                host, port, timeout=timeout, context=self._ssl_context
-            )
-        else:
-            conn = http.client.HTTPConnection(host, port, timeout=timeout)
-        try:
-            conn.connect()
-        except OSError as exc:  # includes certificate verification failures
-            conn.close()
-            msg = f"cannot connect to {host}:{port}: {exc}"
-            raise DeliveryError(msg) from exc
-        if conn.sock is not None:
-            conn.sock.settimeout(self._options.send_timeout)
-        self._headers = {"Content-Type": "application/x-ndjson", **self._auth_header()}
-        self._conn = conn
-        return conn
 
-    def _auth_header(self) -> dict[str, str]:
-        """Read when a connection is opened, so a rotated key is picked up on reconnect."""
-        if api_key := os.environ.get(self._options.api_key_env):
-            encoded = (
-                base64.b64encode(api_key.encode()).decode("ascii") if ":" in api_key else api_key
-            )
-            return {"Authorization": f"ApiKey {encoded}"}
-        if user := os.environ.get(self._options.http_username_env):
-            password = os.environ.get(self._options.http_password_env, "")
-            token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-            return {"Authorization": f"Basic {token}"}
-        return {}
-
-    def _post(self, body: bytes) -> tuple[int, bytes]:
-        conn = self._conn or self._connect()
-        try:
-            conn.request("POST", self.path, body=body, headers=self._headers)
-            response = conn.getresponse()
-            payload = response.read()
-        except (OSError, http.client.HTTPException) as exc:
-            self._abandon()
-            msg = f"_bulk request failed: {exc!r}"
-            raise DeliveryError(msg) from exc
-        if response.will_close:
-            self._abandon()
-        return response.status, payload
-
-    def unacknowledged(self) -> int:
-        """Always 0: an answered request is acknowledged."""
-        return 0
-
-    def check(self) -> None:
-        """Nothing to check between requests."""
-
-    def close(self, timeout: float) -> bool:
-        """Close the connection; every answered batch was already acknowledged."""
-        self._abandon()
-        return True
-
-    def discard(self) -> None:
-        """Forget the connection (after ``fork()``; the parent keeps its own)."""
-        self._abandon()
-
-    def _abandon(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(OSError):
-                conn.close()
+def api_key_or_basic_auth(options: TransportOptions) -> dict[str, str]:
+    """An API key (``id:key`` or encoded) from the environment, else basic auth."""
+    if api_key := os.environ.get(options.api_key_env):
+        encoded = base64.b64encode(api_key.encode()).decode("ascii") if ":" in api_key else api_key
+        return {"Authorization": f"ApiKey {encoded}"}
+    return basic_auth(options)
 
 
 def _receipt(outcome: BulkOutcome, unreadable: int) -> Receipt:
