@@ -55,8 +55,12 @@ def performance_series(
         lambda: defaultdict(dict)
     )
     for c in checks:
-        if c.check in (Check.PERFORMANCE, Check.ESTIMATED_PERFORMANCE):
-            by_window[(c.model, c.version)][c.end][c.check] = c
+        if c.check not in (Check.PERFORMANCE, Check.ESTIMATED_PERFORMANCE):
+            continue
+        # A window re-analysed with more labels has a second result: the larger count is current.
+        kept = by_window[(c.model, c.version)][c.end]
+        if c.check not in kept or c.count >= kept[c.check].count:
+            kept[c.check] = c
     out: dict[tuple[str, str | None], list[PerformanceSeries]] = {}
     for key, windows in sorted(by_window.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
         times = tuple(sorted(windows))

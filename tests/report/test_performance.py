@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,11 @@ def test_the_report_draws_one_chart_per_metric_with_a_legend_of_its_marks(
 def test_a_report_without_performance_results_has_no_such_section(tmp_path: Path) -> None:
     assert performance_series(()) == {}
     assert "Model performance" not in render_report(ReportData((), ()))
+
+
+def test_a_backfilled_window_shows_the_result_with_the_most_labels(results: ReportData) -> None:
+    """Re-analysed with more labels, a window has two results; the larger count is current."""
+    real = [c for c in results.checks if c.check is Check.PERFORMANCE]
+    stale = replace(real[0], count=real[0].count - 1, context={**real[0].context, "accuracy": 0.0})
+    (lines,) = performance_series([*results.checks, stale]).values()
+    assert lines[0].realized[0] == real[0].context["accuracy"]
