@@ -26,6 +26,7 @@ from mlmon_elk.report.features import (
     series_of,
 )
 from mlmon_elk.report.features import RANK as _RANK
+from mlmon_elk.report.performance import performance_section
 from mlmon_elk.report.units import unit_of
 
 _CSS = """
@@ -83,6 +84,7 @@ def render_report(data: ReportData, *, title: str = "", generated: datetime | No
         calm = f"{len(series)} checks, all without alerts over the period."
         parts.append(f"<h2>Nothing fired</h2><p>{calm}</p>")
     parts.append(_unchecked_note(series))
+    parts.append(performance_section(data.checks))
     if series:
         parts.append(f"<h2>Every check ({len(series)})</h2>")
         parts.append(features_table(series))

@@ -387,3 +387,165 @@ def _nice_ceiling(value: float) -> float:
 
 def _short(label: str, limit: int = 14) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+ESTIMATE_COLOUR = "#3f6fb5"
+SHARE_COLOUR = "#e6ebf2"
+
+
+def performance(
+    times: Sequence[datetime],
+    realized: Sequence[float | None],
+    estimated: Sequence[float | None],
+    baseline: float | None,
+    labelled_share: Sequence[float | None],
+    *,
+    width: int = 540,
+    height: int = 200,
+    title: str = "",
+    percent: bool = True,
+) -> str:
+    """Realized (solid) and estimated (dashed) metric per window against the baseline (dotted),
+    over pale bars of the labelled share (right axis, 0–100%)."""
+    n = len(times)
+    if n == 0 or not (len(realized) == len(estimated) == len(labelled_share) == n):
+        msg = "performance needs one realized, estimated and labelled-share value per time"
+        raise ValueError(msg)
+    left, right, top, bottom = 46, 40, 30, 30
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [v for v in (*realized, *estimated, baseline) if v is not None and math.isfinite(v)]
+    lo, hi = _value_range(values, percent=percent)
+    t0, span = times[0].timestamp(), max(times[-1].timestamp() - times[0].timestamp(), 1.0)
+
+    def x_of(t: datetime) -> float:
+        return left + plot_w * ((t.timestamp() - t0) / span if n > 1 else 0.5)
+
+    def y_of(v: float) -> float:
+        return top + plot_h - plot_h * (min(max(v, lo), hi) - lo) / (hi - lo)
+
+    parts = []
+    bar = max(min(plot_w / n * 0.6, 24.0), 1.0)
+    for t, share in zip(times, labelled_share, strict=True):
+        if share is None:
+            continue
+        h = plot_h * min(max(share, 0.0), 1.0)
+        tip = _title(f"{t:%Y-%m-%d %H:%M} · labelled {share:.1%}")
+        parts.append(
+            _tag(
+                "rect",
+                tip,
+                x=x_of(t) - bar / 2,
+                y=top + plot_h - h,
+                width=bar,
+                height=h,
+                fill=SHARE_COLOUR,
+            )
+        )
+    label: Callable[[float], str] = (lambda v: f"{v:.0%}") if percent else (lambda v: f"{v:.3g}")
+    for k in range(5):
+        value = lo + (hi - lo) * k / 4
+        y = top + plot_h - plot_h * k / 4
+        parts.append(_tag("line", x1=left, y1=y, x2=left + plot_w, y2=y, stroke=GRID_COLOUR))
+        parts.append(_text(label(value), x=left - 4, y=y + 3, text_anchor="end", **_FONT))
+        parts.append(_text(f"{k * 25}%", x=left + plot_w + 4, y=y + 3, fill="#8a99ad", **_FONT))
+    if baseline is not None:
+        y = y_of(baseline)
+        parts.append(
+            _tag(
+                "line",
+                _title(f"baseline {label(baseline)}"),
+                x1=left,
+                y1=y,
+                x2=left + plot_w,
+                y2=y,
+                stroke=BASELINE_COLOUR,
+                stroke_width=1.5,
+                stroke_dasharray="2 3",
+            )
+        )
+    for series, colour, dash, hollow, who in (
+        (estimated, ESTIMATE_COLOUR, "5 3", True, "estimated"),
+        (realized, WINDOW_COLOUR, "none", False, "realized"),
+    ):
+        points = [
+            (t, v, x_of(t), y_of(v)) for t, v in zip(times, series, strict=True) if v is not None
+        ]
+        if len(points) > 1:
+            parts.append(
+                _tag(
+                    "polyline",
+                    points=" ".join(f"{x:.1f},{y:.1f}" for _, _, x, y in points),
+                    fill="none",
+                    stroke=colour,
+                    stroke_width=1.5,
+                    stroke_dasharray=dash,
+                )
+            )
+        for t, v, x, y in points:
+            tip = _title(f"{t:%Y-%m-%d %H:%M} · {who} {label(v) if percent else f'{v:.3f}'}")
+            parts.append(_performance_dot(x, y, colour, hollow=hollow, body=tip))
+    parts += _time_axis(left, width - right, height - 8, times)
+    parts.append(_performance_legend(width - right, top - 14))
+    return _svg(width, height, title, parts)
+
+
+def _value_range(values: Sequence[float], *, percent: bool) -> tuple[float, float]:
+    """An axis range around ``values`` in round steps (shares within 0..1)."""
+    if not values:
+        return (0.0, 1.0)
+    low, high = min(values), max(values)
+    step = 0.05 if percent else _nice_ceiling(max(high - low, abs(high) * 0.05, 1e-9)) / 4
+    lo, hi = math.floor(low / step) * step, math.ceil(high / step) * step
+    if hi - lo < 4 * step:
+        hi = lo + 4 * step
+    if percent:
+        lo, hi = max(lo, 0.0), min(hi, 1.0)
+        if hi - lo < 4 * step:
+            lo = max(hi - 4 * step, 0.0)
+    return lo, hi
+
+
+def _performance_dot(x: float, y: float, colour: str, *, hollow: bool, body: str = "") -> str:
+    fill = "#fff" if hollow else colour
+    return _tag("circle", body, cx=x, cy=y, r=3.0, fill=fill, stroke=colour, stroke_width=1.4)
+
+
+def _performance_legend(x_right: int, y: int) -> str:
+    """The legend of :func:`performance`, drawn with the marks it names."""
+    parts, x = [], float(x_right)
+    for label in ("labelled share", "baseline", "estimated", "realized"):
+        x -= 6.5 * len(label) + 24
+        x0 = float(round(x))
+        if label == "labelled share":
+            parts.append(_tag("rect", x=x0 + 2, y=y - 8, width=12, height=10, fill=SHARE_COLOUR))
+        elif label == "baseline":
+            parts.append(
+                _tag(
+                    "line",
+                    x1=x0,
+                    y1=y - 3.0,
+                    x2=x0 + 16,
+                    y2=y - 3.0,
+                    stroke=BASELINE_COLOUR,
+                    stroke_width=1.5,
+                    stroke_dasharray="2 3",
+                )
+            )
+        else:
+            colour = ESTIMATE_COLOUR if label == "estimated" else WINDOW_COLOUR
+            dash = "5 3" if label == "estimated" else "none"
+            parts.append(
+                _tag(
+                    "line",
+                    x1=x0,
+                    y1=y - 3.0,
+                    x2=x0 + 16,
+                    y2=y - 3.0,
+                    stroke=colour,
+                    stroke_width=1.5,
+                    stroke_dasharray=dash,
+                )
+                + _performance_dot(x0 + 8, y - 3.0, colour, hollow=label == "estimated")
+            )
+        parts.append(_text(label, x=x0 + 20, y=y + 1, **_FONT))
+    return _tag("g", "".join(parts), class_="legend")

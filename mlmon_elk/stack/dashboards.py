@@ -359,6 +359,38 @@ def _last(field_name: str, column_id: str, label: str, data_type: str = "number"
     return lens.metric("last_value", field_name, column_id, label, data_type=data_type)
 
 
+def _performance() -> Visualization:
+    """Realized against estimated performance per window, with the baseline's value.
+
+    ``mlmon.observed`` is the window's metric and ``mlmon.expected`` the
+    baseline's, for the metric named in ``mlmon.metric`` (a window's result
+    carries the metric that fired or moved most, so a line can skip windows).
+    """
+
+    def line(check: Check, metric: str, field_name: str, column_id: str, label: str) -> lens.Column:
+        kql = f"{kql_is(Field.CHECK, check)} and {kql_is(Field.METRIC, metric)}"
+        return lens.metric("average", field_name, column_id, label, kql=kql)
+
+    realized, estimated = Check.PERFORMANCE, Check.ESTIMATED_PERFORMANCE
+    return lens.xy(
+        "Model performance: realized vs estimated",
+        DataView.CHECKS,
+        "dq-performance",
+        x=lens.date_histogram(field_name=Field.EVENT_END),
+        ys=(
+            line(realized, "accuracy_drop", Field.OBSERVED, "acc", "realized accuracy"),
+            line(estimated, "accuracy_drop", Field.OBSERVED, "est_acc", "estimated accuracy"),
+            line(realized, "accuracy_drop", Field.EXPECTED, "base_acc", "baseline accuracy"),
+            line(realized, "roc_auc_drop", Field.OBSERVED, "auc", "realized ROC AUC"),
+            line(estimated, "roc_auc_drop", Field.OBSERVED, "est_auc", "estimated ROC AUC"),
+        ),
+        split=lens.terms(Field.MODEL_VERSION, "version", "Model version", size=10),
+        query=_check_query(realized, estimated),
+        description="Per window end: realized performance (from outcomes), the label-free "
+        "estimate (from the score histogram) and the baseline's held-out value.",
+    )
+
+
 def _data_quality() -> Body:
     c = DataView.CHECKS
     presence = _rate_by_feature(
@@ -436,12 +468,14 @@ def _data_quality() -> Body:
         Placed(prediction_drift, 24, 28, 24, 14),
         Placed(status, 0, 42, 16, 14),
         Placed(not_ok, 16, 42, 32, 14),
+        Placed(_performance(), 0, 56, 48, 14),
     ]
     return dashboard(
         DATA_QUALITY,
         "mlmon · Data quality",
         "Per-feature presence, missing values, unseen categories, drift and prediction drift, "
-        "from the analyzer's check results, each against its threshold.",
+        "from the analyzer's check results, each against its threshold; model performance, "
+        "realized and estimated.",
         panels,
         time_from="now-7d",
     )

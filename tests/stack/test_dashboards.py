@@ -275,3 +275,29 @@ def test_formula_column_is_stored_with_its_parsed_parts() -> None:
     assert parts["rateX2"]["params"]["tinymathAst"]["args"] == ["rateX0", "rateX1"]
     assert parts["rateX0"]["filter"]["query"] == 'event.outcome : "failure"'
     assert "filter" not in parts["rateX1"]
+
+
+def test_data_quality_shows_realized_against_estimated_performance_per_window() -> None:
+    """One line chart over window ends: realized and estimated metrics and the baseline's."""
+    (board,) = [b for b in DASHBOARDS if b["id"] == dashboards.DATA_QUALITY]
+    (vis,) = [
+        v for v in dashboard_visualizations(board) if v["title"].startswith("Model performance")
+    ]
+    assert vis["references"][0]["id"] == DataView.CHECKS
+    (layer,) = vis["state"]["datasourceStates"]["formBased"]["layers"].values()
+    (xy_layer,) = vis["state"]["visualization"]["layers"]
+    assert xy_layer["seriesType"] == "line"
+    assert layer["columns"][xy_layer["xAccessor"]]["sourceField"] == Field.EVENT_END
+    lines = {
+        layer["columns"][a]["label"]: (
+            layer["columns"][a]["sourceField"],
+            dict(_kql_terms(layer["columns"][a]["filter"]["query"])),
+        )
+        for a in xy_layer["accessors"]
+    }
+    for who, check in (("realized", Check.PERFORMANCE), ("estimated", Check.ESTIMATED_PERFORMANCE)):
+        for metric in ("accuracy", "ROC AUC"):
+            source, terms = lines[f"{who} {metric}"]
+            assert source == Field.OBSERVED
+            assert terms[Field.CHECK] == [check]
+    assert lines["baseline accuracy"][0] == Field.EXPECTED
