@@ -114,21 +114,20 @@ def connect(connection: EsConnection, **extra: Any) -> Elasticsearch:
     from mlmon_elk.opensearch_node import opensearch_node_class
 
     kwargs = {**connection.client_kwargs(), **NO_CLIENT_RETRIES, **extra}
-    try:
-        Elasticsearch(**kwargs).close()  # the client's URL parser finds malformed hosts
-    except ValueError as exc:
-        msg = f"elasticsearch hosts {list(connection.hosts)}: {exc}"
-        raise ConfigError(msg) from None
     distribution = connection.distribution
     if distribution not in DISTRIBUTIONS:
         known = ", ".join(DISTRIBUTIONS)
         msg = f"elasticsearch.distribution: expected one of {known}, got {distribution!r}"
         raise ConfigError(msg)
-    if distribution == "auto":
-        distribution = detect_distribution(kwargs)
-    if distribution == "opensearch":
-        kwargs["node_class"] = opensearch_node_class(kwargs.get("node_class"))
-    return Elasticsearch(**kwargs)
+    try:  # the client's URL parser is what finds malformed hosts (a ValueError)
+        if distribution == "auto":
+            distribution = detect_distribution(kwargs)
+        if distribution == "opensearch":
+            kwargs["node_class"] = opensearch_node_class(kwargs.get("node_class"))
+        return Elasticsearch(**kwargs)
+    except ValueError as exc:
+        msg = f"elasticsearch hosts {list(connection.hosts)}: {exc}"
+        raise ConfigError(msg) from None
 
 
 def detect_distribution(client_kwargs: Mapping[str, Any]) -> Distribution:
