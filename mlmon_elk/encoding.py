@@ -43,17 +43,6 @@ else:
     BACKEND = "orjson"
 
 
-def dumps(doc: Any) -> bytes:
-    """The backend's JSON line of ``doc``, without :func:`encode_line`'s repair.
-
-    For a hot path that falls back to :func:`encode_line` on an error.
-
-    Raises:
-        TypeError, ValueError, UnicodeError: As the backend does.
-    """
-    return _dumps(doc)
-
-
 def encode_line(doc: Any) -> bytes:
     """``doc`` as one UTF-8 JSON line ending in ``\\n``.
 

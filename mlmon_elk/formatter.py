@@ -137,9 +137,7 @@ class PredictionFormatter(JsonFormatter):
                 call.model,
                 call.model_version,
             )
-            line = builder.prediction_line(*args)
-            if line is None:
-                line = encode_line(builder.prediction(*args))
+            line = builder.prediction_line(*args) or encode_line(builder.prediction(*args))
             return Encoded(line, 0, ()) if len(line) <= limit else Encoded(b"", 1, ())
         problems: list[str] = []
         if is_batch(inputs):

@@ -27,7 +27,6 @@ from typing import Any, Final
 
 from mlmon_elk._diagnostics import Diagnostics
 from mlmon_elk.contract import DEFAULT_NAMESPACE
-from mlmon_elk.encoding import dumps as _dumps
 from mlmon_elk.encoding import encode_line
 from mlmon_elk.errors import ConfigError
 from mlmon_elk.events import (
@@ -336,6 +335,7 @@ class PredictionHandler(logging.Handler):
             # One row: formatter.encode's fast path, inlined to skip making a PredictionCall.
             if type(inputs) is dict:
                 builder = formatter.builder
+                # Positional arguments spelled out: a tuple and *args cost 1.5 % of the call.
                 data = builder.prediction_line(
                     inputs,
                     outputs,
@@ -348,23 +348,21 @@ class PredictionHandler(logging.Handler):
                     model,
                     model_version,
                 )
-                if data is None:  # a call the byte templates do not cover: the same line
-                    doc = builder.prediction(
-                        inputs,
-                        outputs,
-                        latency_ms,
-                        prediction_id,
-                        labels,
-                        timestamp,
-                        error,
-                        outcome,
-                        model,
-                        model_version,
+                if data is None:  # a call the byte template does not cover: the same line
+                    data = encode_line(
+                        builder.prediction(
+                            inputs,
+                            outputs,
+                            latency_ms,
+                            prediction_id,
+                            labels,
+                            timestamp,
+                            error,
+                            outcome,
+                            model,
+                            model_version,
+                        )
                     )
-                    try:
-                        data = _dumps(doc)
-                    except (TypeError, ValueError, UnicodeError):  # a lone surrogate: repaired
-                        data = encode_line(doc)
                 if len(data) <= formatter.max_document_bytes:
                     self._sender.submit(data)
                 else:
