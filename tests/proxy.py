@@ -42,6 +42,9 @@ class TcpProxy:
         """Bytes from the client to the server."""
         self.bytes_down = 0
         """Bytes from the server to the client."""
+        self.lose_answers = False
+        """Drop what the server answers: it still receives and does every request, and
+        the client never hears back (an answer lost in the network)."""
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
         self._sockets: set[socket.socket] = set()
@@ -116,7 +119,8 @@ class TcpProxy:
                         self.bytes_up += len(data)
                     else:
                         self.bytes_down += len(data)
-                sink.sendall(data)
+                if up or not self.lose_answers:
+                    sink.sendall(data)
         except OSError:
             pass
         finally:

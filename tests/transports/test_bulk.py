@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -259,32 +258,6 @@ def test_a_resend_is_acknowledged_as_a_duplicate_not_written_again(
     assert counters.duplicates == 100
 
 
-class AnswerLosingProxy(TcpProxy):
-    """The real TCP proxy, able to swallow the cluster's answers.
-
-    With ``lose_answers`` set the cluster still receives and writes every
-    batch, but the handler never hears back: the case where only an ``_id``
-    keeps a resend from becoming a second document.
-    """
-
-    lose_answers = False
-
-    def _pump(self, source: socket.socket, sink: socket.socket, up: bool) -> None:
-        if up:
-            super()._pump(source, sink, up)
-            return
-        try:
-            while data := source.recv(65536):
-                if not self.lose_answers:
-                    sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-
-
 def test_an_outage_with_resends_leaves_exactly_one_document_per_prediction(
     es: EsTarget, tmp_path: Path
 ) -> None:
@@ -298,7 +271,7 @@ def test_an_outage_with_resends_leaves_exactly_one_document_per_prediction(
     4. the proxy is back: the spool is replayed; what the engine already had
        comes back ``409`` and is counted as a duplicate.
     """
-    proxy = AnswerLosingProxy(es.url)
+    proxy = TcpProxy(es.url)
     proxy.start()
     handler = handler_for(
         es, proxy.url, tmp_path, send_timeout=2.0, batch_bytes=64_000, counters_interval=0.5
