@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from mlmon_elk.contract import Dataset, stream_name
-from mlmon_elk.es_client import EsConnection, connect
-from mlmon_elk.handler import PredictionHandler
+from mlmon_elk.engine.client import EsConnection, connect
+from mlmon_elk.producer.handler import PredictionHandler
 from mlmon_elk.stack.install import install_templates
 
 ENGINE_URL = Path(__file__).resolve().parents[1] / ".engine" / "url"

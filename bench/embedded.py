@@ -42,16 +42,15 @@ import pandas as pd
 import pyarrow.json as pa_json
 import yaml
 
-from mlmon_elk.analyzer import Analyzer
+from mlmon_elk.analyzer.config import load_config
+from mlmon_elk.analyzer.run import Analyzer
 from mlmon_elk.checks import CheckSettings, ModelJob, check_run
-from mlmon_elk.config import load_config
 from mlmon_elk.contract import Kind
-from mlmon_elk.handler import PredictionHandler
-from mlmon_elk.profile.baseline import Baseline, dump_baseline
+from mlmon_elk.producer.handler import PredictionHandler
+from mlmon_elk.profile.baseline import Baseline, ModelBaselines, dump_baseline
 from mlmon_elk.profile.build import BuildOptions, build_baseline
 from mlmon_elk.profile.frame import window_from_frame
 from mlmon_elk.profile.window import ModelWindow
-from mlmon_elk.sources import ModelBaselines
 from mlmon_elk.sources.files import FileSource, expand_paths, open_lines
 from mlmon_elk.windows import Window, parse_time
 

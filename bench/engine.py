@@ -58,13 +58,13 @@ from elastic_transport import OrjsonSerializer, Urllib3HttpNode
 
 from mlmon_elk.checks import CheckSettings, ModelJob, check_run
 from mlmon_elk.contract import Dataset, Kind, stream_name
-from mlmon_elk.es_client import EsConnection, connect
-from mlmon_elk.events import DocumentBuilder, DocumentSettings
+from mlmon_elk.engine.client import EsConnection, connect
+from mlmon_elk.producer.events import DocumentBuilder, DocumentSettings
+from mlmon_elk.profile.baseline import ModelBaselines
 from mlmon_elk.profile.build import BuildOptions, build_baseline
+from mlmon_elk.profile.engine_plan import parse_responses
 from mlmon_elk.profile.frame import window_from_frame
 from mlmon_elk.profile.window import ModelWindow, WindowProfile
-from mlmon_elk.queries import parse_responses
-from mlmon_elk.sources import ModelBaselines
 from mlmon_elk.sources.elasticsearch import ElasticsearchSource
 from mlmon_elk.stack.install import engine_of, install_templates
 from mlmon_elk.windows import Window, format_time

@@ -35,11 +35,11 @@ from numpy.typing import NDArray
 
 from mlmon_elk.checks import ModelJob, WindowResult, check_run
 from mlmon_elk.contract import Check, Kind, Role, Status
+from mlmon_elk.producer.tokens import tokenize
 from mlmon_elk.profile.baseline import Baseline
 from mlmon_elk.profile.build import BuildOptions, build_baseline
 from mlmon_elk.profile.frame import window_from_frame
 from mlmon_elk.profile.window import ModelWindow
-from mlmon_elk.tokens import tokenize
 
 MODEL, VERSION = "flights", "1"
 NUMERIC = ["distance", "air_time", "dep_delay", "sched_dep_time"]

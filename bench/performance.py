@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mlmon_elk.analyzer import Analyzer
-from mlmon_elk.config import config_from_dict
+from mlmon_elk.analyzer.config import config_from_dict
+from mlmon_elk.analyzer.run import Analyzer
 from mlmon_elk.contract import Check
-from mlmon_elk.handler import PredictionHandler
+from mlmon_elk.producer.handler import PredictionHandler
 from mlmon_elk.profile.baseline import dump_baseline
 from mlmon_elk.profile.build import BuildOptions, build_baseline
 from mlmon_elk.windows import Window

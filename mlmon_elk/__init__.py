@@ -18,11 +18,11 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the lazy names, typed for type checkers
-    from mlmon_elk.api import log_prediction, monitored
     from mlmon_elk.errors import MlmonError as MlmonError
-    from mlmon_elk.formatter import PredictionFormatter
-    from mlmon_elk.handler import PredictionHandler
-    from mlmon_elk.outcomes import log_outcome
+    from mlmon_elk.producer.api import log_prediction, monitored
+    from mlmon_elk.producer.formatter import PredictionFormatter
+    from mlmon_elk.producer.handler import PredictionHandler
+    from mlmon_elk.producer.outcomes import log_outcome
 
 try:
     __version__ = version("mlmon-elk")
@@ -32,11 +32,11 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 # Public name → defining module, imported on first use so `import mlmon_elk`
 # stays cheap and never pulls in the analyzer's dependencies.
 _LAZY = {
-    "PredictionHandler": "mlmon_elk.handler",
-    "PredictionFormatter": "mlmon_elk.formatter",
-    "log_prediction": "mlmon_elk.api",
-    "monitored": "mlmon_elk.api",
-    "log_outcome": "mlmon_elk.outcomes",
+    "PredictionHandler": "mlmon_elk.producer.handler",
+    "PredictionFormatter": "mlmon_elk.producer.formatter",
+    "log_prediction": "mlmon_elk.producer.api",
+    "monitored": "mlmon_elk.producer.api",
+    "log_outcome": "mlmon_elk.producer.outcomes",
     "MlmonError": "mlmon_elk.errors",
 }
 

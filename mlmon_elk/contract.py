@@ -21,6 +21,14 @@ SCHEMA_VERSION = 1
 DEFAULT_NAMESPACE = "default"
 
 
+KEYWORD_IGNORE_ABOVE = 1024
+"""Longer categorical values are kept in ``_source`` but not aggregated."""
+
+
+TOKEN_IGNORE_ABOVE = 256
+"""Tokens are cut at 64 characters by the tokenizer; this only guards the mapping."""
+
+
 class Dataset(StrEnum):
     """``event.dataset`` values; the first three are also data stream datasets."""
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Literal
 
 import pytest
 
-from mlmon_elk.es_client import EsConnection, connect
+from mlmon_elk.engine.client import EsConnection, connect
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch

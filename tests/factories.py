@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mlmon_elk.contract import ECS_VERSION, SCHEMA_VERSION, Kind, Role, sanitize_name
+from mlmon_elk.producer.tokens import tokenize
 from mlmon_elk.profile.baseline import (
     Baseline,
     CategoricalProfile,
@@ -23,7 +24,6 @@ from mlmon_elk.profile.baseline import (
     NumericProfile,
     TextProfile,
 )
-from mlmon_elk.tokens import tokenize
 from mlmon_elk.windows import format_time
 
 

@@ -158,8 +158,8 @@ def log_window(
     prefix: str = "",
 ) -> None:
     """Log the window's predictions through ``handler``, and outcomes for a share of them."""
-    from mlmon_elk.handler import PredictionHandler
-    from mlmon_elk.outcomes import log_outcome
+    from mlmon_elk.producer.handler import PredictionHandler
+    from mlmon_elk.producer.outcomes import log_outcome
 
     assert isinstance(handler, PredictionHandler)
     step = WINDOW / (len(served.rows) + 1)

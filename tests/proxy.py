@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from elastic_transport import Urllib3HttpNode
 
-from mlmon_elk.es_client import EsConnection, connect
+from mlmon_elk.engine.client import EsConnection, connect
 from tests.conftest import EsTarget, real_cluster_connection
 
 if TYPE_CHECKING:

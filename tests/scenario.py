@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mlmon_elk.contract import Check, Kind
-from mlmon_elk.handler import PredictionHandler
+from mlmon_elk.producer.handler import PredictionHandler
 from mlmon_elk.profile.baseline import Baseline, dump_baseline
 from mlmon_elk.profile.build import BuildOptions, build_baseline
 from tests.factories import prediction

@@ -47,7 +47,7 @@ handler = PredictionHandler(
 handler.log_prediction(inputs={{"a": 1}})
 handler.drain(1)
 handler.close()
-assert "mlmon_elk.transports.bulk" in sys.modules
+assert "mlmon_elk.producer.transports.bulk" in sys.modules
 print(sorted(set({HEAVY!r}) & set(sys.modules)), file=sys.stderr)
 """
     result = subprocess.run(

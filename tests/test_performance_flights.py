@@ -12,15 +12,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mlmon_elk.analyzer import Analyzer
+from mlmon_elk.analyzer.config import config_from_dict
+from mlmon_elk.analyzer.run import Analyzer
 from mlmon_elk.checks.result import CheckResult
-from mlmon_elk.config import config_from_dict
 from mlmon_elk.contract import Check, Dataset, Status, stream_name
-from mlmon_elk.handler import PredictionHandler
-from mlmon_elk.profile.baseline import dump_baseline, load_baseline
+from mlmon_elk.producer.handler import PredictionHandler
+from mlmon_elk.profile.baseline import ModelBaselines, dump_baseline, load_baseline
 from mlmon_elk.profile.build import BuildOptions, build_baseline
 from mlmon_elk.sinks.files import FileSink
-from mlmon_elk.sources import ModelBaselines
 from mlmon_elk.sources.files import FileSource
 from mlmon_elk.sources.outcomes import ElasticsearchOutcomes, FileOutcomes
 from mlmon_elk.windows import Window

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import pkgutil
 import sys
 import time
 from collections.abc import Sequence
@@ -21,8 +20,8 @@ from mlmon_elk.errors import MlmonError
 STARTED = time.perf_counter()
 """When the command line was imported: what "done in …" counts from (imports included)."""
 
-ORDER = ("demo", "baseline", "analyze", "serve", "setup", "report")
-"""Order of subcommands in ``--help``; discovered extras follow."""
+COMMANDS = ("demo", "baseline", "analyze", "serve", "setup", "report")
+"""The subcommands, one module each with a ``register`` function, in ``--help`` order."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,8 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="<command>", required=True)
-    found = {m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")}
-    for name in [*(n for n in ORDER if n in found), *sorted(found - set(ORDER))]:
+    for name in COMMANDS:
         importlib.import_module(f"{__name__}.{name}").register(subparsers)
     return parser
 

@@ -65,9 +65,9 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mlmon_elk.analyzer import Analyzer
-    from mlmon_elk.config import load_config
-    from mlmon_elk.console import run_table
+    from mlmon_elk.analyzer.config import load_config
+    from mlmon_elk.analyzer.run import Analyzer
+    from mlmon_elk.cli.console import run_table
     from mlmon_elk.errors import ConfigError
     from mlmon_elk.windows import parse_time, utc_now
 

@@ -41,8 +41,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mlmon_elk.config import load_config
-    from mlmon_elk.scheduler import serve
+    from mlmon_elk.analyzer.config import load_config
+    from mlmon_elk.analyzer.scheduler import serve
 
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -115,8 +115,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run setup and print one line per asset."""
+    from mlmon_elk.engine.client import EsConnection, connect
     from mlmon_elk.errors import ConfigError
-    from mlmon_elk.es_client import EsConnection, connect
     from mlmon_elk.stack.kibana import KibanaConnection
     from mlmon_elk.stack.setup import SetupOptions, run_setup
     from mlmon_elk.stack.templates import Retention

@@ -30,11 +30,11 @@ import numpy as np
 import yaml
 
 from mlmon_elk.checks.result import WindowResult
-from mlmon_elk.console import time_range
+from mlmon_elk.cli.console import time_range
 from mlmon_elk.contract import DEFAULT_NAMESPACE, Status, Transition
 from mlmon_elk.demo.traffic import DEMO_DRIFT, MODEL, VERSION, Drift, applications, predict
 from mlmon_elk.errors import MlmonError
-from mlmon_elk.run_summary import RunSummary
+from mlmon_elk.results.run_summary import RunSummary
 from mlmon_elk.windows import Window, floor_time, format_time, utc_now
 
 if TYPE_CHECKING:
@@ -215,7 +215,7 @@ def _build_baseline(path: Path) -> None:
 
 def _serve(destination: str, windows: list[Window], plan: DemoPlan, stack: Stack | None) -> int:
     """Log every window's traffic through the real handler; returns the number logged."""
-    from mlmon_elk.handler import PredictionHandler
+    from mlmon_elk.producer.handler import PredictionHandler
 
     handler = PredictionHandler(
         destination,
@@ -263,7 +263,7 @@ def _serve(destination: str, windows: list[Window], plan: DemoPlan, stack: Stack
 
 
 def _client(stack: Stack) -> Elasticsearch:
-    from mlmon_elk.es_client import EsConnection, connect
+    from mlmon_elk.engine.client import EsConnection, connect
 
     return connect(EsConnection(hosts=(stack.elasticsearch,)))
 
@@ -385,8 +385,8 @@ def _write_config(out: Path, baseline: Path, plan: DemoPlan, stack: Stack | None
 
 
 def _analyse(config_path: Path, windows: list[Window], say: Callable[[str], None]) -> None:
-    from mlmon_elk.analyzer import Analyzer
-    from mlmon_elk.config import load_config
+    from mlmon_elk.analyzer.config import load_config
+    from mlmon_elk.analyzer.run import Analyzer
 
     analyzer = Analyzer.from_config(load_config(config_path))
     for i, window in enumerate(windows, 1):
@@ -454,9 +454,9 @@ def _wait_for_documents(
     config_path: Path, windows: list[Window], expected: int, say: Callable[[str], None]
 ) -> None:
     """Wait until every prediction is searchable (Logstash batches; or 120 s pass)."""
-    from mlmon_elk.config import load_config
+    from mlmon_elk.analyzer.config import load_config
     from mlmon_elk.contract import Dataset, stream_name
-    from mlmon_elk.es_client import connect
+    from mlmon_elk.engine.client import connect
 
     config = load_config(config_path)
     assert config.elasticsearch is not None  # noqa: S101 - written above with elasticsearch

@@ -24,12 +24,12 @@ import yaml
 
 from mlmon_elk.contract import Check, Kind, Role
 from mlmon_elk.errors import BaselineError
+from mlmon_elk.producer.tokens import TOKENIZER_VERSION
 from mlmon_elk.profile.performance import (
     PerformanceProfile,
     performance_from_dict,
     performance_to_dict,
 )
-from mlmon_elk.tokens import TOKENIZER_VERSION
 from mlmon_elk.yaml_files import read_yaml_mapping
 
 BASELINE_FORMAT = 1
@@ -100,7 +100,7 @@ class CategoricalProfile:
 
 @dataclass(frozen=True, slots=True)
 class TextProfile:
-    """Token vocabulary of a free-text feature (tokens from ``mlmon_elk.tokens``)."""
+    """Token vocabulary of a free-text feature (tokens from ``mlmon_elk.producer.tokens``)."""
 
     vocabulary: frozenset[str]
     vocabulary_size: int
@@ -459,3 +459,26 @@ class _Reader:
         except ValueError:
             choices = ", ".join(str(m) for m in enum)
             raise self._bad(key, f"one of {choices}", value) from None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelBaselines:
+    """One model's baselines: a version's own, or the model's default for the rest."""
+
+    model: str
+    by_version: Mapping[str, Baseline]
+    default_version: str
+    """Version whose baseline applies to versions without their own."""
+
+    def __post_init__(self) -> None:
+        if self.default_version not in self.by_version:
+            msg = f"model {self.model!r}: default version {self.default_version!r} has no baseline"
+            raise ValueError(msg)
+
+    @property
+    def default(self) -> Baseline:
+        return self.by_version[self.default_version]
+
+    def for_version(self, version: str) -> Baseline:
+        """The baseline ``version``'s window is compared with."""
+        return self.by_version.get(version, self.default)

@@ -41,6 +41,7 @@ from mlmon_elk.checks.distribution import category_bins
 from mlmon_elk.checks.settings import CheckSettings
 from mlmon_elk.contract import Check, Kind, Role, sanitize_name, with_hash_suffix
 from mlmon_elk.errors import BaselineError, DataError
+from mlmon_elk.producer.tokens import tokenize
 from mlmon_elk.profile.baseline import (
     MAX_VOCABULARY,
     Baseline,
@@ -54,7 +55,6 @@ from mlmon_elk.profile.hygiene import calibration_warning, column_warnings
 from mlmon_elk.profile.performance import PerformanceProfile
 from mlmon_elk.profile.performance_build import performance_profile
 from mlmon_elk.profile.values import TypedColumn, coerce, type_column
-from mlmon_elk.tokens import tokenize
 
 Progress = Callable[[str], None]
 

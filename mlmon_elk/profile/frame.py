@@ -18,12 +18,12 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from mlmon_elk.contract import Kind, Role, sanitize_name, with_hash_suffix
+from mlmon_elk.producer.tokens import tokenize
 from mlmon_elk.profile.baseline import Baseline, FeatureProfile
 from mlmon_elk.profile.build import frame_column
 from mlmon_elk.profile.counting import count_categorical, count_numeric, count_text
 from mlmon_elk.profile.values import TypedColumn, coerce, number_to_category, type_column
 from mlmon_elk.profile.window import FeatureCounts, LatencyStats, WindowProfile
-from mlmon_elk.tokens import tokenize
 
 LATENCY_PERCENTILES = (50.0, 90.0, 95.0, 99.0)
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from mlmon_elk.contract import sanitize_name
 from mlmon_elk.errors import BaselineError
-from mlmon_elk.outcomes import label_text
+from mlmon_elk.producer.outcomes import label_text
 from mlmon_elk.profile.performance import PerformanceProfile, ResidualSums, Task
 
 MAX_CLASSES = 50

@@ -13,7 +13,7 @@ typed paths:
   cat ISO-8601;
 * lists / tuples of strings or bools → a categorical array (one value per
   distinct element);
-* anything else: :func:`mlmon_elk.values.classify`, the handler's own rule,
+* anything else: :func:`mlmon_elk.producer.values.classify`, the handler's own rule,
   decides (bytes and objects → invalid; nested mappings → invalid here, since
   only the handler flattens them).
 
@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from mlmon_elk import values as rules
 from mlmon_elk.contract import Kind
+from mlmon_elk.producer import values as rules
 
 NO_VALUE = -1
 """Row code of :attr:`TypedColumn.kind` for absent, null and invalid values."""
@@ -156,7 +156,7 @@ _CLASSIFIED = {
 
 def _type_one(value: Any, str_code: int, empty_as_null: bool) -> tuple[int, Any]:
     """(kind code, value) of one Python value by the handler's own rule
-    (:func:`mlmon_elk.values.classify`); ``_NULL`` or ``NO_VALUE`` for none.
+    (:func:`mlmon_elk.producer.values.classify`); ``_NULL`` or ``NO_VALUE`` for none.
 
     Nested mappings are invalid here: only the handler flattens them (into
     ``<key>_<subkey>`` features), a training column holds one feature.

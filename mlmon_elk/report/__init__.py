@@ -27,13 +27,13 @@ def load_report_data(
     """
     if results is not None:
         return read_result_files(results, model=model, start=start, end=end)
-    from mlmon_elk.config import load_config
+    from mlmon_elk.analyzer.config import load_config
 
     cfg = load_config(config or "mlmon.yaml")
     if cfg.files is not None:
         return read_result_files(cfg.files.output, model=model, start=start, end=end)
     assert cfg.elasticsearch is not None  # noqa: S101 - a config has one of the two
-    from mlmon_elk.es_client import connect
+    from mlmon_elk.engine.client import connect
 
     client = connect(cfg.elasticsearch.connection)
     try:

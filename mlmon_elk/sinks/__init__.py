@@ -1,6 +1,6 @@
 """Where check results, alerts and run summaries go: Elasticsearch or JSON-lines files.
 
-A sink writes :class:`~mlmon_elk.documents.Document` objects with
+A sink writes :class:`~mlmon_elk.results.documents.Document` objects with
 ``create`` semantics — an id already written is counted, never duplicated —
 and answers which alerts were open before a window (from its own alert
 documents), which is all the alert transitions need, and which window was
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from mlmon_elk.alerts import AlertKey, OpenAlert
-from mlmon_elk.documents import Document
+from mlmon_elk.results.alerts import AlertKey, OpenAlert
+from mlmon_elk.results.documents import Document
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,12 +15,13 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mlmon_elk.alerts import AlertKey, AlertState, OpenAlert, alert_state, fold_latest
 from mlmon_elk.contract import Dataset, Field, stream_name
-from mlmon_elk.documents import Document
+from mlmon_elk.engine.retries import describe_error, with_retries
 from mlmon_elk.errors import SinkError
+from mlmon_elk.results.alerts import AlertKey, AlertState, OpenAlert, alert_state, fold_latest
+from mlmon_elk.results.documents import Document
+from mlmon_elk.retry import Retry
 from mlmon_elk.sinks import WriteReport
-from mlmon_elk.sources.elasticsearch import Retry, describe_error, with_retries
 from mlmon_elk.windows import format_time
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class ElasticsearchSink:
     """Creates documents in ``logs-mlmon.check-<ns>`` and ``logs-mlmon.alert-<ns>``.
 
     Args:
-        client: an ``Elasticsearch`` client (see :func:`mlmon_elk.es_client.connect`).
+        client: an ``Elasticsearch`` client (see :func:`mlmon_elk.engine.client.connect`).
         namespace: data stream namespace.
         retry: retry policy for transient failures.
         sleep: how to wait between tries (tests pass a recorder).

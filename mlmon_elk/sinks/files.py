@@ -18,10 +18,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mlmon_elk.alerts import AlertKey, AlertState, OpenAlert, alert_state, fold_latest
 from mlmon_elk.contract import Dataset
-from mlmon_elk.documents import Document
 from mlmon_elk.errors import SinkError
+from mlmon_elk.results.alerts import AlertKey, AlertState, OpenAlert, alert_state, fold_latest
+from mlmon_elk.results.documents import Document
 from mlmon_elk.sinks import WriteReport
 from mlmon_elk.windows import parse_time
 

@@ -7,36 +7,13 @@ source counted. ``tests/sources/test_differential.py`` holds them to that.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from mlmon_elk.profile.baseline import Baseline
+from mlmon_elk.profile.baseline import ModelBaselines
 from mlmon_elk.profile.window import ModelWindow
 from mlmon_elk.windows import Window
-
-
-@dataclass(frozen=True, slots=True)
-class ModelBaselines:
-    """One model's baselines: a version's own, or the model's default for the rest."""
-
-    model: str
-    by_version: Mapping[str, Baseline]
-    default_version: str
-    """Version whose baseline applies to versions without their own."""
-
-    def __post_init__(self) -> None:
-        if self.default_version not in self.by_version:
-            msg = f"model {self.model!r}: default version {self.default_version!r} has no baseline"
-            raise ValueError(msg)
-
-    @property
-    def default(self) -> Baseline:
-        return self.by_version[self.default_version]
-
-    def for_version(self, version: str) -> Baseline:
-        """The baseline ``version``'s window is compared with."""
-        return self.by_version.get(version, self.default)
 
 
 @dataclass(frozen=True, slots=True)

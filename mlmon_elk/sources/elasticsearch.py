@@ -1,6 +1,6 @@
 """Count windows of predictions with Elasticsearch aggregations (the I/O edge).
 
-The requests come from :mod:`mlmon_elk.queries`; this module sends them,
+The requests come from :mod:`mlmon_elk.profile.engine_plan`; this module sends them,
 retries what is worth retrying with exponential backoff, and turns everything
 else into one clear :class:`~mlmon_elk.errors.SourceError`.
 """
@@ -8,105 +8,37 @@ else into one clear :class:`~mlmon_elk.errors.SourceError`.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from mlmon_elk.contract import Dataset, stream_name
-from mlmon_elk.errors import MlmonError, SourceError
-from mlmon_elk.queries import (
+from mlmon_elk.engine.retries import (
+    RETRY_STATUSES,
+    TransientError,
+    describe_error,
+    response_problem,
+    with_retries,
+)
+from mlmon_elk.errors import SourceError
+from mlmon_elk.profile.baseline import ModelBaselines
+from mlmon_elk.profile.engine_plan import (
     DEFAULT_PERCENTS,
     PlanOptions,
     QueryPlan,
     build_plan,
     parse_responses,
-    response_problem,
 )
-from mlmon_elk.sources import FetchResult, ModelBaselines
+from mlmon_elk.retry import Retry
+from mlmon_elk.sources import FetchResult
 from mlmon_elk.windows import Window
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
-"""HTTP statuses that mean "busy or briefly away": worth another try."""
-
-
-@dataclass(frozen=True, slots=True)
-class Retry:
-    """How often and how patiently a request is retried."""
-
-    attempts: int = 4
-    """Tries in all (1 = no retry)."""
-    initial: float = 1.0
-    """Seconds before the first retry; doubles each time (with jitter)."""
-    maximum: float = 30.0
-    """Longest wait between two tries, in seconds."""
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait after failed try number ``attempt`` (0-based)."""
-        wait: float = min(self.maximum, self.initial * 2.0**attempt)
-        return wait * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
-
-
-class TransientError(Exception):
-    """A failure worth retrying (connection lost, timeout, overload, partial result)."""
-
-
-def with_retries(
-    call: Callable[[], T],
-    retry: Retry,
-    what: str,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-    error: type[MlmonError] = SourceError,
-) -> tuple[T, int]:
-    """Run ``call`` until it succeeds or ``retry.attempts`` are spent.
-
-    Returns the result and the number of tries. Transient Elasticsearch
-    failures are retried after a growing delay; any other error is re-raised.
-
-    Raises:
-        MlmonError: ``error`` when the last try failed transiently.
-    """
-    for attempt in range(retry.attempts):
-        try:
-            return call(), attempt + 1
-        except Exception as exc:
-            transient = _transient_reason(exc)
-            if transient is None:
-                raise
-            if attempt + 1 >= retry.attempts:
-                msg = f"{what} failed after {retry.attempts} tries: {transient}"
-                raise error(msg) from exc
-            wait = retry.delay(attempt)
-            logger.warning("%s failed (%s); retrying in %.1f s", what, transient, wait)
-            sleep(wait)
-    msg = f"{what}: no tries allowed (attempts={retry.attempts})"
-    raise error(msg)
-
-
-def _transient_reason(exc: BaseException) -> str | None:
-    """A short reason if ``exc`` is worth retrying, else ``None``."""
-    from elasticsearch import ApiError, ConnectionTimeout
-    from elasticsearch import ConnectionError as EsConnectionError
-
-    if isinstance(exc, TransientError):
-        return str(exc)
-    if isinstance(exc, ConnectionTimeout):
-        return f"no answer from Elasticsearch in time ({exc.message})"
-    if isinstance(exc, EsConnectionError):
-        return f"cannot reach Elasticsearch ({exc.message})"
-    if isinstance(exc, ApiError) and exc.meta.status in RETRY_STATUSES:
-        return f"HTTP {exc.meta.status} {exc.error}"
-    return None
 
 
 class _TooManyBuckets(Exception):
@@ -128,28 +60,11 @@ def _bucket_limit(error: object) -> int | None:
     return 0
 
 
-def describe_error(exc: BaseException) -> str:
-    """One line saying what went wrong talking to Elasticsearch."""
-    from elasticsearch import ApiError, ConnectionTimeout
-    from elasticsearch import ConnectionError as EsConnectionError
-
-    if isinstance(exc, ConnectionTimeout):
-        return f"no answer from Elasticsearch in time ({exc.message})"
-    if isinstance(exc, EsConnectionError):
-        return f"cannot reach Elasticsearch ({exc.message})"
-    if isinstance(exc, ApiError):
-        body = exc.body if isinstance(exc.body, Mapping) else {}
-        error = body.get("error")
-        reason = response_problem({"error": error}) if error else str(exc.message)
-        return f"HTTP {exc.meta.status}: {reason}"
-    return f"{type(exc).__name__}: {exc}"
-
-
 class ElasticsearchSource:
     """Counts windows of ``logs-mlmon.prediction-<namespace>`` with aggregations.
 
     Args:
-        client: an ``Elasticsearch`` client (see :func:`mlmon_elk.es_client.connect`).
+        client: an ``Elasticsearch`` client (see :func:`mlmon_elk.engine.client.connect`).
         namespace: data stream namespace of the predictions.
         options: query plan options (``max_buckets``, ``max_versions``…);
             ``history`` and ``percents`` are given per fetch.

@@ -34,10 +34,12 @@ import orjson
 import pandas as pd
 from pandas.api.types import infer_dtype
 
-from mlmon_elk.contract import Dataset, Kind, Role
+from mlmon_elk.contract import KEYWORD_IGNORE_ABOVE, TOKEN_IGNORE_ABOVE, Dataset, Kind, Role
 from mlmon_elk.errors import DataError, SourceError
-from mlmon_elk.profile.baseline import Baseline, FeatureProfile
+from mlmon_elk.producer.transports.file import rotated_files
+from mlmon_elk.profile.baseline import Baseline, FeatureProfile, ModelBaselines
 from mlmon_elk.profile.counting import EXAMPLES, count_categorical, count_numeric
+from mlmon_elk.profile.engine_plan import DEFAULT_PERCENTS
 from mlmon_elk.profile.values import number_to_category
 from mlmon_elk.profile.window import (
     CategoricalCounts,
@@ -48,10 +50,7 @@ from mlmon_elk.profile.window import (
     TextCounts,
     WindowProfile,
 )
-from mlmon_elk.queries import DEFAULT_PERCENTS
-from mlmon_elk.sources import FetchResult, ModelBaselines
-from mlmon_elk.stack.templates import KEYWORD_IGNORE_ABOVE, TOKEN_IGNORE_ABOVE
-from mlmon_elk.transports.file import rotated_files
+from mlmon_elk.sources import FetchResult
 from mlmon_elk.windows import EPOCH, Window, format_time
 
 logger = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 Realized performance is counted **by prediction time**: an outcome belongs to
 the window its ``mlmon.prediction_time`` falls in, whenever it was logged. Each
 outcome document carries the prediction's score or predicted value (see
-:mod:`mlmon_elk.outcomes`), so the count is a pure aggregation on the outcome
+:mod:`mlmon_elk.producer.outcomes`), so the count is a pure aggregation on the outcome
 stream — no prediction document is looked up or pulled:
 
 * Elasticsearch: one search on ``logs-mlmon.outcome-<ns>`` per baseline of the
@@ -31,7 +31,9 @@ import numpy as np
 import pandas as pd
 
 from mlmon_elk.contract import Dataset, Field, Kind, Role, stream_name, value_field
+from mlmon_elk.engine.retries import response_problem
 from mlmon_elk.errors import SourceError
+from mlmon_elk.profile.baseline import ModelBaselines
 from mlmon_elk.profile.performance import (
     OutcomeCounts,
     PerformanceProfile,
@@ -40,14 +42,12 @@ from mlmon_elk.profile.performance import (
     Task,
 )
 from mlmon_elk.profile.window import ModelWindow
-from mlmon_elk.queries import response_problem
-from mlmon_elk.sources import ModelBaselines
 from mlmon_elk.windows import Window, format_time
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
-    from mlmon_elk.sources.elasticsearch import Retry
+    from mlmon_elk.retry import Retry
 
 Body = dict[str, Any]
 
@@ -326,12 +326,8 @@ class ElasticsearchOutcomes:
         from elastic_transport import TransportError
         from elasticsearch import ApiError
 
-        from mlmon_elk.sources.elasticsearch import (
-            Retry,
-            TransientError,
-            describe_error,
-            with_retries,
-        )
+        from mlmon_elk.engine.retries import TransientError, describe_error, with_retries
+        from mlmon_elk.retry import Retry
 
         def send() -> Mapping[str, Any]:
             response: Mapping[str, Any] = self.client.search(

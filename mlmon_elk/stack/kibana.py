@@ -23,7 +23,7 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlencode
 from urllib.request import Request, urlopen
 
-from mlmon_elk import es_client
+from mlmon_elk.engine import client as es_client
 from mlmon_elk.errors import ConfigError, SetupError
 
 API_KEY_ENV = "MLMON_KIBANA_API_KEY"

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from mlmon_elk.assets import asset_dir
 from mlmon_elk.errors import SetupError
 from mlmon_elk.stack import kibana_assets, kibana_sync, rules
+from mlmon_elk.stack.assets import asset_dir
 from mlmon_elk.stack.dashboards import MINIMUM_KIBANA
 from mlmon_elk.stack.foreign import repair_foreign_streams
 from mlmon_elk.stack.install import plan_templates, put_asset, template_assets

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from mlmon_elk.contract import Dataset
+from mlmon_elk.contract import KEYWORD_IGNORE_ABOVE, Dataset
 from mlmon_elk.errors import ConfigError
 
 TEMPLATE_PRIORITY = 500
@@ -39,11 +39,6 @@ TEMPLATE_PRIORITY = 500
 TOTAL_FIELDS_LIMIT = 10_000
 """Wide models: every feature costs one or more fields (default limit 1,000)."""
 
-KEYWORD_IGNORE_ABOVE = 1024
-"""Longer categorical values are kept in ``_source`` but not aggregated."""
-
-TOKEN_IGNORE_ABOVE = 256
-"""Tokens are cut at 64 characters by the tokenizer; this only guards the mapping."""
 
 MANAGED_BY = "mlmon-elk"
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from bench import flights as F
-from mlmon_elk.alerts import AlertKey, OpenAlert, transitions
 from mlmon_elk.contract import Check, Status, Transition
+from mlmon_elk.results.alerts import AlertKey, OpenAlert, transitions
 
 CONTROL_WINDOWS = 25
 SCENARIO_WINDOWS = 8

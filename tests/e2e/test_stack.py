@@ -44,7 +44,7 @@ from typing import Any
 import pytest
 
 from mlmon_elk.contract import Check, Dataset, Status, Transition, stream_name
-from mlmon_elk.es_client import EsConnection, connect
+from mlmon_elk.engine.client import EsConnection, connect
 from mlmon_elk.stack import rules
 from mlmon_elk.stack.dashboards import ALERTS, DATA_QUALITY, OVERVIEW
 from mlmon_elk.stack.kibana import Kibana, KibanaConnection

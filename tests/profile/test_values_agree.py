@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlmon_elk import values as rules
 from mlmon_elk.contract import Kind
+from mlmon_elk.producer import values as rules
 from mlmon_elk.profile.values import type_column
 
 

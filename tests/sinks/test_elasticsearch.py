@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mlmon_elk.alerts import AlertEvent, AlertKey, OpenAlert
 from mlmon_elk.checks.result import CheckResult, WindowResult
 from mlmon_elk.contract import Check, Dataset, Role, Status, Transition, stream_name
-from mlmon_elk.documents import Document, alert_document, check_document, run_document
 from mlmon_elk.errors import SinkError
-from mlmon_elk.run_summary import RunSummary
+from mlmon_elk.results.alerts import AlertEvent, AlertKey, OpenAlert
+from mlmon_elk.results.documents import Document, alert_document, check_document, run_document
+from mlmon_elk.results.run_summary import RunSummary
+from mlmon_elk.retry import Retry
 from mlmon_elk.sinks.elasticsearch import ElasticsearchSink
-from mlmon_elk.sources.elasticsearch import Retry
 from mlmon_elk.windows import Window
 from tests.conftest import EsTarget
 from tests.proxy import TcpProxy, connect_via

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from mlmon_elk.alerts import AlertKey, OpenAlert
 from mlmon_elk.contract import Dataset, Status, Transition
-from mlmon_elk.documents import Document, check_document
 from mlmon_elk.errors import SinkError
+from mlmon_elk.results.alerts import AlertKey, OpenAlert
+from mlmon_elk.results.documents import Document, check_document
 from mlmon_elk.sinks.files import FileSink
 from tests.sinks.test_elasticsearch import START, STEP, alert, result, runs, window
 

@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from mlmon_elk.analyzer import Analyzer, RunOutcome
+from mlmon_elk.analyzer.config import config_from_dict
+from mlmon_elk.analyzer.run import Analyzer, RunOutcome
 from mlmon_elk.checks.result import CheckResult
-from mlmon_elk.config import config_from_dict
 from mlmon_elk.contract import Check, Dataset, Kind, stream_name
+from mlmon_elk.profile.baseline import ModelBaselines
+from mlmon_elk.profile.engine_plan import PlanOptions
 from mlmon_elk.profile.window import ModelWindow
-from mlmon_elk.queries import PlanOptions
-from mlmon_elk.sources import ModelBaselines
 from mlmon_elk.sources.elasticsearch import ElasticsearchSource
 from mlmon_elk.sources.files import FileSource
 from mlmon_elk.windows import Window, parse_time
@@ -200,7 +200,7 @@ def test_percentile_tolerance_holds_on_skewed_latencies(es: EsTarget, tmp_path: 
 def test_the_real_handlers_documents_count_like_the_contracts(tmp_path: Path) -> None:
     """The scenario through PredictionHandler's file sink and through tests.factories
     (the contract, field by field) give one window profile: the tests' documents are real."""
-    from mlmon_elk.handler import PredictionHandler
+    from mlmon_elk.producer.handler import PredictionHandler
     from tests import scenario
 
     active = tmp_path / "handler" / "predictions.jsonl"

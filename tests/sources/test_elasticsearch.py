@@ -10,9 +10,10 @@ from elasticsearch import ApiError
 
 from mlmon_elk.contract import Dataset, Kind, Role, stream_name
 from mlmon_elk.errors import SourceError
-from mlmon_elk.queries import PlanOptions
-from mlmon_elk.sources import ModelBaselines
-from mlmon_elk.sources.elasticsearch import ElasticsearchSource, Retry
+from mlmon_elk.profile.baseline import ModelBaselines
+from mlmon_elk.profile.engine_plan import PlanOptions
+from mlmon_elk.retry import Retry
+from mlmon_elk.sources.elasticsearch import ElasticsearchSource
 from mlmon_elk.windows import Window
 from tests.conftest import EsTarget
 from tests.factories import baseline, credit_baseline, index_documents, numeric, prediction
@@ -80,7 +81,7 @@ def test_a_version_appearing_mid_window_gets_its_own_profile(es: EsTarget) -> No
 
 def test_unreachable_cluster_fails_clearly_after_backing_off() -> None:
     """Connection refused on every try ends in one SourceError after growing waits."""
-    from mlmon_elk.es_client import EsConnection, connect
+    from mlmon_elk.engine.client import EsConnection, connect
 
     waits: list[float] = []
     client = connect(EsConnection(hosts=(f"http://127.0.0.1:{free_port()}",)))
@@ -193,7 +194,7 @@ def test_a_server_that_never_answers_times_out_and_fails_clearly() -> None:
     """A listener that accepts and stays silent: each try times out, then a clear SourceError."""
     import socket
 
-    from mlmon_elk.es_client import EsConnection, connect
+    from mlmon_elk.engine.client import EsConnection, connect
 
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))

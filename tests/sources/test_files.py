@@ -14,7 +14,7 @@ import pytest
 
 from mlmon_elk.contract import Role
 from mlmon_elk.errors import DataError, SourceError
-from mlmon_elk.sources import ModelBaselines
+from mlmon_elk.profile.baseline import ModelBaselines
 from mlmon_elk.sources.files import (
     FileSource,
     WindowCounter,

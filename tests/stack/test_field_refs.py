@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from mlmon_elk import log_outcome
-from mlmon_elk.analyzer import Analyzer
-from mlmon_elk.assets import asset_dir
-from mlmon_elk.config import config_from_dict
+from mlmon_elk.analyzer.config import config_from_dict
+from mlmon_elk.analyzer.run import Analyzer
 from mlmon_elk.contract import Dataset, stream_name
-from mlmon_elk.handler import PredictionHandler
+from mlmon_elk.producer.handler import PredictionHandler
 from mlmon_elk.stack import kibana_assets
+from mlmon_elk.stack.assets import asset_dir
 from mlmon_elk.stack.field_refs import FieldRef, esql_fields, field_references, kql_fields
 from mlmon_elk.windows import Window
 from tests import scenario

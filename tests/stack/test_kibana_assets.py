@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mlmon_elk.assets import asset_dir
 from mlmon_elk.errors import SetupError
 from mlmon_elk.stack import kibana_assets, rules
+from mlmon_elk.stack.assets import asset_dir
 from mlmon_elk.stack.dashboards import saved_objects
 
 DIRECTORY = asset_dir("kibana_dashboards")

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import yaml
 
-from mlmon_elk.assets import asset_dir
 from mlmon_elk.contract import STREAM_OF_DATASET, Dataset, validate_namespace
+from mlmon_elk.producer.transports import TransportOptions
+from mlmon_elk.stack.assets import asset_dir
 from mlmon_elk.stack.templates import INVALID_DATASET
-from mlmon_elk.transports import TransportOptions
 from tests.stack.logstash_config import (
     Bareword,
     Conditional,

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from mlmon_elk.assets import asset_dir
 from mlmon_elk.contract import DataView
 from mlmon_elk.errors import SetupError
 from mlmon_elk.stack import dashboards, rules
+from mlmon_elk.stack.assets import asset_dir
 from mlmon_elk.stack.install import has_ism, plan_templates
 from mlmon_elk.stack.kibana import KibanaConnection
 from mlmon_elk.stack.plan import Action

@@ -1,0 +1,1 @@
+"""The connection to Elasticsearch or OpenSearch, shared by sources, sinks and setup."""

@@ -1,0 +1,81 @@
+"""The background sender: backoff, batch sizes, counters."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from mlmon_elk import PredictionHandler
+from mlmon_elk.producer.sender import ShipperCounters
+from mlmon_elk.retry import backoff_delay
+from tests.peers import HttpPeer
+
+
+def test_backoff_doubles_up_to_the_maximum_with_equal_jitter() -> None:
+    """Retry n waits between half and all of min(max, initial·2^(n-1)) seconds."""
+    rng = random.Random(7)
+    for attempt in range(1, 12):
+        ceiling = min(30.0, 0.5 * 2 ** (attempt - 1))
+        delays = [backoff_delay(attempt, 0.5, 30.0, rng) for _ in range(200)]
+        assert min(delays) >= ceiling / 2
+        assert max(delays) <= ceiling
+        assert max(delays) - min(delays) > ceiling / 4, "jittered, not fixed"
+
+
+def test_backoff_never_overflows() -> None:
+    """A very long outage keeps the delay at the maximum."""
+    assert 15.0 <= backoff_delay(10_000, 0.5, 30.0) <= 30.0
+
+
+def test_requests_stay_near_batch_bytes_whatever_the_call_sizes(tmp_path: Path) -> None:
+    """Small calls and whole batches mixed: no request is much larger than batch_bytes."""
+    with HttpPeer() as peer:
+        peer.delay = 0.3  # let the queue fill while the first request is answered
+        handler = PredictionHandler(
+            peer.url,
+            model="m",
+            spool_dir=tmp_path,
+            counters_interval=0,
+            batch_bytes=20_000,
+            flush_interval=0.01,
+        )
+        handler.log_prediction(inputs={"x": 0})
+        for i in range(50):
+            handler.log_prediction(inputs={"x": i})
+            handler.log_prediction(inputs=[{"x": j} for j in range(100)])  # ~25 kB
+        peer.delay = 0.0
+        handler.close()
+        assert len(peer.prediction_ids()) == 1 + 50 * 101
+    largest_call = 101 * 300
+    assert max(peer.body_sizes) <= 20_000 + largest_call
+
+
+def test_counter_increments_and_levels() -> None:
+    """Shipper documents carry increments for counters and the current value of levels."""
+    before = ShipperCounters(logged=10, sent=8, duplicates=1, queued=2, spool_records=5)
+    after = ShipperCounters(logged=15, sent=15, duplicates=3, queued=0, spool_records=1)
+    assert after.since(before) == {
+        "logged": 5,
+        "sent": 7,
+        "spooled": 0,
+        "replayed": 0,
+        "dropped": 0,
+        "errors": 0,
+        "resent": 0,
+        "duplicates": 2,
+        "rejected": 0,
+        "queued": 0,
+        "spool_records": 1,
+        "spool_bytes": 0,
+    }
+
+
+@pytest.mark.parametrize("name", ["queue_size", "batch_bytes"])
+def test_sizes_must_be_positive(name: str) -> None:
+    """Zero-sized queues or batches are configuration errors."""
+    from mlmon_elk.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=name):
+        PredictionHandler("stdout", model="m", **{name: 0})  # type: ignore[arg-type]

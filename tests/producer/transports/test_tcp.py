@@ -1,0 +1,263 @@
+"""Logstash tcp input with json_lines: delivery, outages, crashes, TLS."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from mlmon_elk import PredictionHandler
+from tests.peers import JsonLinesPeer
+from tests.tls import Certificates
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@contextlib.contextmanager
+def producer(url: str, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """A real serving process (tests/producer.py) logging through the handler."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.serving_process", url, *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def last_json(lines: list[str]) -> dict[str, int]:
+    return json.loads(next(line for line in reversed(lines) if line.startswith("{")))
+
+
+def test_documents_arrive_as_json_lines(tmp_path: Path) -> None:
+    """Every logged prediction arrives once, decodes as JSON, and close() confirms it."""
+    with JsonLinesPeer() as peer:
+        handler = PredictionHandler(peer.url, model="m", spool_dir=tmp_path, counters_interval=0)
+        for i in range(500):
+            handler.log_prediction(inputs={"i": i}, prediction_id=f"p{i}")
+        handler.close()
+        assert peer.wait_for_ids({f"p{i}" for i in range(500)}, timeout=10)
+        assert sorted(peer.prediction_ids()) == sorted(f"p{i}" for i in range(500))
+        assert peer.failures == []
+    counters = handler.counters()
+    assert (counters.logged, counters.sent, counters.resent, counters.errors) == (500, 500, 0, 0)
+    assert not list(tmp_path.glob("*.spool")), "everything confirmed: the spool is empty"
+
+
+def test_100k_records_through_an_outage(tmp_path: Path) -> None:
+    """100,000 predictions while the peer is stopped for part of the run and restarted:
+    every id arrives; duplicates only from documented resends after broken connections."""
+    count = 100_000
+    with JsonLinesPeer() as peer:
+        lines = []
+        with producer(peer.url, "--count", str(count), "--spool", str(tmp_path)) as process:
+            assert process.stdout is not None
+            for line in process.stdout:
+                lines.append(line)
+                if line.startswith("progress 30000"):
+                    peer.stop()
+                elif line.startswith("progress 60000"):
+                    peer.start()
+            assert process.wait(60) == 0
+        expected = {f"id{i}" for i in range(count)}
+        assert peer.wait_for_ids(expected, timeout=60)
+        received = peer.prediction_ids()
+    counters = last_json(lines)
+    assert counters["errors"] > 0, "the outage hit the run"
+    assert counters["spooled"] > 0
+    assert counters["dropped"] == 0
+    assert set(received) == expected
+    duplicates = len(received) - len(expected)
+    assert duplicates <= counters["resent"]  # documented: only what was resent
+    assert peer.failures == []
+
+
+def test_spool_survives_sigkill(tmp_path: Path) -> None:
+    """Peer down, producer SIGKILLed, started again: the spooled records arrive."""
+    count = 5_000
+    with JsonLinesPeer() as peer:
+        url = peer.url
+    args = ("--count", str(count), "--spool", str(tmp_path), "--then", "hold")
+    with producer(url, *args) as first:
+        assert first.stdout is not None
+        lines = [first.stdout.readline()]
+        while lines[-1] and not lines[-1].startswith("ready"):
+            lines.append(first.stdout.readline())
+        assert last_json(lines)["spool_records"] == count
+        first.send_signal(signal.SIGKILL)
+        assert first.wait(10) == -signal.SIGKILL
+    assert list(tmp_path.glob("*.spool")), "the dead process left its spool"
+    with JsonLinesPeer(port=int(url.rsplit(":", 1)[1])) as peer:
+        with producer(url, "--spool", str(tmp_path)) as second:
+            assert second.wait(60) == 0
+        expected = {f"id{i}" for i in range(count)}
+        assert peer.wait_for_ids(expected, timeout=30)
+        assert set(peer.prediction_ids()) == expected
+    assert not list(tmp_path.glob("*.spool"))
+
+
+def test_idle_connection_closed_by_the_peer(tmp_path: Path) -> None:
+    """A peer restart while the handler is idle is noticed; later documents arrive."""
+    with JsonLinesPeer() as peer:
+        handler = PredictionHandler(
+            peer.url, model="m", spool_dir=tmp_path, counters_interval=0, backoff_initial=0.05
+        )
+        handler.log_prediction(inputs={}, prediction_id="before")
+        assert peer.wait_for_ids({"before"}, timeout=10)
+        peer.restart()
+        time.sleep(0.3)
+        handler.log_prediction(inputs={}, prediction_id="after")
+        assert peer.wait_for_ids({"after"}, timeout=10)
+        handler.close()
+
+
+class TestTls:
+    def test_verified_with_the_given_ca(self, certificates: Certificates, tmp_path: Path) -> None:
+        """tls:// with ca_certs delivers to a server whose certificate that CA signed."""
+        with JsonLinesPeer(ssl_context=certificates.server_context()) as peer:
+            handler = PredictionHandler(
+                peer.url,
+                model="m",
+                ca_certs=str(certificates.ca),
+                spool_dir=tmp_path,
+                counters_interval=0,
+            )
+            handler.log_prediction(inputs={"x": 1}, prediction_id="tls")
+            assert peer.wait_for_ids({"tls"}, timeout=10)
+            handler.close()
+
+    def test_verification_is_on_by_default(
+        self, certificates: Certificates, tmp_path: Path
+    ) -> None:
+        """Without the CA, the server is not trusted: nothing is sent, errors are counted."""
+        with JsonLinesPeer(ssl_context=certificates.server_context()) as peer:
+            handler = PredictionHandler(
+                peer.url, model="m", spool_dir=tmp_path, counters_interval=0, close_timeout=0.5
+            )
+            handler.log_prediction(inputs={"x": 1}, prediction_id="untrusted")
+            deadline = time.monotonic() + 10
+            while handler.counters().errors == 0 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            handler.close()
+            assert handler.counters().errors > 0
+            assert handler.counters().sent == 0
+            assert peer.events == []
+
+    def test_a_vanished_ca_file_delays_documents_but_loses_none(
+        self, certificates: Certificates, tmp_path: Path
+    ) -> None:
+        """If the transport cannot be set up (its CA file is gone), documents are spooled
+        and retried; once the file is back they are delivered."""
+        ca = tmp_path / "ca.pem"
+        ca.write_bytes(certificates.ca.read_bytes())
+        with JsonLinesPeer(ssl_context=certificates.server_context()) as peer:
+            handler = PredictionHandler(
+                peer.url,
+                model="m",
+                ca_certs=str(ca),
+                spool_dir=tmp_path / "spool",
+                counters_interval=0,
+                backoff_initial=0.05,
+                backoff_max=0.2,
+            )
+            ca.rename(tmp_path / "away.pem")
+            handler.log_prediction(inputs={"x": 1}, prediction_id="later")
+            deadline = time.monotonic() + 10
+            while handler.counters().errors < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert handler.counters().spooled == 1
+            (tmp_path / "away.pem").rename(ca)
+            assert peer.wait_for_ids({"later"}, timeout=10)
+            handler.close()
+
+    def test_host_name_is_checked(self, certificates: Certificates, tmp_path: Path) -> None:
+        """A certificate for another host name is refused even from a trusted CA."""
+        with JsonLinesPeer(ssl_context=certificates.server_context(other_host=True)) as peer:
+            handler = PredictionHandler(
+                peer.url,
+                model="m",
+                ca_certs=str(certificates.ca),
+                spool_dir=tmp_path,
+                counters_interval=0,
+                close_timeout=0.5,
+            )
+            handler.log_prediction(inputs={"x": 1})
+            deadline = time.monotonic() + 10
+            while handler.counters().errors == 0 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            handler.close()
+            assert peer.events == []
+
+
+class TestClientCertificates:
+    """Logstash's tcp input with ``ssl_client_authentication => "required"`` (the compose
+    stack's default): only a client with a certificate from the stack's CA gets in."""
+
+    def test_a_client_certificate_from_the_ca_is_let_in(
+        self, certificates: Certificates, tmp_path: Path
+    ) -> None:
+        with JsonLinesPeer(
+            ssl_context=certificates.server_context(require_client_cert=True)
+        ) as peer:
+            handler = PredictionHandler(
+                peer.url,
+                model="m",
+                ca_certs=str(certificates.ca),
+                client_cert=str(certificates.client_cert),
+                client_key=str(certificates.client_key),
+                spool_dir=tmp_path,
+                counters_interval=0,
+            )
+            handler.log_prediction(inputs={"x": 1}, prediction_id="mutual")
+            assert peer.wait_for_ids({"mutual"}, timeout=10)
+            handler.close()
+        assert handler.counters().errors == 0
+        assert not list(tmp_path.glob("*.spool"))
+
+    def test_without_a_certificate_or_with_a_stranger_nothing_gets_in_and_nothing_is_lost(
+        self, certificates: Certificates, tmp_path: Path
+    ) -> None:
+        """The server refuses the handshake; the handler counts errors and keeps the
+        document in its spool for a later process (TLS 1.3 reports the refusal only
+        after the client's first write, so "sent" alone proves nothing here)."""
+        stranger = (str(certificates.stranger_cert), str(certificates.stranger_key))
+        clients: dict[str, tuple[str | None, str | None]] = {
+            "none": (None, None),
+            "stranger": stranger,
+        }
+        for name, (client_cert, client_key) in clients.items():
+            spool = tmp_path / name
+            with JsonLinesPeer(
+                ssl_context=certificates.server_context(require_client_cert=True)
+            ) as peer:
+                handler = PredictionHandler(
+                    peer.url,
+                    model="m",
+                    ca_certs=str(certificates.ca),
+                    spool_dir=spool,
+                    counters_interval=0,
+                    close_timeout=0.5,
+                    backoff_initial=0.05,
+                    client_cert=client_cert,
+                    client_key=client_key,
+                )
+                handler.log_prediction(inputs={"x": 1}, prediction_id=name)
+                deadline = time.monotonic() + 10
+                while handler.counters().errors < 2 and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                handler.close()
+                assert peer.events == [], name
+            assert handler.counters().errors >= 2, name
+            assert list(spool.glob("*.spool")), f"{name}: the refused document stays spooled"

@@ -1,0 +1,365 @@
+"""The query plan: exact request bodies, bucket budgets and response parsing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from mlmon_elk.contract import Kind, Role
+from mlmon_elk.engine.retries import response_problem
+from mlmon_elk.errors import SourceError
+from mlmon_elk.profile.baseline import ModelBaselines
+from mlmon_elk.profile.engine_plan import PlanOptions, build_plan, parse_responses
+from mlmon_elk.profile.window import CategoricalCounts, NumericCounts, TextCounts
+from mlmon_elk.windows import Window
+from tests.factories import baseline, categorical, numeric, text
+
+START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+WINDOW = Window(START, START + timedelta(minutes=5))
+INDEX = "logs-mlmon.prediction-default"
+
+
+def tiny() -> ModelBaselines:
+    b = baseline(
+        "m",
+        "1",
+        [
+            numeric("age", (30.0,), lo=18, hi=90),
+            categorical("city", {"paris": 0.6}, ["paris", "rome"]),
+            text("note", ["late"]),
+            categorical("label", {"yes": 0.5}, ["yes", "no"], role=Role.OUTPUT),
+        ],
+    )
+    return ModelBaselines("m", {"1": b}, default_version="1")
+
+
+def test_plan_is_one_search_with_every_aggregation_of_design_section_7() -> None:
+    """The plan for a small model is exactly this one request body."""
+    plan = build_plan(
+        tiny(), WINDOW, INDEX, PlanOptions(history=2, examples=3, new_features=5, max_versions=4)
+    )
+    time_filter = {
+        "gte": "2024-05-01T12:00:00.000Z",
+        "lt": "2024-05-01T12:05:00.000Z",
+        "format": "strict_date_optional_time",
+    }
+    version_aggs: dict[str, Any] = {
+        "failures": {"filter": {"term": {"event.outcome": "failure"}}},
+        "latency": {
+            "percentiles": {
+                "field": "mlmon.latency_ms",
+                "percents": [50.0, 95.0, 99.0],
+                "keyed": False,
+            }
+        },
+        "latency_stats": {"stats": {"field": "mlmon.latency_ms"}},
+        "present": {"terms": {"field": "mlmon.present", "size": 8}},
+        "null": {"terms": {"field": "mlmon.null", "size": 3, "include": ["age", "city", "note"]}},
+        "input:age:kinds": {
+            "filters": {
+                "filters": {
+                    "num": {"exists": {"field": "mlmon.inputs.num.age"}},
+                    "cat": {"exists": {"field": "mlmon.inputs.cat.age"}},
+                    "text": {"exists": {"field": "mlmon.token_count.age"}},
+                }
+            }
+        },
+        "input:age:bins": {
+            "range": {
+                "field": "mlmon.inputs.num.age",
+                "keyed": True,
+                "ranges": [
+                    {"key": "b0", "to": 30.0},
+                    {"key": "b1", "from": 30.0},
+                    {"key": "below", "to": 18.0},
+                    {"key": "above", "from": 90.00000000000001},
+                ],
+            }
+        },
+        "input:age:stats": {"extended_stats": {"field": "mlmon.inputs.num.age"}},
+        "input:city:kinds": {
+            "filters": {
+                "filters": {
+                    "num": {"exists": {"field": "mlmon.inputs.num.city"}},
+                    "cat": {"exists": {"field": "mlmon.inputs.cat.city"}},
+                    "text": {"exists": {"field": "mlmon.token_count.city"}},
+                }
+            }
+        },
+        "input:city:top": {
+            "terms": {"field": "mlmon.inputs.cat.city", "size": 1, "include": ["paris"]}
+        },
+        "input:city:unseen": {
+            "terms": {"field": "mlmon.inputs.cat.city", "size": 3, "exclude": ["paris", "rome"]}
+        },
+        "input:city:count": {"value_count": {"field": "mlmon.inputs.cat.city"}},
+        "input:note:kinds": {
+            "filters": {
+                "filters": {
+                    "num": {"exists": {"field": "mlmon.inputs.num.note"}},
+                    "cat": {"exists": {"field": "mlmon.inputs.cat.note"}},
+                    "text": {"exists": {"field": "mlmon.token_count.note"}},
+                }
+            }
+        },
+        "input:note:oov": {"terms": {"field": "mlmon.tokens.note", "size": 3, "exclude": ["late"]}},
+        "input:note:tokens": {"sum": {"field": "mlmon.token_count.note"}},
+        "input:note:docs": {"filter": {"exists": {"field": "mlmon.tokens.note"}}},
+        "output:label:kinds": {
+            "filters": {
+                "filters": {
+                    "num": {"exists": {"field": "mlmon.outputs.num.label"}},
+                    "cat": {"exists": {"field": "mlmon.outputs.cat.label"}},
+                }
+            }
+        },
+        "output:label:top": {
+            "terms": {"field": "mlmon.outputs.cat.label", "size": 1, "include": ["yes"]}
+        },
+        "output:label:unseen": {
+            "terms": {"field": "mlmon.outputs.cat.label", "size": 3, "exclude": ["no", "yes"]}
+        },
+        "output:label:count": {"value_count": {"field": "mlmon.outputs.cat.label"}},
+    }
+    expected = {
+        "size": 0,
+        "track_total_hits": False,
+        "query": {
+            "bool": {
+                "filter": [
+                    {"term": {"event.dataset": "mlmon.prediction"}},
+                    {"term": {"mlmon.model.name": "m"}},
+                    {"range": {"@timestamp": {**time_filter, "gte": "2024-05-01T11:50:00.000Z"}}},
+                ]
+            }
+        },
+        "aggs": {
+            "window": {
+                "filter": {"range": {"@timestamp": time_filter}},
+                "aggs": {
+                    "g0": {
+                        "terms": {"field": "mlmon.model.version", "size": 4},
+                        "aggs": version_aggs,
+                    }
+                },
+            },
+            "history": {
+                "date_range": {
+                    "field": "@timestamp",
+                    "keyed": True,
+                    "ranges": [
+                        {
+                            "key": "h0",
+                            "from": "2024-05-01T11:50:00.000Z",
+                            "to": "2024-05-01T11:55:00.000Z",
+                        },
+                        {
+                            "key": "h1",
+                            "from": "2024-05-01T11:55:00.000Z",
+                            "to": "2024-05-01T12:00:00.000Z",
+                        },
+                    ],
+                }
+            },
+        },
+    }
+    assert plan.bodies == (expected,)
+    # 2 history + 4 versions × (1 + present 8 + null 3 + kinds 3+3+3+2 + bins 4 + top 1+1
+    # + unseen 3+3 + oov 3)
+    assert plan.buckets == 2 + 4 * (1 + 8 + 3 + 11 + 4 + 2 + 6 + 3)
+
+
+def test_versions_with_their_own_baseline_get_their_own_group() -> None:
+    """Version 2 is counted on its own bins; every other version on the default baseline."""
+    own = baseline("m", "2", [numeric("age", (50.0,))])
+    model = ModelBaselines("m", {**tiny().by_version, "2": own}, default_version="1")
+    body = build_plan(model, WINDOW, INDEX).bodies[0]
+    groups = body["aggs"]["window"]["aggs"]
+    assert groups["g0"]["terms"] == {"field": "mlmon.model.version", "size": 10, "exclude": ["2"]}
+    assert groups["g1"]["terms"] == {"field": "mlmon.model.version", "size": 1, "include": ["2"]}
+    assert groups["g1"]["aggs"]["input:age:bins"]["range"]["ranges"][0] == {"key": "b0", "to": 50.0}
+
+
+def test_plan_splits_into_msearch_parts_under_the_bucket_budget() -> None:
+    """Each part stays under max_buckets; every aggregation lands in exactly one part."""
+    whole = build_plan(
+        tiny(), WINDOW, INDEX, PlanOptions(max_versions=1, examples=3, new_features=2)
+    )
+    split = build_plan(
+        tiny(),
+        WINDOW,
+        INDEX,
+        PlanOptions(max_versions=1, examples=3, new_features=2, max_buckets=12),
+    )
+    assert len(whole.bodies) == 1
+    assert len(split.bodies) > 1
+    names: list[str] = []
+    for body in split.bodies:
+        aggs = body["aggs"]["window"]["aggs"]["g0"]["aggs"]
+        names.extend(aggs)
+        estimate = 1 + sum(_buckets(a) for a in aggs.values())
+        assert estimate <= 12
+    whole_aggs = whole.bodies[0]["aggs"]["window"]["aggs"]["g0"]["aggs"]
+    assert sorted(names) == sorted(whole_aggs)
+
+
+def _buckets(agg: dict[str, Any]) -> int:
+    if "terms" in agg:
+        return int(agg["terms"]["size"])
+    if "range" in agg:
+        return len(agg["range"]["ranges"])
+    if "filters" in agg:
+        return len(agg["filters"]["filters"])
+    return 0
+
+
+def test_one_aggregation_larger_than_the_budget_is_a_clear_error() -> None:
+    """A budget no split can meet names the aggregation and the settings to change."""
+    with pytest.raises(SourceError, match=r"'present' needs .* buckets.*max_buckets"):
+        build_plan(tiny(), WINDOW, INDEX, PlanOptions(max_buckets=20, max_versions=10))
+
+
+def _version_bucket(**aggs: Any) -> dict[str, Any]:
+    return {"key": "1", "doc_count": 10, **aggs}
+
+
+def test_parsing_turns_aggregations_into_the_window_profile() -> None:
+    """Counts land in the profile's fields; unseen totals include sum_other_doc_count."""
+    plan = build_plan(tiny(), WINDOW, INDEX, PlanOptions(history=2, examples=1))
+    response = {
+        "_shards": {"total": 1, "failed": 0},
+        "aggregations": {
+            "history": {"buckets": {"h0": {"doc_count": 7}, "h1": {"doc_count": 9}}},
+            "window": {
+                "g0": {
+                    "sum_other_doc_count": 0,
+                    "buckets": [
+                        _version_bucket(
+                            failures={"doc_count": 1},
+                            latency={
+                                "values": [
+                                    {"key": 50.0, "value": 4.0},
+                                    {"key": 99.0, "value": None},
+                                ]
+                            },
+                            latency_stats={"count": 9, "avg": 5.0, "max": 20.0},
+                            present={
+                                "buckets": [
+                                    {"key": "age", "doc_count": 9},
+                                    {"key": "new", "doc_count": 2},
+                                ]
+                            },
+                            null={"buckets": [{"key": "age", "doc_count": 1}]},
+                            **{
+                                "input:age:kinds": {
+                                    "buckets": {
+                                        "num": {"doc_count": 8},
+                                        "cat": {"doc_count": 0},
+                                        "text": {"doc_count": 0},
+                                    }
+                                },
+                                "input:age:bins": {
+                                    "buckets": {
+                                        "b0": {"doc_count": 3},
+                                        "b1": {"doc_count": 5},
+                                        "below": {"doc_count": 1},
+                                        "above": {"doc_count": 0},
+                                    }
+                                },
+                                "input:age:stats": {
+                                    "count": 8,
+                                    "min": 17.0,
+                                    "max": 80.0,
+                                    "avg": 40.0,
+                                    "std_deviation_population": 10.0,
+                                },
+                                "input:city:count": {"value": 6},
+                                "input:city:top": {"buckets": [{"key": "paris", "doc_count": 3}]},
+                                "input:city:unseen": {
+                                    "buckets": [{"key": "oslo", "doc_count": 2}],
+                                    "sum_other_doc_count": 1,
+                                },
+                                "input:note:docs": {"doc_count": 4},
+                                "input:note:tokens": {"value": 10.0},
+                                "input:note:oov": {"buckets": [], "sum_other_doc_count": 0},
+                            },
+                        )
+                    ],
+                }
+            },
+        },
+    }
+    window = parse_responses(plan, [response]).window
+    assert window.history == (7, 9)
+    profile = window.versions["1"]
+    assert (profile.count, profile.failures) == (10, 1)
+    assert profile.latency.percentiles == {50.0: 4.0}
+    assert profile.present_names == {"age": 9, "new": 2}
+    age = profile.feature(Role.INPUT, "age")
+    assert age is not None
+    assert (age.present, age.null, dict(age.kinds)) == (9, 1, {Kind.NUM: 8})
+    assert age.numeric == NumericCounts(
+        bins=(3, 5), count=8, below_min=1, above_max=0, min=17.0, max=80.0, mean=40.0, std=10.0
+    )
+    city = profile.feature(Role.INPUT, "city")
+    assert city is not None
+    assert city.categorical == CategoricalCounts(
+        top=(("paris", 3),), other=0, unseen=3, count=6, unseen_examples=(("oslo", 2),)
+    )
+    note = profile.feature(Role.INPUT, "note")
+    assert note is not None
+    assert note.text == TextCounts(documents=4, tokens=10, oov_tokens=0)
+    label = profile.feature(Role.OUTPUT, "label")
+    assert label is not None
+    assert (label.present, label.categorical) == (0, CategoricalCounts((("yes", 0),), 0, 0, 0))
+
+
+def test_a_missing_index_reads_as_a_window_without_predictions() -> None:
+    """No aggregations at all (no index yet) means no versions and zero history."""
+    plan = build_plan(tiny(), WINDOW, INDEX, PlanOptions(history=3))
+    window = parse_responses(plan, [{"_shards": {"total": 0, "failed": 0}, "hits": {}}]).window
+    assert window.versions == {}
+    assert window.history == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("response", "problem"),
+    [
+        ({"timed_out": True}, "timed out"),
+        (
+            {
+                "_shards": {
+                    "total": 3,
+                    "failed": 1,
+                    "failures": [{"reason": {"type": "x", "reason": "boom"}}],
+                }
+            },
+            "1 of 3 shards failed: x: boom",
+        ),
+        (
+            {"error": {"type": "too_many_buckets_exception", "reason": "too many"}, "status": 503},
+            "too_many",
+        ),
+    ],
+)
+def test_partial_responses_are_refused(response: dict[str, Any], problem: str) -> None:
+    """Timeouts, failed shards and msearch errors are never read as counts."""
+    message = response_problem(response)
+    assert message is not None
+    assert problem in message
+    plan = build_plan(tiny(), WINDOW, INDEX)
+    with pytest.raises(SourceError, match=problem):
+        parse_responses(plan, [response])
+
+
+def test_versions_beyond_max_versions_are_reported() -> None:
+    """Predictions of versions the split left out become a note for the run summary."""
+    plan = build_plan(tiny(), WINDOW, INDEX, PlanOptions(max_versions=1))
+    response = {"aggregations": {"window": {"g0": {"buckets": [], "sum_other_doc_count": 12}}}}
+    notes = parse_responses(plan, [response]).notes
+    assert notes == (
+        "12 predictions of versions beyond the 1 most frequent were not counted"
+        " (elasticsearch.max_versions)",
+    )

@@ -1,0 +1,58 @@
+"""A serving process for tests: logs predictions through a PredictionHandler.
+
+Run as ``python -m tests.serving_process URL --count N [--spool DIR] [--prefix P]
+[--then hold|close|replay]``. It prints ``progress <i>`` every 10,000 records,
+then one JSON line with the handler's counters. ``--then hold`` waits until
+everything is delivered or spooled, prints ``ready`` and sleeps (for
+``SIGKILL``); ``--then close`` (default) closes the handler, which delivers
+what is queued or spooled — including a spool adopted from a dead process —
+within its close timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from mlmon_elk import PredictionHandler
+
+FEATURES = {f"f{i}": (i * 1.5 if i % 2 else f"c{i}") for i in range(20)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("url")
+    parser.add_argument("--count", type=int, default=0)
+    parser.add_argument("--spool", default=None)
+    parser.add_argument("--prefix", default="id")
+    parser.add_argument("--then", choices=("close", "hold"), default="close")
+    parser.add_argument("--queue-size", type=int, default=50_000)
+    args = parser.parse_args(argv)
+    handler = PredictionHandler(
+        args.url,
+        model="producer",
+        spool_dir=args.spool,
+        counters_interval=0,
+        backoff_initial=0.05,
+        backoff_max=0.5,
+        close_timeout=20.0,
+        queue_size=args.queue_size,
+    )
+    for i in range(args.count):
+        handler.log_prediction(inputs=FEATURES, outputs=0.5, prediction_id=f"{args.prefix}{i}")
+        if i % 10_000 == 0:
+            print("progress", i, flush=True)
+    if args.then == "hold":
+        handler.drain(60.0)
+        print(json.dumps(handler.counters().as_dict()), flush=True)
+        print("ready", flush=True)
+        time.sleep(3600)
+    handler.close()
+    print(json.dumps(handler.counters().as_dict()), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
