@@ -67,8 +67,8 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from mlmon_elk.analyzer.config import load_config
     from mlmon_elk.analyzer.run import Analyzer
-    from mlmon_elk.cli.console import run_table
     from mlmon_elk.errors import ConfigError
+    from mlmon_elk.results.console import run_table
     from mlmon_elk.windows import parse_time, utc_now
 
     def time_arg(name: str, text: str) -> Any:

@@ -30,10 +30,10 @@ import numpy as np
 import yaml
 
 from mlmon_elk.checks.result import WindowResult
-from mlmon_elk.cli.console import time_range
 from mlmon_elk.contract import DEFAULT_NAMESPACE, Status, Transition
 from mlmon_elk.demo.traffic import DEMO_DRIFT, MODEL, VERSION, Drift, applications, predict
 from mlmon_elk.errors import MlmonError
+from mlmon_elk.results.console import time_range
 from mlmon_elk.results.run_summary import RunSummary
 from mlmon_elk.windows import Window, floor_time, format_time, utc_now
 

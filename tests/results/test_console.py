@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from mlmon_elk.cli.console import time_range
+from mlmon_elk.results.console import time_range
 
 
 def test_a_range_within_a_day_gives_the_date_once() -> None:
