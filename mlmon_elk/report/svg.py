@@ -54,18 +54,9 @@ def bars(
             (-bar_w, e, BASELINE_COLOUR, "baseline"),
             (0.0, o, WINDOW_COLOUR, "window"),
         ):
-            h = plot_h * value / scale
-            tip = _title(f"{label} · {who} {value:.1%}")
+            tip = f"{label} · {who} {value:.1%}"
             parts.append(
-                _tag(
-                    "rect",
-                    tip,
-                    x=x + offset,
-                    y=top + plot_h - h,
-                    width=bar_w,
-                    height=h,
-                    fill=colour,
-                )
+                _bar(x + offset, top + plot_h, bar_w, plot_h * value / scale, colour, tip=tip)
             )
         y = top + plot_h + 12
         parts.append(
@@ -120,18 +111,7 @@ def timeline(
         (values, WINDOW_COLOUR, "none"),
     ):
         points = [xy(t, v) for t, v in zip(times, series, strict=True) if v is not None]
-        if len(points) > 1:
-            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-            parts.append(
-                _tag(
-                    "polyline",
-                    points=path,
-                    fill="none",
-                    stroke=colour,
-                    stroke_width=1.5,
-                    stroke_dasharray=dash,
-                )
-            )
+        parts += _polyline(points, colour, dash, 1.5)
     for t, v, alert in zip(times, values, alerts, strict=True):
         if v is None:
             continue
@@ -174,18 +154,7 @@ def sparkline(
         (values, WINDOW_COLOUR, "none"),
     ):
         points = [xy(i, v) for i, v in enumerate(series) if v is not None and math.isfinite(v)]
-        if len(points) > 1:
-            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-            parts.append(
-                _tag(
-                    "polyline",
-                    points=path,
-                    fill="none",
-                    stroke=colour,
-                    stroke_width=1.2,
-                    stroke_dasharray=dash,
-                )
-            )
+        parts += _polyline(points, colour, dash, 1.2)
     for i, (v, alert) in enumerate(zip(values, alerts, strict=True)):
         if alert and v is not None and math.isfinite(v):
             x, y = xy(i, v)
@@ -212,18 +181,34 @@ def mini_bars(
     parts = [_title(tip)] if tip else []
     for i, (e, o) in enumerate(zip(expected, observed, strict=True)):
         for offset, value, colour in ((0.0, e, BASELINE_COLOUR), (bar, o, WINDOW_COLOUR)):
-            h = (height - 2) * value / scale
             parts.append(
-                _tag(
-                    "rect",
-                    x=1 + i * slot + offset,
-                    y=height - 1 - h,
-                    width=bar,
-                    height=h,
-                    fill=colour,
-                )
+                _bar(1 + i * slot + offset, height - 1, bar, (height - 2) * value / scale, colour)
             )
     return _bare_svg(width, height, parts)
+
+
+def _bar(x: float, base: float, width: float, height: float, fill: str, *, tip: str = "") -> str:
+    """A bar standing on the line ``y = base``, with a hover ``tip``."""
+    body = _title(tip) if tip else ""
+    return _tag("rect", body, x=x, y=base - height, width=width, height=height, fill=fill)
+
+
+def _polyline(
+    points: Sequence[tuple[float, float]], colour: str, dash: str, width: float
+) -> list[str]:
+    """A line through ``points``; nothing for fewer than two."""
+    if len(points) < 2:
+        return []
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+    line = _tag(
+        "polyline",
+        points=path,
+        fill="none",
+        stroke=colour,
+        stroke_width=width,
+        stroke_dasharray=dash,
+    )
+    return [line]
 
 
 def _bare_svg(width: int, height: int, parts: list[str]) -> str:
