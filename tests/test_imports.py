@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 HEAVY = (
     "pandas",
@@ -72,5 +73,28 @@ def test_help_imports_nothing_heavy() -> None:
     command runs."""
     result = subprocess.run(
         [sys.executable, "-c", HELP], capture_output=True, text=True, check=True
+    )
+    assert result.stderr.strip().splitlines()[-1] == "[]"
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+CONFIG = f"""
+import sys
+from mlmon_elk.analyzer.config import load_config
+for name in ("mlmon.yaml", "mlmon-files.yaml"):
+    config = load_config({str(EXAMPLES)!r} + "/" + name)
+    assert config.models[0].settings.min_expected_count == 5
+print(sorted(set({HEAVY!r}) & set(sys.modules)), file=sys.stderr)
+"""
+
+
+def test_reading_the_configuration_imports_nothing_heavy() -> None:
+    """Loading the analyzer's configuration (both examples: Elasticsearch and files) loads
+    none of pandas, numpy, SciPy or the Elasticsearch client: the defaults it offers live in
+    light modules (``profile.defaults``, ``sources.defaults``, ``engine.client``,
+    ``checks.settings``), and ``checks`` imports ``check_run`` on first use."""
+    result = subprocess.run(
+        [sys.executable, "-c", CONFIG], capture_output=True, text=True, check=True
     )
     assert result.stderr.strip().splitlines()[-1] == "[]"

@@ -24,13 +24,12 @@ from typing import Any, Union
 
 from mlmon_elk.checks.settings import CheckSettings
 from mlmon_elk.contract import DEFAULT_NAMESPACE, validate_namespace
-from mlmon_elk.engine.client import DISTRIBUTIONS, EsConnection
+from mlmon_elk.engine.client import DEFAULT_MAX_BUCKETS, DISTRIBUTIONS, EsConnection
 from mlmon_elk.errors import ConfigError
-from mlmon_elk.profile.counting import EXAMPLES
-from mlmon_elk.profile.engine_plan import DEFAULT_MAX_BUCKETS
+from mlmon_elk.profile.defaults import EXAMPLES
 from mlmon_elk.retry import Retry
 from mlmon_elk.sinks.unsent import DEFAULT_NAME as UNSENT_RUNS
-from mlmon_elk.sources.files import DEFAULT_CHUNK_ROWS
+from mlmon_elk.sources.defaults import DEFAULT_CHUNK_ROWS
 from mlmon_elk.windows import Schedule, format_duration, parse_duration
 from mlmon_elk.yaml_files import read_yaml_mapping
 

@@ -8,7 +8,7 @@ Top categories expected fewer than ``min_expected_count`` times in the window
 are pooled into "other", which keeps χ² valid and stops a few thousand rare ids
 from turning PSI into noise at small windows.
 
-Effect: PSI (``metrics.psi``). Test: Pearson χ² of the window against the
+Effect: PSI (``profile.stats.psi``). Test: Pearson χ² of the window against the
 baseline, two-sample (the baseline is a finite sample too). Threshold:
 ``max(min_psi, calibrated PSI at this window size)``.
 
@@ -33,10 +33,10 @@ When only the second effect is large, only its own test counts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from mlmon_elk.checks import metrics
 from mlmon_elk.checks.finding import Finding, num, pct, required, too_few
@@ -44,51 +44,13 @@ from mlmon_elk.checks.settings import CheckSettings
 from mlmon_elk.checks.thresholds import threshold
 from mlmon_elk.contract import Check
 from mlmon_elk.errors import DataError
+from mlmon_elk.profile import stats
 from mlmon_elk.profile.baseline import CategoricalProfile, FeatureProfile, NumericProfile
+from mlmon_elk.profile.category_bins import OTHER, UNSEEN, category_bins
 from mlmon_elk.profile.window import CategoricalCounts, FeatureCounts, NumericCounts
 
-OTHER = "(other)"
-UNSEEN = "(unseen)"
 MOVERS = 5
 """How many categories / bins that moved most are kept in the context."""
-
-
-@dataclass(frozen=True, slots=True)
-class CategoryBins:
-    """The bins one window's categorical counts are compared on."""
-
-    labels: tuple[str, ...]
-    expected: NDArray[np.float64]
-    keep: NDArray[np.intp]
-    """Positions of the top categories kept as bins of their own."""
-    n_top: int
-
-    def fold(self, counts: ArrayLike) -> NDArray[np.float64]:
-        """``[top…, other, unseen]`` counts (any leading axes) → counts on these bins."""
-        c = np.asarray(counts, dtype=float)
-        top = c[..., : self.n_top]
-        pooled = top.sum(axis=-1) - top[..., self.keep].sum(axis=-1)
-        other = c[..., self.n_top] + pooled
-        return np.concatenate(
-            [top[..., self.keep], other[..., None], c[..., self.n_top + 1, None]], axis=-1
-        )
-
-
-def category_bins(profile: CategoricalProfile, n: int, min_expected: float) -> CategoryBins:
-    """Top categories (those expected ``min_expected`` times in ``n`` values), other, unseen."""
-    u = profile.expected_unseen_rate
-    top = np.array([share for _, share in profile.top], dtype=float) * (1 - u)
-    keep = np.flatnonzero(top * n >= min_expected)
-    names = profile.top_names
-    expected = np.concatenate(
-        [top[keep], [profile.other_share * (1 - u) + top.sum() - top[keep].sum()], [u]]
-    )
-    return CategoryBins(
-        labels=(*(names[i] for i in keep), OTHER, UNSEEN),
-        expected=expected,
-        keep=keep,
-        n_top=len(names),
-    )
 
 
 def category_vector(counts: CategoricalCounts, profile: CategoricalProfile) -> list[int]:
@@ -139,7 +101,7 @@ def category_shift(
     )
     p = min(1.0, 2 * min(finding.p_value if finding.p_value is not None else 1.0, share_p))
     finding = replace(finding, p_value=p)
-    observed = metrics.shares(observed_counts)
+    observed = stats.shares(observed_counts)
     linf = float(np.max(np.abs(observed[:seen] - bins.expected[:seen])))
     if linf >= settings.min_share_shift:
         if (finding.value or 0.0) < (finding.threshold or 0.0):
@@ -276,8 +238,8 @@ def _compare(
     baseline_rows: int,
     quote: bool,
 ) -> Finding:
-    observed = metrics.shares(observed_counts)
-    value = float(metrics.psi(expected, observed))
+    observed = stats.shares(observed_counts)
+    value = float(stats.psi(expected, observed))
     _, _, p = metrics.chi2_homogeneity(
         expected, values_in_baseline(feature, baseline_rows), observed_counts
     )

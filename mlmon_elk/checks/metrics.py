@@ -1,12 +1,11 @@
 """The metric conventions and tests every check uses (DESIGN.md §5), pure and vectorised.
 
 Distribution metrics take *proportions* (last axis = bins) and broadcast over
-leading axes, so the baseline calibration evaluates thousands of resampled
-windows in one call with exactly the functions the checks use.
+leading axes, like PSI (:mod:`mlmon_elk.profile.stats`, which the baseline
+calibration shares with the checks).
 
-Conventions, fixed here and nowhere else:
+Conventions, fixed here and nowhere else (PSI's in ``profile.stats``):
 
-* PSI = Σ (a − e)·ln(a / e), with both proportions clipped below at ``1e-4``;
 * Jensen–Shannon *distance*, log base 2, in ``[0, 1]``;
 * L∞ = max |a − e|;
 * binned KS = max |CDF_a − CDF_e| at the baseline's bin edges.
@@ -19,27 +18,9 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from mlmon_elk.checks import distributions
-
-PSI_EPSILON = 1e-4
-"""Floor of proportions inside PSI's logarithm (an empty bin is not infinitely surprising)."""
+from mlmon_elk.profile import distributions
 
 FloatArray = NDArray[np.float64]
-
-
-def shares(counts: ArrayLike) -> FloatArray:
-    """Counts → proportions along the last axis (all-zero rows stay zero)."""
-    c = np.asarray(counts, dtype=float)
-    total = c.sum(axis=-1, keepdims=True)
-    out: FloatArray = np.divide(c, total, out=np.zeros_like(c), where=total > 0)
-    return out
-
-
-def psi(expected: ArrayLike, observed: ArrayLike) -> FloatArray:
-    """Population stability index of ``observed`` against ``expected`` proportions."""
-    e = np.clip(np.asarray(expected, dtype=float), PSI_EPSILON, None)
-    a = np.clip(np.asarray(observed, dtype=float), PSI_EPSILON, None)
-    return np.asarray(np.sum((a - e) * np.log(a / e), axis=-1))
 
 
 def js_distance(expected: ArrayLike, observed: ArrayLike) -> FloatArray:
@@ -170,31 +151,3 @@ def holm(p_values: Sequence[float]) -> list[float]:
     out = np.empty(m)
     out[order] = adjusted
     return [float(x) for x in out]
-
-
-def normal_upper(values: ArrayLike, tail: float) -> float:
-    """Upper ``1 − tail`` bound of a roughly normal metric from its resampled values."""
-    v = np.asarray(values, dtype=float)
-    return (
-        float(v.mean() + distributions.norm_isf(tail) * v.std(ddof=1))
-        if v.size > 1
-        else float(v.mean())
-    )
-
-
-def scaled_chi2_upper(values: ArrayLike, tail: float) -> float:
-    """Upper ``1 − tail`` bound of a non-negative quadratic metric (PSI, χ²-like).
-
-    Under no drift such metrics behave like ``a·χ²_d``; matching the mean and
-    variance of the resampled values (Welch–Satterthwaite) gives ``a`` and
-    ``d``, and so a tail quantile far beyond what a few hundred resamples could
-    show directly.
-    """
-    v = np.asarray(values, dtype=float)
-    mean = float(v.mean()) if v.size else 0.0
-    var = float(v.var(ddof=1)) if v.size > 1 else 0.0
-    if mean <= 0 or var <= 0:
-        return max(mean, 0.0)
-    scale = var / (2 * mean)
-    dof = 2 * mean * mean / var
-    return float(scale * distributions.chi2_isf(tail, dof))

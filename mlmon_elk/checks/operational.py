@@ -13,10 +13,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from mlmon_elk.checks import distributions
 from mlmon_elk.checks.finding import Finding, pct, too_few
 from mlmon_elk.checks.settings import CheckSettings
 from mlmon_elk.contract import Check
+from mlmon_elk.profile import distributions
 from mlmon_elk.profile.window import ModelWindow, WindowProfile
 
 

@@ -33,10 +33,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlmon_elk.checks import distributions
 from mlmon_elk.checks.finding import Finding, pct, pts, too_few
 from mlmon_elk.checks.settings import CheckSettings
 from mlmon_elk.contract import Check
+from mlmon_elk.profile import distributions
 from mlmon_elk.profile.performance import (
     OutcomeCounts,
     PerformanceProfile,

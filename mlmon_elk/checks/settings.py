@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mlmon_elk.contract import Check
+from mlmon_elk.profile.defaults import MIN_EXPECTED_COUNT
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,7 @@ class CheckSettings:
     use_calibration: bool = True
     """Raise each threshold to the baseline's calibrated natural variation at
     the window's size (``Calibration``); off, only the minimum effects apply."""
-    min_expected_count: int = 5
+    min_expected_count: int = MIN_EXPECTED_COUNT
     """Top categories expected fewer than this many times in the window are
     pooled into "other" (χ² validity; stops rare ids from dominating PSI)."""
     min_rows_operational: int = 20

@@ -37,6 +37,10 @@ API_KEY_ENV = "MLMON_ES_API_KEY"
 USERNAME_ENV = "MLMON_ES_USERNAME"
 PASSWORD_ENV = "MLMON_ES_PASSWORD"  # noqa: S105 - the name of a variable, not a password
 
+DEFAULT_MAX_BUCKETS = 65_536
+"""Elasticsearch's default ``search.max_buckets`` (since 7.9), a limit of the cluster
+that query plans split themselves to stay under."""
+
 
 @dataclass(frozen=True, slots=True)
 class EsConnection:

@@ -36,12 +36,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from mlmon_elk.checks import metrics
-from mlmon_elk.checks.distribution import category_bins
-from mlmon_elk.checks.settings import CheckSettings
 from mlmon_elk.contract import Check, Kind, Role, sanitize_name, with_hash_suffix
 from mlmon_elk.errors import BaselineError, DataError
 from mlmon_elk.producer.tokens import tokenize
+from mlmon_elk.profile import stats
 from mlmon_elk.profile.baseline import (
     MAX_VOCABULARY,
     Baseline,
@@ -51,6 +49,8 @@ from mlmon_elk.profile.baseline import (
     NumericProfile,
     TextProfile,
 )
+from mlmon_elk.profile.category_bins import category_bins
+from mlmon_elk.profile.defaults import MIN_EXPECTED_COUNT
 from mlmon_elk.profile.hygiene import calibration_warning, column_warnings
 from mlmon_elk.profile.performance import PerformanceProfile
 from mlmon_elk.profile.performance_build import performance_profile
@@ -94,7 +94,7 @@ class BuildOptions:
     """Probability that a no-drift window exceeds the calibrated bound."""
     seed: int = 0
     """Seed of the holdout carve and the resampling (baselines are reproducible)."""
-    min_expected_count: int = CheckSettings().min_expected_count
+    min_expected_count: int = MIN_EXPECTED_COUNT
     """Must match the checks' setting: rare top categories are pooled alike."""
     target: str | None = None
     """Column of the actual value: records the model's held-out performance
@@ -520,7 +520,7 @@ def _calibrate(
         if feature.numeric is not None and (counted > 0).all():
             found[drift or Check.NUMERIC_DRIFT] = (
                 float(counted.mean()),
-                metrics.psi(feature.numeric.shares, metrics.shares(values)),
+                stats.psi(feature.numeric.shares, stats.shares(values)),
                 "chi2",
             )
         if feature.categorical is not None and (counted > 0).all():
@@ -528,7 +528,7 @@ def _calibrate(
             bins = category_bins(cat, round(counted.mean()), opts.min_expected_count)
             found[drift or Check.CATEGORY_SHIFT] = (
                 float(counted.mean()),
-                metrics.psi(bins.expected, metrics.shares(bins.fold(values))),
+                stats.psi(bins.expected, stats.shares(bins.fold(values))),
                 "chi2",
             )
             found[Check.UNSEEN_CATEGORIES] = (
@@ -548,7 +548,7 @@ def _calibrate(
         for check, (size, metric, family) in found.items():
             if size < 1:
                 continue
-            fit = metrics.scaled_chi2_upper if family == "chi2" else metrics.normal_upper
+            fit = stats.scaled_chi2_upper if family == "chi2" else stats.normal_upper
             uppers.setdefault(check, []).append((round(size), fit(metric, opts.tail)))
     calibration = {
         check: Calibration(metric=_METRIC[check], upper=tuple(dict(points).items()), tail=opts.tail)

@@ -13,10 +13,8 @@ import numpy as np
 import pandas as pd
 
 from mlmon_elk.profile.baseline import CategoricalProfile, NumericProfile, TextProfile
+from mlmon_elk.profile.defaults import EXAMPLES
 from mlmon_elk.profile.window import CategoricalCounts, NumericCounts, TextCounts
-
-EXAMPLES = 10
-"""How many unseen values / OOV tokens are kept as examples."""
 
 
 def count_numeric(values: np.ndarray, profile: NumericProfile) -> NumericCounts:

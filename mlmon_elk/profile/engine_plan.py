@@ -53,10 +53,11 @@ from mlmon_elk.contract import (
     tokens_field,
     value_field,
 )
+from mlmon_elk.engine.client import DEFAULT_MAX_BUCKETS
 from mlmon_elk.engine.retries import response_problem
 from mlmon_elk.errors import SourceError
 from mlmon_elk.profile.baseline import Baseline, FeatureProfile, ModelBaselines
-from mlmon_elk.profile.counting import EXAMPLES
+from mlmon_elk.profile.defaults import EXAMPLES
 from mlmon_elk.profile.values import number_to_category
 from mlmon_elk.profile.window import (
     CategoricalCounts,
@@ -70,9 +71,6 @@ from mlmon_elk.profile.window import (
 from mlmon_elk.windows import Window, format_time
 
 Body = dict[str, Any]
-
-DEFAULT_MAX_BUCKETS = 65_536
-"""Elasticsearch's default ``search.max_buckets`` (since 7.9)."""
 
 DEFAULT_PERCENTS = (50.0, 95.0, 99.0)
 

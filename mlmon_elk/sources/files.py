@@ -38,7 +38,8 @@ from mlmon_elk.contract import KEYWORD_IGNORE_ABOVE, TOKEN_IGNORE_ABOVE, Dataset
 from mlmon_elk.errors import DataError, SourceError
 from mlmon_elk.producer.transports.file import rotated_files
 from mlmon_elk.profile.baseline import Baseline, FeatureProfile, ModelBaselines
-from mlmon_elk.profile.counting import EXAMPLES, count_categorical, count_numeric
+from mlmon_elk.profile.counting import count_categorical, count_numeric
+from mlmon_elk.profile.defaults import EXAMPLES
 from mlmon_elk.profile.engine_plan import DEFAULT_PERCENTS
 from mlmon_elk.profile.values import number_to_category
 from mlmon_elk.profile.window import (
@@ -51,12 +52,10 @@ from mlmon_elk.profile.window import (
     WindowProfile,
 )
 from mlmon_elk.sources import FetchResult
+from mlmon_elk.sources.defaults import DEFAULT_CHUNK_ROWS
 from mlmon_elk.windows import EPOCH, Window, format_time
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_CHUNK_ROWS = 50_000
-"""Lines parsed and counted at a time; bounds memory whatever the file size."""
 
 MTIME_SLACK_SECONDS = 600
 """A file last modified this long before a window may still be read (clock skew

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from mlmon_elk.checks import metrics
-
-
-def test_psi_clips_proportions_at_1e4() -> None:
-    """PSI = Σ (a−e)·ln(a/e) with both proportions floored at 1e-4."""
-    e, a = [0.5, 0.5, 0.0], [0.4, 0.5, 0.1]
-    expected = (0.4 - 0.5) * math.log(0.4 / 0.5) + (0.1 - 1e-4) * math.log(0.1 / 1e-4)
-    assert float(metrics.psi(e, a)) == pytest.approx(expected)
-    assert float(metrics.psi(e, e)) == 0.0
 
 
 def test_js_distance_is_base_2_and_matches_scipy() -> None:
@@ -32,13 +22,6 @@ def test_linf_and_binned_ks() -> None:
     e, a = [0.25, 0.25, 0.5], [0.45, 0.25, 0.3]
     assert float(metrics.linf(e, a)) == pytest.approx(0.2)
     assert float(metrics.binned_ks(e, a)) == pytest.approx(0.2)
-
-
-def test_metrics_broadcast_over_windows() -> None:
-    """Many windows are scored in one call (the calibration relies on it)."""
-    e = [0.5, 0.5]
-    windows = np.array([[0.5, 0.5], [0.6, 0.4], [0.4, 0.6]])
-    assert metrics.psi(e, windows).shape == (3,)
 
 
 def test_chi2_two_sample_matches_a_contingency_table() -> None:
@@ -65,19 +48,3 @@ def test_holm_adjusts_step_down_and_never_beats_raw() -> None:
     adjusted = metrics.holm([0.01, 0.04, 0.03, 0.5])
     assert adjusted == pytest.approx([0.04, 0.09, 0.09, 0.5])
     assert metrics.holm([]) == []
-
-
-def test_scaled_chi2_upper_recovers_a_chi2_tail() -> None:
-    """Moment-matching resampled χ²/n values recovers the true 0.1% quantile."""
-    rng = np.random.default_rng(0)
-    values = rng.chisquare(9, size=5_000) / 1000
-    assert metrics.scaled_chi2_upper(values, 0.001) == pytest.approx(
-        stats.chi2.isf(0.001, 9) / 1000, rel=0.1
-    )
-    assert metrics.scaled_chi2_upper(np.zeros(10), 0.001) == 0.0
-
-
-def test_normal_upper_is_mean_plus_z_sd() -> None:
-    """Rate rises get mean + z(1 − tail)·sd."""
-    values = np.array([-1.0, 0.0, 1.0])
-    assert metrics.normal_upper(values, 0.001) == pytest.approx(stats.norm.isf(0.001))

@@ -1,4 +1,4 @@
-"""The tail probabilities from scipy.special agree with scipy.stats everywhere the checks go."""
+"""The tail probabilities from scipy.special agree with scipy.stats wherever they are used."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import itertools
 import pytest
 from scipy import stats
 
-from mlmon_elk.checks import distributions as d
+from mlmon_elk.profile import distributions as d
 
 
 def close(a: float, b: float) -> bool:

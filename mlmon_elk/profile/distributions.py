@@ -1,4 +1,4 @@
-"""The few tail probabilities the checks need, from ``scipy.special``.
+"""Tail probabilities for the checks and the baseline calibration, from ``scipy.special``.
 
 ``scipy.stats`` costs about a second to import — most of a cron-run ``analyze
 --once`` — for seven functions that ``scipy.special`` computes directly (the

@@ -1,0 +1,13 @@
+"""Defaults of the window counts and the baseline calibration that configuration
+also offers, kept free of numpy and pandas so that reading a configuration stays
+light (the modules that use them are heavy)."""
+
+from __future__ import annotations
+
+EXAMPLES = 10
+"""How many unseen values / OOV tokens are kept as examples."""
+
+MIN_EXPECTED_COUNT = 5
+"""Top categories expected fewer than this many times in a window are pooled
+into "other" (χ² validity; stops rare ids from dominating PSI). The checks'
+``min_expected_count`` and the calibration's must match: both default to this."""
