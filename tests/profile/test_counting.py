@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 
 from mlmon_elk.profile.baseline import CategoricalProfile, NumericProfile, TextProfile
-from mlmon_elk.profile.counting import count_categorical, count_numeric, count_text
+from mlmon_elk.profile.counting.categorical import count as count_categorical
+from mlmon_elk.profile.counting.numeric import count as count_numeric
+from mlmon_elk.profile.counting.text import count as count_text
 
 NUM = NumericProfile(edges=(0.0, 10.0), shares=(0.1, 0.8, 0.1), min=-5, max=20, mean=5, std=3)
 CAT = CategoricalProfile(

@@ -12,16 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from mlmon_elk.analyzer.fetch import FileSource
 from mlmon_elk.contract import Role
 from mlmon_elk.errors import DataError, SourceError
 from mlmon_elk.profile.baseline import ModelBaselines
-from mlmon_elk.sources.files import (
-    FileSource,
-    WindowCounter,
-    expand_paths,
-    read_chunks,
-    stamped_outside,
-)
+from mlmon_elk.profile.records import WindowCounter
+from mlmon_elk.sources.files import Vanished, expand_paths, read_chunks, stamped_outside
 from mlmon_elk.windows import Window, format_time
 from tests.factories import credit_baseline, prediction, write_jsonl
 from tests.sources.test_differential import WINDOW, assert_same_profile, mixed_documents
@@ -163,13 +159,12 @@ def test_the_active_file_brings_its_rotated_files_by_the_handlers_naming(tmp_pat
 
 def test_a_file_rotated_after_listing_is_noticed(tmp_path: Path) -> None:
     """If the active file was renamed and replaced since it was listed, reading says so."""
-    from mlmon_elk.sources.files import _Vanished
 
     active = write_jsonl(tmp_path / "predictions.jsonl", [prediction(WINDOW.start)])
     listed = {active: active.stat().st_ino}
     active.rename(tmp_path / "predictions-20240501T120000.000001Z.jsonl")
     write_jsonl(active, [])
-    with pytest.raises(_Vanished):
+    with pytest.raises(Vanished):
         list(read_chunks([active], inodes=listed))
 
 
