@@ -68,9 +68,9 @@ from mlmon_elk.profile.frame import window_from_frame
 from mlmon_elk.profile.window import ModelWindow, WindowProfile
 from mlmon_elk.stack.install import engine_of, install_templates
 from mlmon_elk.windows import Window, format_time
+from tests.analyzer.test_fetch_differential import assert_same_profile
 from tests.conftest import ENGINE_HOME, real_cluster_connection
 from tests.proxy import TcpProxy, observing_node
-from tests.analyzer.test_fetch_differential import assert_same_profile
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch

@@ -50,8 +50,7 @@ from mlmon_elk.profile.counting import (
     presence,
     text,
 )
-from mlmon_elk.profile.counting.aggregation import Agg as _Agg
-from mlmon_elk.profile.counting.aggregation import Body
+from mlmon_elk.profile.counting.aggregation import Agg, Body
 from mlmon_elk.profile.counting.operational import DEFAULT_PERCENTS
 from mlmon_elk.profile.window import FeatureCounts, ModelWindow, WindowProfile
 from mlmon_elk.windows import Window, format_time
@@ -151,7 +150,7 @@ def _version_groups(model: ModelBaselines, options: PlanOptions) -> tuple[Versio
     return (catch_all, *groups)
 
 
-def _group_aggs(group: VersionGroup, options: PlanOptions) -> list[_Agg]:
+def _group_aggs(group: VersionGroup, options: PlanOptions) -> list[Agg]:
     """Every aggregation under one version bucket of ``group``, operational ones first."""
     baseline = group.baseline
     inputs = sorted(f.name for f in baseline.inputs)
@@ -164,7 +163,7 @@ def _group_aggs(group: VersionGroup, options: PlanOptions) -> list[_Agg]:
     return aggs
 
 
-def _feature_aggs(feature: FeatureProfile, examples: int) -> list[_Agg]:
+def _feature_aggs(feature: FeatureProfile, examples: int) -> list[Agg]:
     prefix = _prefix(feature.role, feature.name)
     aggs = [presence.kinds_aggregation(feature, prefix)]
     if feature.numeric is not None:
@@ -180,13 +179,13 @@ def _prefix(role: Role, name: str) -> str:
     return f"{role}:{name}"
 
 
-_Part = list[tuple[VersionGroup, list[_Agg]]]
+_Part = list[tuple[VersionGroup, list[Agg]]]
 
 
 def _split(per_group: _Part, budget: int) -> list[_Part]:
     """Pack aggregations into as few requests as fit ``budget`` buckets each (greedy, in order)."""
     parts: list[_Part] = []
-    current: dict[str, list[_Agg]] = {}
+    current: dict[str, list[Agg]] = {}
     used = 0
     for group, aggs in per_group:
         for agg in aggs:
@@ -208,7 +207,7 @@ def _split(per_group: _Part, budget: int) -> list[_Part]:
     return parts
 
 
-def _part_of(per_group: _Part, chosen: dict[str, list[_Agg]]) -> _Part:
+def _part_of(per_group: _Part, chosen: dict[str, list[Agg]]) -> _Part:
     # Every part splits every group, so each part reports each version's count.
     return [(group, chosen.get(group.name, [])) for group, _ in per_group]
 
