@@ -43,6 +43,7 @@ import pyarrow.json as pa_json
 import yaml
 
 from mlmon_elk.analyzer.config import load_config
+from mlmon_elk.analyzer.fetch import FileSource
 from mlmon_elk.analyzer.run import Analyzer
 from mlmon_elk.checks import CheckSettings, ModelJob, check_run
 from mlmon_elk.contract import Kind
@@ -51,7 +52,7 @@ from mlmon_elk.profile.baseline import Baseline, ModelBaselines, dump_baseline
 from mlmon_elk.profile.build import BuildOptions, build_baseline
 from mlmon_elk.profile.frame import window_from_frame
 from mlmon_elk.profile.window import ModelWindow
-from mlmon_elk.sources.files import FileSource, expand_paths, open_lines
+from mlmon_elk.sources.files import expand_paths, open_lines
 from mlmon_elk.windows import Window, parse_time
 
 START = datetime(2024, 5, 1, tzinfo=UTC)

@@ -56,6 +56,7 @@ import orjson
 import pandas as pd
 from elastic_transport import OrjsonSerializer, Urllib3HttpNode
 
+from mlmon_elk.analyzer.fetch import ElasticsearchSource
 from mlmon_elk.checks import CheckSettings, ModelJob, check_run
 from mlmon_elk.contract import Dataset, Kind, stream_name
 from mlmon_elk.engine.client import EsConnection, connect
@@ -65,12 +66,11 @@ from mlmon_elk.profile.build import BuildOptions, build_baseline
 from mlmon_elk.profile.engine_plan import parse_responses
 from mlmon_elk.profile.frame import window_from_frame
 from mlmon_elk.profile.window import ModelWindow, WindowProfile
-from mlmon_elk.sources.elasticsearch import ElasticsearchSource
 from mlmon_elk.stack.install import engine_of, install_templates
 from mlmon_elk.windows import Window, format_time
+from tests.analyzer.test_fetch_differential import assert_same_profile
 from tests.conftest import ENGINE_HOME, real_cluster_connection
 from tests.proxy import TcpProxy, observing_node
-from tests.sources.test_differential import assert_same_profile
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch

@@ -92,7 +92,7 @@ print(sorted(set({HEAVY!r}) & set(sys.modules)), file=sys.stderr)
 def test_reading_the_configuration_imports_nothing_heavy() -> None:
     """Loading the analyzer's configuration (both examples: Elasticsearch and files) loads
     none of pandas, numpy, SciPy or the Elasticsearch client: the defaults it offers live in
-    light modules (``profile.defaults``, ``sources.defaults``, ``engine.client``,
+    light modules (``profile.defaults``, ``sources.files``, ``engine.client``,
     ``checks.settings``), and ``checks`` imports ``check_run`` on first use."""
     result = subprocess.run(
         [sys.executable, "-c", CONFIG], capture_output=True, text=True, check=True

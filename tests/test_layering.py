@@ -44,27 +44,16 @@ FACADE = frozenset(mlmon_elk._LAZY.values())
 ``log_prediction``…) for type checkers and imports them on first use: it may
 import exactly those modules, and only under ``TYPE_CHECKING``."""
 
-KNOWN: frozenset[str] = frozenset(
-    {
-        # sources count windows with the profile's counting code and types; the
-        # counting-spec branch moves that below both. Remove these when it merges.
-        "mlmon_elk.sources -> mlmon_elk.profile.baseline",
-        "mlmon_elk.sources -> mlmon_elk.profile.window",
-        "mlmon_elk.sources.elasticsearch -> mlmon_elk.profile.baseline",
-        "mlmon_elk.sources.elasticsearch -> mlmon_elk.profile.engine_plan",
-        "mlmon_elk.sources.files -> mlmon_elk.profile.baseline",
-        "mlmon_elk.sources.files -> mlmon_elk.profile.counting",
-        "mlmon_elk.sources.files -> mlmon_elk.profile.defaults",
-        "mlmon_elk.sources.files -> mlmon_elk.profile.engine_plan",
-        "mlmon_elk.sources.files -> mlmon_elk.profile.values",
-        "mlmon_elk.sources.files -> mlmon_elk.profile.window",
-        "mlmon_elk.sources.outcomes -> mlmon_elk.profile.baseline",
-        "mlmon_elk.sources.outcomes -> mlmon_elk.profile.performance",
-        "mlmon_elk.sources.outcomes -> mlmon_elk.profile.window",
-    }
+SPEC_MAY_IMPORT = (
+    "mlmon_elk.profile.baseline",
+    "mlmon_elk.profile.counting",
+    "mlmon_elk.profile.defaults",
+    "mlmon_elk.profile.performance",
+    "mlmon_elk.profile.values",
+    "mlmon_elk.profile.window",
 )
-"""Violations still in the tree, each to be fixed (the test fails when one goes,
-so the entry is removed with the fix, and when a new one appears)."""
+"""What a counting spec (``profile/counting/*``) may use beyond the foundation: the
+shapes it counts into and the baseline it counts against — no reading, no checks."""
 
 
 def module_name(path: Path) -> str:
@@ -149,12 +138,30 @@ def test_every_module_has_a_layer() -> None:
 
 
 def test_imports_run_down_the_flow() -> None:
-    """No module imports a later layer, except the known violations being fixed."""
-    found = violations()
-    new = sorted(found - KNOWN)
-    fixed = sorted(KNOWN - found)
-    assert not new, "imports against the flow:\n" + "\n".join(new)
-    assert not fixed, "fixed (remove from KNOWN):\n" + "\n".join(fixed)
+    """No module imports a later layer."""
+    assert sorted(violations()) == []
+
+
+def test_reading_and_counting_meet_only_in_the_analyzer() -> None:
+    """Sources read (files, searches) and know nothing of counting; the profile
+    counts and knows nothing of where the data came from; ``analyzer.fetch`` joins them."""
+    sources = {t for m in MODULES if m.startswith("mlmon_elk.sources") for t, _ in imports(m)}
+    profile = {t for m in MODULES if m.startswith("mlmon_elk.profile") for t, _ in imports(m)}
+    assert not {t for t in sources if t.startswith("mlmon_elk.profile")}
+    assert not {t for t in profile if t.startswith(("mlmon_elk.sources", "mlmon_elk.analyzer"))}
+
+
+def test_the_counting_specs_use_only_the_profile_model_and_the_foundation() -> None:
+    """One spec per kind holds an aggregation, its parser and their counterparts on
+    values and documents; it cannot reach for I/O or the checks."""
+    outside = {
+        f"{module} -> {target}"
+        for module in MODULES
+        if module.startswith("mlmon_elk.profile.counting")
+        for target, _ in imports(module)
+        if layer_of(target) != 0 and not target.startswith(SPEC_MAY_IMPORT)
+    }
+    assert sorted(outside) == []
 
 
 def test_the_checker_sees_imports_anywhere() -> None:

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from mlmon_elk.analyzer.config import config_from_dict
+from mlmon_elk.analyzer.fetch import FileSource
+from mlmon_elk.analyzer.fetch_outcomes import ElasticsearchOutcomes, FileOutcomes
 from mlmon_elk.analyzer.run import Analyzer
 from mlmon_elk.checks.result import CheckResult
 from mlmon_elk.contract import Check, Dataset, Status, stream_name
@@ -20,8 +22,6 @@ from mlmon_elk.producer.handler import PredictionHandler
 from mlmon_elk.profile.baseline import ModelBaselines, dump_baseline, load_baseline
 from mlmon_elk.profile.build import BuildOptions, build_baseline
 from mlmon_elk.sinks.files import FileSink
-from mlmon_elk.sources.files import FileSource
-from mlmon_elk.sources.outcomes import ElasticsearchOutcomes, FileOutcomes
 from mlmon_elk.windows import Window
 from tests import flights_model as fm
 from tests.conftest import EsTarget

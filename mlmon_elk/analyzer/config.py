@@ -29,7 +29,7 @@ from mlmon_elk.errors import ConfigError
 from mlmon_elk.profile.defaults import EXAMPLES
 from mlmon_elk.retry import Retry
 from mlmon_elk.sinks.unsent import DEFAULT_NAME as UNSENT_RUNS
-from mlmon_elk.sources.defaults import DEFAULT_CHUNK_ROWS
+from mlmon_elk.sources.files import DEFAULT_CHUNK_ROWS
 from mlmon_elk.windows import Schedule, format_duration, parse_duration
 from mlmon_elk.yaml_files import read_yaml_mapping
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlmon_elk.analyzer.config import Config, ModelConfig
+from mlmon_elk.analyzer.fetch import FetchResult, Source
 from mlmon_elk.checks.job import ModelJob
 from mlmon_elk.checks.result import WindowResult
 from mlmon_elk.errors import BaselineError, MlmonError
@@ -37,13 +38,12 @@ from mlmon_elk.results.alerts import AlertEvent, AlertKey, OpenAlert, transition
 from mlmon_elk.results.documents import Document, alert_document, check_document, run_document
 from mlmon_elk.results.run_summary import RunSummary
 from mlmon_elk.sinks import Sink, WriteReport
-from mlmon_elk.sources import FetchResult, Source
 from mlmon_elk.windows import Window, utc_now
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
-    from mlmon_elk.sources.outcomes import OutcomeSource
+    from mlmon_elk.analyzer.fetch_outcomes import OutcomeSource
 
 logger = logging.getLogger(__name__)
 
@@ -125,20 +125,20 @@ class Analyzer:
                 examples=config.analysis.examples,
                 new_features=config.analysis.new_features,
             )
-            from mlmon_elk.sources.elasticsearch import ElasticsearchSource
+            from mlmon_elk.analyzer.fetch import ElasticsearchSource
 
             source: Source = ElasticsearchSource(
                 client, config.namespace, options=options, retry=es.retry
             )
-            from mlmon_elk.sources.outcomes import ElasticsearchOutcomes
+            from mlmon_elk.analyzer.fetch_outcomes import ElasticsearchOutcomes
 
             outcomes = ElasticsearchOutcomes(
                 client, config.namespace, max_versions=es.max_versions, retry=es.retry
             )
             sink = ElasticsearchSink(client, config.namespace, retry=es.retry)
             return cls(config, source, sink, unsent_runs=es.unsent_runs, outcomes=outcomes)
+        from mlmon_elk.analyzer.fetch import FileSource
         from mlmon_elk.sinks.files import FileSink
-        from mlmon_elk.sources.files import FileSource
 
         files = config.files
         if files is None:  # pragma: no cover - config_from_dict guarantees one
@@ -150,7 +150,7 @@ class Analyzer:
             examples=config.analysis.examples,
             new_features=config.analysis.new_features,
         )
-        from mlmon_elk.sources.outcomes import FileOutcomes
+        from mlmon_elk.analyzer.fetch_outcomes import FileOutcomes
 
         outcomes_source = FileOutcomes(files.predictions, chunk_rows=files.chunk_rows)
         return cls(config, source, FileSink(files.output), outcomes=outcomes_source)

@@ -7,74 +7,54 @@ number of features and bins, never on the number of predictions. Only when the
 plan would create more buckets than ``search.max_buckets`` are the feature
 aggregations spread over several requests of one ``_msearch``.
 
-Layout of a request (``g<i>`` is a group of versions sharing one baseline)::
+Layout of a request (``g<i>`` is a group of versions sharing one baseline); each
+aggregation is built and read back by the counting spec named on the right
+(:mod:`mlmon_elk.profile.counting`), which also holds its counterpart for files
+and DataFrames, so every path counts alike::
 
     query: event.dataset, mlmon.model.name, @timestamp in [start - history, end)
     aggs:
-      history: date_range — one bucket per preceding window (volume check)
+      history: date_range per preceding window                     operational
       window: filter @timestamp in [start, end)
         g0: terms mlmon.model.version (include / exclude the versions of other groups)
-          failures, latency, latency_stats, present, null        (first request only)
-          <role>:<feature>:kinds   filters: a value under num / cat / text
-          <role>:<feature>:bins    keyed range: baseline bins + below-min / above-max
-          <role>:<feature>:stats   extended_stats
-          <role>:<feature>:top     terms include <top categories>
-          <role>:<feature>:unseen  terms exclude <vocabulary>: examples + total
-          <role>:<feature>:count   value_count
-          <role>:<feature>:ntop, :nunseen, :ncount   the same three on the num
-                                   field, for integer-coded categories
-          <role>:<feature>:oov     terms on the tokens excluding the vocabulary
-          <role>:<feature>:tokens  sum of the token counts
-          <role>:<feature>:docs    filter: documents carrying tokens
+          failures, latency, latency_stats      (first request only) operational
+          present, null                         (first request only) presence
+          <role>:<feature>:kinds                                      presence
+          <role>:<feature>:bins, :stats                               numeric
+          <role>:<feature>:top, :unseen, :count, :ntop, :nunseen, :ncount
+                                                                      categorical
+          <role>:<feature>:oov, :tokens, :docs                        text
 
-Counting semantics match :mod:`mlmon_elk.profile.counting`, which the file
-source uses, so both sources give identical window profiles. Unmapped fields
-are harmless: ``range``, ``terms``, ``filters`` with ``exists`` and
-``value_count`` all count zero on them (unlike ``missing``, which would count
-every document); presence and nulls come from ``mlmon.present`` and
+Unmapped fields are harmless: ``range``, ``terms``, ``filters`` with ``exists``
+and ``value_count`` all count zero on them (unlike ``missing``, which would
+count every document); presence and nulls come from ``mlmon.present`` and
 ``mlmon.null`` for the same reason.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from mlmon_elk.contract import (
-    Dataset,
-    Field,
-    Kind,
-    Role,
-    token_count_field,
-    tokens_field,
-    value_field,
-)
+from mlmon_elk.contract import Dataset, Field, Role
 from mlmon_elk.engine.client import DEFAULT_MAX_BUCKETS
 from mlmon_elk.engine.retries import response_problem
 from mlmon_elk.errors import SourceError
 from mlmon_elk.profile.baseline import Baseline, FeatureProfile, ModelBaselines
-from mlmon_elk.profile.defaults import EXAMPLES
-from mlmon_elk.profile.values import number_to_category
-from mlmon_elk.profile.window import (
-    CategoricalCounts,
-    FeatureCounts,
-    LatencyStats,
-    ModelWindow,
-    NumericCounts,
-    TextCounts,
-    WindowProfile,
+from mlmon_elk.profile.counting import (
+    categorical,
+    numeric,
+    operational,
+    presence,
+    text,
 )
+from mlmon_elk.profile.counting.aggregation import Agg, Body
+from mlmon_elk.profile.counting.operational import DEFAULT_PERCENTS
+from mlmon_elk.profile.defaults import EXAMPLES
+from mlmon_elk.profile.window import FeatureCounts, ModelWindow, WindowProfile
 from mlmon_elk.windows import Window, format_time
-
-Body = dict[str, Any]
-
-DEFAULT_PERCENTS = (50.0, 95.0, 99.0)
-
-_KINDS_OF_ROLE = {Role.INPUT: (Kind.NUM, Kind.CAT, Kind.TEXT), Role.OUTPUT: (Kind.NUM, Kind.CAT)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,14 +109,6 @@ class QueryPlan:
     options: PlanOptions = field(default_factory=PlanOptions)
 
 
-@dataclass(frozen=True, slots=True)
-class _Agg:
-    name: str
-    body: Body
-    buckets: int
-    """Buckets this aggregation may create under one version bucket."""
-
-
 # ------------------------------------------------------------------------ build
 
 
@@ -176,169 +148,42 @@ def _version_groups(model: ModelBaselines, options: PlanOptions) -> tuple[Versio
     return (catch_all, *groups)
 
 
-def _group_aggs(group: VersionGroup, options: PlanOptions) -> list[_Agg]:
+def _group_aggs(group: VersionGroup, options: PlanOptions) -> list[Agg]:
     """Every aggregation under one version bucket of ``group``, operational ones first."""
     baseline = group.baseline
     inputs = sorted(f.name for f in baseline.inputs)
     aggs = [
-        _Agg("failures", {"filter": {"term": {Field.EVENT_OUTCOME: "failure"}}}, 0),
-        _Agg(
-            "latency",
-            {
-                "percentiles": {
-                    "field": Field.LATENCY_MS,
-                    "percents": sorted(set(options.percents)),
-                    "keyed": False,
-                }
-            },
-            0,
-        ),
-        _Agg("latency_stats", {"stats": {"field": Field.LATENCY_MS}}, 0),
-        _Agg(
-            "present",
-            {"terms": {"field": Field.PRESENT, "size": len(inputs) + options.new_features}},
-            len(inputs) + options.new_features,
-        ),
+        *operational.aggregations(options.percents),
+        *presence.name_aggregations(inputs, options.new_features),
     ]
-    if inputs:
-        aggs.append(
-            _Agg(
-                "null",
-                {"terms": {"field": Field.NULL, "size": len(inputs), "include": inputs}},
-                len(inputs),
-            )
-        )
     for feature in baseline.features:
         aggs.extend(_feature_aggs(feature, options.examples))
     return aggs
 
 
-def _feature_aggs(feature: FeatureProfile, examples: int) -> list[_Agg]:
+def _feature_aggs(feature: FeatureProfile, examples: int) -> list[Agg]:
     prefix = _prefix(feature.role, feature.name)
-    kinds = _KINDS_OF_ROLE[feature.role]
-    aggs = [
-        _Agg(
-            f"{prefix}:kinds",
-            {
-                "filters": {
-                    "filters": {
-                        str(kind): {"exists": {"field": _kind_field(feature, kind)}}
-                        for kind in kinds
-                    }
-                }
-            },
-            len(kinds),
-        )
-    ]
-    size = max(examples, 1)
+    aggs = [presence.kinds_aggregation(feature, prefix)]
     if feature.numeric is not None:
-        n = feature.numeric
-        target = value_field(feature.role, Kind.NUM, feature.name)
-        bounds = (-math.inf, *n.edges, math.inf)
-        ranges: list[Body] = []
-        for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
-            r: Body = {"key": f"b{i}"}
-            if lo != -math.inf:
-                r["from"] = lo
-            if hi != math.inf:
-                r["to"] = hi
-            ranges.append(r)
-        ranges.append({"key": "below", "to": n.min})
-        # `from` is inclusive: the next double above the maximum means "> max".
-        ranges.append({"key": "above", "from": math.nextafter(n.max, math.inf)})
-        aggs.append(
-            _Agg(
-                f"{prefix}:bins",
-                {"range": {"field": target, "keyed": True, "ranges": ranges}},
-                len(ranges),
-            )
-        )
-        aggs.append(_Agg(f"{prefix}:stats", {"extended_stats": {"field": target}}, 0))
+        aggs.extend(numeric.aggregations(feature, prefix))
     if feature.categorical is not None:
-        c = feature.categorical
-        target = value_field(feature.role, Kind.CAT, feature.name)
-        if c.top:
-            aggs.append(
-                _Agg(
-                    f"{prefix}:top",
-                    {"terms": {"field": target, "size": len(c.top), "include": list(c.top_names)}},
-                    len(c.top),
-                )
-            )
-        unseen: Body = {"field": target, "size": size}
-        if c.vocabulary:
-            unseen["exclude"] = sorted(c.vocabulary)
-        aggs.append(_Agg(f"{prefix}:unseen", {"terms": unseen}, size))
-        aggs.append(_Agg(f"{prefix}:count", {"value_count": {"field": target}}, 0))
-        if c.coded:
-            aggs.extend(_coded_aggs(feature, prefix, size))
+        aggs.extend(categorical.aggregations(feature, prefix, examples))
     if feature.text is not None:
-        t = feature.text
-        tokens = tokens_field(feature.name)
-        oov: Body = {"field": tokens, "size": size}
-        if t.vocabulary:
-            oov["exclude"] = sorted(t.vocabulary)
-        aggs.append(_Agg(f"{prefix}:oov", {"terms": oov}, size))
-        aggs.append(
-            _Agg(f"{prefix}:tokens", {"sum": {"field": token_count_field(feature.name)}}, 0)
-        )
-        aggs.append(_Agg(f"{prefix}:docs", {"filter": {"exists": {"field": tokens}}}, 0))
+        aggs.extend(text.aggregations(feature, prefix, examples))
     return aggs
-
-
-def _coded_aggs(feature: FeatureProfile, prefix: str, size: int) -> list[_Agg]:
-    """Integer-coded categories arrive under ``num``: ``terms`` works on numeric
-    fields, with exact numeric values to include or exclude."""
-    c = feature.categorical
-    assert c is not None  # noqa: S101 - only called for categorical features
-    target = value_field(feature.role, Kind.NUM, feature.name)
-    top = [name for name in c.top_names if _code(name) is not None]
-    vocabulary = sorted(v for v in c.vocabulary if _code(v) is not None)
-    aggs = []
-    if top:
-        aggs.append(
-            _Agg(
-                f"{prefix}:ntop",
-                {"terms": {"field": target, "size": len(top), "include": top}},
-                len(top),
-            )
-        )
-    unseen: Body = {"field": target, "size": size}
-    if vocabulary:
-        unseen["exclude"] = vocabulary
-    aggs.append(_Agg(f"{prefix}:nunseen", {"terms": unseen}, size))
-    aggs.append(_Agg(f"{prefix}:ncount", {"value_count": {"field": target}}, 0))
-    return aggs
-
-
-def _code(name: str) -> float | None:
-    """The number a category name stands for, if it is the canonical text of one."""
-    try:
-        x = float(name)
-    except ValueError:
-        return None
-    return x if math.isfinite(x) and number_to_category(x) == name else None
-
-
-def _kind_field(feature: FeatureProfile, kind: Kind) -> str:
-    # Every text value has a token count (0 for an empty text), which is a
-    # plain long; the analysed text field itself is a poor witness of presence.
-    if kind is Kind.TEXT:
-        return token_count_field(feature.name)
-    return value_field(feature.role, kind, feature.name)
 
 
 def _prefix(role: Role, name: str) -> str:
     return f"{role}:{name}"
 
 
-_Part = list[tuple[VersionGroup, list[_Agg]]]
+_Part = list[tuple[VersionGroup, list[Agg]]]
 
 
 def _split(per_group: _Part, budget: int) -> list[_Part]:
     """Pack aggregations into as few requests as fit ``budget`` buckets each (greedy, in order)."""
     parts: list[_Part] = []
-    current: dict[str, list[_Agg]] = {}
+    current: dict[str, list[Agg]] = {}
     used = 0
     for group, aggs in per_group:
         for agg in aggs:
@@ -360,7 +205,7 @@ def _split(per_group: _Part, budget: int) -> list[_Part]:
     return parts
 
 
-def _part_of(per_group: _Part, chosen: dict[str, list[_Agg]]) -> _Part:
+def _part_of(per_group: _Part, chosen: dict[str, list[Agg]]) -> _Part:
     # Every part splits every group, so each part reports each version's count.
     return [(group, chosen.get(group.name, [])) for group, _ in per_group]
 
@@ -391,13 +236,7 @@ def _body(model: str, window: Window, part: _Part, *, history: int) -> Body:
         "aggs": {"window": {"filter": _time_range(window.start, window.end), "aggs": groups}},
     }
     if history:
-        ranges = [
-            {"key": f"h{i}", "from": format_time(w.start), "to": format_time(w.end)}
-            for i, w in enumerate(window.preceding(history))
-        ]
-        body["aggs"]["history"] = {
-            "date_range": {"field": Field.TIMESTAMP, "keyed": True, "ranges": ranges}
-        }
+        body["aggs"][operational.HISTORY] = operational.history_aggregation(window, history)
     return body
 
 
@@ -463,39 +302,25 @@ def parse_responses(plan: QueryPlan, responses: Sequence[Mapping[str, Any]]) -> 
             start=plan.window.start,
             end=plan.window.end,
             versions=versions,
-            history=_history(responses[0], plan.options.history),
+            history=operational.parse_history(responses[0], plan.options.history),
         ),
         tuple(notes),
     )
-
-
-def _history(response: Mapping[str, Any], count: int) -> tuple[int, ...]:
-    buckets = ((response.get("aggregations") or {}).get("history") or {}).get("buckets") or {}
-    return tuple(int((buckets.get(f"h{i}") or {}).get("doc_count", 0)) for i in range(count))
 
 
 def _profile(
     plan: QueryPlan, baseline: Baseline, version: str, aggs: Mapping[str, Any]
 ) -> tuple[WindowProfile, list[str]]:
     notes: list[str] = []
-    present_agg = aggs.get("present") or {}
-    present = _term_counts(present_agg)
-    if present_agg.get("sum_other_doc_count"):
+    present, nulls, truncated = presence.parse_names(aggs)
+    if truncated:
         notes.append(
             f"{plan.model} {version}: some input names beyond the"
             f" {plan.options.new_features} new ones counted were left out"
         )
-    nulls = _term_counts(aggs.get("null") or {})
     features = {
         (f.role, f.name): _feature(f, aggs, present, nulls, plan.options.examples)
         for f in baseline.features
-    }
-    stats = aggs.get("latency_stats") or {}
-    latency_count = int(stats.get("count") or 0)
-    percentiles = {
-        float(v["key"]): float(v["value"])
-        for v in (aggs.get("latency") or {}).get("values", [])
-        if v.get("value") is not None
     }
     profile = WindowProfile(
         model=plan.model,
@@ -503,13 +328,8 @@ def _profile(
         start=plan.window.start,
         end=plan.window.end,
         count=int(aggs["doc_count"]),
-        failures=int((aggs.get("failures") or {}).get("doc_count", 0)),
-        latency=LatencyStats(
-            count=latency_count,
-            percentiles=percentiles if latency_count else {},
-            mean=_number(stats.get("avg")) if latency_count else None,
-            max=_number(stats.get("max")) if latency_count else None,
-        ),
+        failures=operational.parse_failures(aggs),
+        latency=operational.parse_latency(aggs),
         features=features,
         present_names=present,
     )
@@ -524,107 +344,21 @@ def _feature(
     examples: int,
 ) -> FeatureCounts:
     prefix = _prefix(feature.role, feature.name)
-    kind_buckets = (aggs.get(f"{prefix}:kinds") or {}).get("buckets") or {}
-    kinds = {
-        Kind(k): int(b["doc_count"]) for k, b in sorted(kind_buckets.items()) if b["doc_count"]
-    }
-    if feature.role is Role.INPUT:
-        present_count, null_count = present.get(feature.name, 0), nulls.get(feature.name, 0)
-    else:
-        present_count, null_count = sum(kinds.values()), 0
-    numeric = categorical = text = None
-    if feature.numeric is not None:
-        buckets = (aggs.get(f"{prefix}:bins") or {}).get("buckets") or {}
-        bins = tuple(
-            int((buckets.get(f"b{i}") or {}).get("doc_count", 0))
-            for i in range(len(feature.numeric.edges) + 1)
-        )
-        stats = aggs.get(f"{prefix}:stats") or {}
-        numeric = NumericCounts(bins=bins, count=sum(bins))
-        if sum(bins):
-            std = stats.get("std_deviation_population", stats.get("std_deviation"))
-            numeric = NumericCounts(
-                bins=bins,
-                count=sum(bins),
-                below_min=int((buckets.get("below") or {}).get("doc_count", 0)),
-                above_max=int((buckets.get("above") or {}).get("doc_count", 0)),
-                min=_number(stats.get("min")),
-                max=_number(stats.get("max")),
-                mean=_number(stats.get("avg")),
-                std=_number(std),
-            )
-    if feature.categorical is not None:
-        top_counts = _term_counts(aggs.get(f"{prefix}:top") or {})
-        top = tuple((name, top_counts.get(name, 0)) for name in feature.categorical.top_names)
-        unseen_agg = aggs.get(f"{prefix}:unseen") or {}
-        unseen, unseen_examples = _total_and_examples(unseen_agg, examples)
-        count = int((aggs.get(f"{prefix}:count") or {}).get("value") or 0)
-        if feature.categorical.coded:
-            ntop = _code_counts(aggs.get(f"{prefix}:ntop") or {})
-            top = tuple((name, c + ntop.get(name, 0)) for name, c in top)
-            nunseen_agg = aggs.get(f"{prefix}:nunseen") or {}
-            nunseen = _code_counts(nunseen_agg)
-            unseen += sum(nunseen.values()) + int(nunseen_agg.get("sum_other_doc_count") or 0)
-            merged = dict(unseen_examples)
-            for name, n in nunseen.items():
-                merged[name] = merged.get(name, 0) + n
-            ranked = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
-            unseen_examples = tuple(ranked[:examples])
-            count += int((aggs.get(f"{prefix}:ncount") or {}).get("value") or 0)
-        categorical = CategoricalCounts(
-            top=top,
-            other=count - unseen - sum(c for _, c in top),
-            unseen=unseen,
-            count=count,
-            unseen_examples=unseen_examples,
-        )
-    if feature.text is not None:
-        oov, oov_examples = _total_and_examples(aggs.get(f"{prefix}:oov") or {}, examples)
-        documents = int((aggs.get(f"{prefix}:docs") or {}).get("doc_count", 0))
-        text = TextCounts(
-            documents=documents,
-            tokens=round((aggs.get(f"{prefix}:tokens") or {}).get("value") or 0),
-            oov_tokens=oov,
-            oov_examples=oov_examples if documents else (),
-        )
+    kinds = presence.parse_kinds(aggs, prefix)
+    present_count, null_count = presence.present_and_null(feature, kinds, present, nulls)
     return FeatureCounts(
         name=feature.name,
         role=feature.role,
         present=present_count,
         null=null_count,
         kinds=kinds,
-        numeric=numeric,
-        categorical=categorical,
-        text=text,
+        numeric=(
+            numeric.parse(feature.numeric, aggs, prefix) if feature.numeric is not None else None
+        ),
+        categorical=(
+            categorical.parse(feature.categorical, aggs, prefix, examples)
+            if feature.categorical is not None
+            else None
+        ),
+        text=text.parse(aggs, prefix, examples) if feature.text is not None else None,
     )
-
-
-def _code_counts(agg: Mapping[str, Any]) -> dict[str, int]:
-    """A numeric ``terms`` aggregation's buckets keyed by category text (``22.0`` → ``"22"``)."""
-    return {
-        number_to_category(float(b["key"])): int(b["doc_count"]) for b in agg.get("buckets", [])
-    }
-
-
-def _term_counts(agg: Mapping[str, Any]) -> dict[str, int]:
-    return {str(b["key"]): int(b["doc_count"]) for b in agg.get("buckets", [])}
-
-
-def _total_and_examples(
-    agg: Mapping[str, Any], examples: int
-) -> tuple[int, tuple[tuple[str, int], ...]]:
-    """Everything a ``terms`` aggregation counted (buckets + the rest), and its first buckets.
-
-    ``sum_other_doc_count`` is exact, so the total is too, however few buckets
-    came back.
-    """
-    buckets = agg.get("buckets", [])
-    total = sum(int(b["doc_count"]) for b in buckets) + int(agg.get("sum_other_doc_count") or 0)
-    return total, tuple((str(b["key"]), int(b["doc_count"])) for b in buckets[:examples])
-
-
-def _number(value: object) -> float | None:
-    if value is None or isinstance(value, str):  # ES writes "NaN" / "Infinity" as strings
-        return None
-    number = float(value)  # type: ignore[arg-type]
-    return number if math.isfinite(number) else None

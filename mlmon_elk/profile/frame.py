@@ -1,9 +1,10 @@
 """A DataFrame of raw feature values for one window → :class:`WindowProfile`.
 
 The values are typed as the handler would log them (``profile.values``) and
-counted on the baseline's bins with ``profile.counting`` — the same counting
-the JSON-lines source uses — so checks see exactly what they would see in
-production. The scenario suite, the benchmarks and offline analysis of a
+counted with the value counterparts of the counting specs
+(:mod:`mlmon_elk.profile.counting`) — the same specs the JSON-lines files and
+the Elasticsearch aggregations are counted with — so checks see exactly what
+they would see in production. The scenario suite, the benchmarks and offline analysis of a
 batch of requests use it.
 """
 
@@ -21,9 +22,9 @@ from mlmon_elk.contract import Kind, Role, sanitize_name, with_hash_suffix
 from mlmon_elk.producer.tokens import tokenize
 from mlmon_elk.profile.baseline import Baseline, FeatureProfile
 from mlmon_elk.profile.build import frame_column
-from mlmon_elk.profile.counting import count_categorical, count_numeric, count_text
-from mlmon_elk.profile.values import TypedColumn, coerce, number_to_category, type_column
-from mlmon_elk.profile.window import FeatureCounts, LatencyStats, WindowProfile
+from mlmon_elk.profile.counting import categorical, numeric, operational, text
+from mlmon_elk.profile.values import TypedColumn, coerce, type_column
+from mlmon_elk.profile.window import FeatureCounts, WindowProfile
 
 LATENCY_PERCENTILES = (50.0, 90.0, 95.0, 99.0)
 
@@ -101,7 +102,7 @@ def window_from_frame(
         end=end,
         count=n,
         failures=failures,
-        latency=latency_stats(latency_ms),
+        latency=operational.latency_stats(latency_ms, LATENCY_PERCENTILES),
         features=features,
         present_names=present_names,
     )
@@ -120,37 +121,19 @@ def feature_counts(
     )
     mask = typed.mask(feature.kind)
     if feature.numeric is not None:
-        return replace(counts, numeric=count_numeric(typed.number[mask], feature.numeric))
+        return replace(counts, numeric=numeric.count(typed.number[mask], feature.numeric))
     if feature.categorical is not None:
         strings = pd.Series(typed.string[mask], dtype=object)
         if typed.has_arrays:
             strings = strings.explode().dropna()
         if feature.categorical.coded:
             numbers = typed.number[typed.mask(Kind.NUM)]
-            codes = pd.Series([number_to_category(x) for x in numbers], dtype=object)
-            strings = pd.concat([strings, codes], ignore_index=True)
-        return replace(counts, categorical=count_categorical(strings, feature.categorical))
+            strings = pd.concat([strings, categorical.codes(numbers)], ignore_index=True)
+        return replace(counts, categorical=categorical.count(strings, feature.categorical))
     assert feature.text is not None  # noqa: S101 - FeatureProfile guarantees one kind profile
     rows = np.flatnonzero(mask)
     if tokens is not None:
         lists: list[Sequence[str]] = [tokens[int(i)] for i in rows]
     else:
         lists = [tokenize(s) for s in typed.string[rows]]
-    return replace(counts, text=count_text(lists, feature.text))
-
-
-def latency_stats(latency_ms: ArrayLike | None) -> LatencyStats:
-    """Count, percentiles, mean and max of per-prediction latencies."""
-    if latency_ms is None:
-        return LatencyStats(count=0)
-    x = np.asarray(latency_ms, dtype=float)
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return LatencyStats(count=0)
-    values = np.percentile(x, LATENCY_PERCENTILES)
-    return LatencyStats(
-        count=int(x.size),
-        percentiles={p: float(v) for p, v in zip(LATENCY_PERCENTILES, values, strict=True)},
-        mean=float(x.mean()),
-        max=float(x.max()),
-    )
+    return replace(counts, text=text.count(lists, feature.text))

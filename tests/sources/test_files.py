@@ -1,32 +1,19 @@
-"""The JSON-lines source: rotated and gzipped files, bounded chunks, broken lines."""
+"""Reading the handler's JSON-lines files: rotated and gzipped files, broken lines, rotation."""
 
 from __future__ import annotations
 
-import gc
 import gzip
 import json
 import logging
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from mlmon_elk.contract import Role
-from mlmon_elk.errors import DataError, SourceError
-from mlmon_elk.profile.baseline import ModelBaselines
-from mlmon_elk.sources.files import (
-    FileSource,
-    WindowCounter,
-    expand_paths,
-    read_chunks,
-    stamped_outside,
-)
-from mlmon_elk.windows import Window, format_time
-from tests.factories import credit_baseline, prediction, write_jsonl
-from tests.sources.test_differential import WINDOW, assert_same_profile, mixed_documents
-
-CREDIT = ModelBaselines("credit", {"1.0": credit_baseline()}, default_version="1.0")
+from mlmon_elk.sources.files import Vanished, expand_paths, listed_since, read_chunks
+from tests.analyzer.test_fetch_differential import WINDOW, mixed_documents
+from tests.factories import prediction, write_jsonl
 
 
 def test_gzip_is_recognised_by_content_not_name(tmp_path: Path) -> None:
@@ -38,61 +25,6 @@ def test_gzip_is_recognised_by_content_not_name(tmp_path: Path) -> None:
     write_jsonl(tmp_path / "b.jsonl.gz", docs[30:])
     chunks = list(read_chunks(expand_paths([tmp_path / "*"]), chunk_rows=1000))
     assert sum(len(c) for c in chunks) == len(docs)
-
-
-def test_chunk_size_does_not_change_the_profile(tmp_path: Path) -> None:
-    """Counting 7 lines at a time or all at once gives the same window profile."""
-    write_jsonl(tmp_path / "p.jsonl", mixed_documents(n=250))
-    small = FileSource([tmp_path / "p.jsonl"], chunk_rows=7).fetch(CREDIT, WINDOW, history=2)
-    whole = FileSource([tmp_path / "p.jsonl"], chunk_rows=100_000).fetch(CREDIT, WINDOW, history=2)
-    assert_same_profile(small.window, whole.window)
-    assert small.window.versions["1.0"].latency == whole.window.versions["1.0"].latency
-
-
-def test_lines_outside_the_period_are_not_parsed_and_the_profile_is_the_same(
-    tmp_path: Path,
-) -> None:
-    """Skipping by the handler's timestamp prefix changes nothing but the work done.
-
-    The file mixes the handler's layout (``@timestamp`` first, milliseconds, ``Z``)
-    with other layouts (key order, offsets) that must still be parsed and counted.
-    """
-    docs = mixed_documents(n=300)
-    handler_layout = [json.dumps(d, separators=(",", ":")) for d in docs[::2]]
-    other_layouts = []
-    for d in docs[1::2]:
-        moved = {k: v for k, v in d.items() if k != "@timestamp"}
-        moved["@timestamp"] = d["@timestamp"].replace("Z", "+00:00")
-        other_layouts.append(json.dumps(moved))
-    path = tmp_path / "p.jsonl"
-    path.write_text("\n".join(handler_layout + other_layouts) + "\n")
-    fetched = FileSource([path]).fetch(CREDIT, WINDOW, history=2)
-    counter = WindowCounter(CREDIT, WINDOW, history=2)
-    counter.add(docs)
-    assert_same_profile(fetched.window, counter.result())
-    assert fetched.window.history == counter.result().history
-
-    outside = stamped_outside(counter.earliest, WINDOW.end)
-    after = json.dumps({"@timestamp": format_time(WINDOW.end)}, separators=(",", ":"))
-    inside = json.dumps({"@timestamp": format_time(WINDOW.start)}, separators=(",", ":"))
-    assert outside(after.encode())
-    assert not outside(inside.encode())
-    assert not outside(after.replace("Z", "+00:00").encode())  # other layouts: parse
-
-
-def test_counter_takes_documents_from_memory_too() -> None:
-    """WindowCounter counts documents handed to it directly, like chunks of a file."""
-    counter = WindowCounter(CREDIT, WINDOW)
-    counter.add(
-        [
-            prediction(WINDOW.start + timedelta(seconds=i), inputs={"age": 30, "marital": None})
-            for i in range(5)
-        ]
-    )
-    profile = counter.result().versions["1.0"]
-    marital = profile.feature(Role.INPUT, "marital")
-    assert marital is not None
-    assert (profile.count, marital.present, marital.null) == (5, 5, 5)
 
 
 def test_broken_lines_are_skipped_and_reported(
@@ -108,34 +40,9 @@ def test_broken_lines_are_skipped_and_reported(
     path = tmp_path / "p.jsonl"
     path.write_text(text, encoding="utf-8")
     with caplog.at_level(logging.WARNING, logger="mlmon_elk.sources.files"):
-        window = FileSource([path]).fetch(CREDIT, WINDOW).window
-    assert window.versions["1.0"].count == 3
+        chunks = list(read_chunks([path]))
+    assert [len(c) for c in chunks] == [3]
     assert f"{path}: skipped 3 lines" in caplog.text
-
-
-def test_files_last_written_before_the_window_are_not_read(tmp_path: Path) -> None:
-    """A rotated file whose last write precedes the window (and its history) is skipped."""
-    old = write_jsonl(tmp_path / "p.jsonl.1", [prediction(WINDOW.start, inputs={"age": 1})])
-    stamp = (WINDOW.start - timedelta(days=1)).timestamp()
-    os.utime(old, (stamp, stamp))
-    fetched = FileSource([tmp_path / "p.jsonl*"]).fetch(CREDIT, WINDOW)
-    assert fetched.window.versions == {}
-    assert fetched.requests == 0
-    assert fetched.notes == (f"no prediction files match {[tmp_path / 'p.jsonl*']} for {WINDOW}",)
-
-
-def test_unreadable_files_fail_with_the_file_name(tmp_path: Path) -> None:
-    """A corrupt gzip file is a SourceError naming it, not a crash deep in pandas."""
-    path = tmp_path / "p.jsonl.gz"
-    path.write_bytes(gzip.compress(b'{"a": 1}\n' * 100)[:30])
-    with pytest.raises(SourceError, match=r"cannot read .*p\.jsonl\.gz"):
-        FileSource([path]).fetch(CREDIT, Window(datetime(2000, 1, 1, tzinfo=UTC), WINDOW.end))
-
-
-def test_a_source_needs_paths() -> None:
-    """An empty path list is a configuration mistake, said plainly."""
-    with pytest.raises(DataError, match="at least one path"):
-        FileSource([])
 
 
 def test_the_active_file_brings_its_rotated_files_by_the_handlers_naming(tmp_path: Path) -> None:
@@ -157,58 +64,27 @@ def test_the_active_file_brings_its_rotated_files_by_the_handlers_naming(tmp_pat
         "predictions-20240501T120200.000001Z.jsonl",
         "predictions.jsonl",
     ]
-    window = FileSource([tmp_path / "predictions.jsonl"]).fetch(CREDIT, WINDOW).window
-    assert window.versions["1.0"].count == 8
+    chunks = read_chunks(expand_paths([tmp_path / "predictions.jsonl"]))
+    assert sum(map(len, chunks)) == 8
 
 
 def test_a_file_rotated_after_listing_is_noticed(tmp_path: Path) -> None:
     """If the active file was renamed and replaced since it was listed, reading says so."""
-    from mlmon_elk.sources.files import _Vanished
 
     active = write_jsonl(tmp_path / "predictions.jsonl", [prediction(WINDOW.start)])
     listed = {active: active.stat().st_ino}
     active.rename(tmp_path / "predictions-20240501T120000.000001Z.jsonl")
     write_jsonl(active, [])
-    with pytest.raises(_Vanished):
+    with pytest.raises(Vanished):
         list(read_chunks([active], inodes=listed))
 
 
-def test_a_planned_backfill_reads_the_files_once(tmp_path: Path) -> None:
-    """After plan(), the first fetch counts every planned window in one pass over the files:
-    the later windows come out the same as fetched one by one, even once the file is gone."""
-    path = write_jsonl(tmp_path / "p.jsonl", mixed_documents(n=400))
-    windows = [*WINDOW.preceding(3), WINDOW]
-    one_by_one = [FileSource([path]).fetch(CREDIT, w, history=1) for w in windows]
-    source = FileSource([path])
-    source.plan(windows)
-    first = source.fetch(CREDIT, windows[0], history=1)
-    path.unlink()
-    planned = [first, *(source.fetch(CREDIT, w, history=1) for w in windows[1:])]
-    assert [f.requests for f in planned] == [1, 0, 0, 0]
-    for alone, together in zip(one_by_one, planned, strict=True):
-        assert together.window.versions, "every window has predictions"
-        assert_same_profile(together.window, alone.window)
-
-
-def test_a_fetch_with_other_baselines_is_counted_afresh(tmp_path: Path) -> None:
-    """Profiles counted ahead for a plan hold only for the baselines they were counted with."""
-    path = write_jsonl(tmp_path / "p.jsonl", mixed_documents(n=100))
-    windows = [*WINDOW.preceding(1), WINDOW]
-    source = FileSource([path])
-    source.plan(windows)
-    source.fetch(CREDIT, windows[0])
-    other = ModelBaselines("credit", {"1.0": credit_baseline()}, default_version="1.0")
-    assert source.fetch(other, WINDOW).requests == 1
-
-
-def test_reading_leaves_the_garbage_collector_as_it_was(tmp_path: Path) -> None:
-    """The collector is paused only while chunks are counted, and a paused one stays paused."""
-    path = write_jsonl(tmp_path / "p.jsonl", mixed_documents(n=20))
-    FileSource([path]).fetch(CREDIT, WINDOW)
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        FileSource([path]).fetch(CREDIT, WINDOW)
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
+def test_files_last_written_before_a_period_are_not_listed(tmp_path: Path) -> None:
+    """listed_since leaves out files whose last write precedes the period, with their inodes."""
+    old = write_jsonl(tmp_path / "p.jsonl.1", [prediction(WINDOW.start)])
+    new = write_jsonl(tmp_path / "p.jsonl", [prediction(WINDOW.start)])
+    stamp = (WINDOW.start - timedelta(days=1)).timestamp()
+    os.utime(old, (stamp, stamp))
+    assert listed_since([tmp_path / "p.jsonl*"], WINDOW.start.timestamp()) == {
+        new: new.stat().st_ino
+    }

@@ -1,39 +1,30 @@
-"""Count outcomes (ground truth) and score histograms of a window, for the performance checks.
+"""Realized performance's count: outcomes (ground truth) and score histograms of a window.
 
-Realized performance is counted **by prediction time**: an outcome belongs to
-the window its ``mlmon.prediction_time`` falls in, whenever it was logged. Each
-outcome document carries the prediction's score or predicted value (see
-:mod:`mlmon_elk.producer.outcomes`), so the count is a pure aggregation on the outcome
-stream — no prediction document is looked up or pulled:
-
-* Elasticsearch: one search on ``logs-mlmon.outcome-<ns>`` per baseline of the
-  model (a ``terms`` split on version; under it a ``range`` on the score per
-  actual class, or ``terms`` actual × predicted, or ``extended_stats`` of the
-  residual), plus, for the label-free estimate, one ``range`` aggregation of
-  the score output on the prediction stream. The response size depends on the
-  number of bins and classes, never on the number of outcomes.
-* Files: the same counting over the JSON-lines files (the handler writes
-  outcomes into the same files as predictions), chunk by chunk.
-
-``tests/sources/test_outcomes.py`` holds the two to the same counts.
+An outcome belongs to the window its ``mlmon.prediction_time`` falls in,
+whenever it was logged. Each outcome document carries the prediction's score
+or predicted value (see :mod:`mlmon_elk.producer.outcomes`), so the count is a
+pure aggregation on the outcome stream, per version: a ``range`` on the score
+per actual class, or ``terms`` actual × predicted, or ``extended_stats`` of the
+residual; plus, for the label-free estimate, a ``range`` of the score output on
+the prediction stream. The response size depends on the number of bins and
+classes, never on the number of outcomes. :class:`OutcomeCounter` counts the
+same from decoded documents (the JSON-lines files).
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mlmon_elk.contract import Dataset, Field, Kind, Role, stream_name, value_field
-from mlmon_elk.engine.retries import response_problem
-from mlmon_elk.errors import SourceError
+from mlmon_elk.contract import Dataset, Field, Kind, Role, value_field
 from mlmon_elk.profile.baseline import ModelBaselines
+from mlmon_elk.profile.counting.aggregation import Body
 from mlmon_elk.profile.performance import (
     OutcomeCounts,
     PerformanceProfile,
@@ -44,30 +35,11 @@ from mlmon_elk.profile.performance import (
 from mlmon_elk.profile.window import ModelWindow
 from mlmon_elk.windows import Window, format_time
 
-if TYPE_CHECKING:
-    from elasticsearch import Elasticsearch
-
-    from mlmon_elk.retry import Retry
-
-Body = dict[str, Any]
-
 MAX_CLASSES = 100
 """Classes (``terms`` size) counted per actual and predicted value."""
 
-
-class OutcomeSource(Protocol):
-    """Anything that can count a model's outcomes and scores in a window."""
-
-    def fetch(
-        self, model: ModelBaselines, window: Window, predictions: ModelWindow
-    ) -> tuple[dict[str, PerformanceWindow], int]:
-        """Version → performance counts (versions whose baseline records performance),
-        and the number of requests or files read.
-
-        Raises:
-            SourceError: the outcomes cannot be read.
-        """
-        ...  # pragma: no cover - protocol
+VERSIONS = "versions"
+"""The per-version split of both searches."""
 
 
 def performance_groups(model: ModelBaselines) -> list[tuple[PerformanceProfile, Body]]:
@@ -87,9 +59,6 @@ def performance_groups(model: ModelBaselines) -> list[tuple[PerformanceProfile, 
         others: Body = {"bool": {"must_not": [{"terms": {Field.MODEL_VERSION: own}}]}}
         groups.append((default, others if own else {"match_all": {}}))
     return groups
-
-
-# ------------------------------------------------------------- Elasticsearch
 
 
 def _ranges(edges: Sequence[float]) -> list[Body]:
@@ -197,7 +166,7 @@ def _per_version(
             }
         },
         "aggs": {
-            "versions": {
+            VERSIONS: {
                 "terms": {"field": Field.MODEL_VERSION, "size": max_versions},
                 "aggs": aggs,
             }
@@ -270,99 +239,33 @@ def parse_outcomes(profile: PerformanceProfile, version_bucket: Mapping[str, Any
     return OutcomeCounts(labelled=count, confusion=confusion)
 
 
-class ElasticsearchOutcomes:
-    """Counts outcomes and scores with aggregations (see the module docstring)."""
-
-    def __init__(
-        self,
-        client: Elasticsearch,
-        namespace: str,
-        *,
-        max_versions: int = 100,
-        retry: Retry | None = None,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        self.client = client
-        self.outcome_index = stream_name(Dataset.OUTCOME, namespace)
-        self.prediction_index = stream_name(Dataset.PREDICTION, namespace)
-        self.max_versions = max_versions
-        self.retry = retry
-        self.sleep = sleep
-
-    def fetch(
-        self, model: ModelBaselines, window: Window, predictions: ModelWindow
-    ) -> tuple[dict[str, PerformanceWindow], int]:
-        """See :class:`OutcomeSource`."""
-        out: dict[str, PerformanceWindow] = {}
-        requests = 0
-        for profile, versions in performance_groups(model):
-            body = outcome_body(model.model, window, profile, versions, self.max_versions)
-            response, tries = self._search(self.outcome_index, body, f"outcomes of {model.model}")
-            requests += tries
-            outcomes = {
-                str(b["key"]): parse_outcomes(profile, b)
-                for b in response.get("aggregations", {}).get("versions", {}).get("buckets", [])
-            }
-            scores: dict[str, tuple[int, ...]] = {}
-            if profile.score is not None:
-                body = score_body(model.model, window, profile, versions, self.max_versions)
-                response, tries = self._search(
-                    self.prediction_index, body, f"scores of {model.model}"
-                )
-                requests += tries
-                scores = {
-                    str(b["key"]): tuple(int(r["doc_count"]) for r in b["scores"]["buckets"])
-                    for b in response.get("aggregations", {}).get("versions", {}).get("buckets", [])
-                }
-            for version in {*outcomes, *scores, *_versions_of(model, profile, predictions)}:
-                out[version] = PerformanceWindow(
-                    predictions=_count(predictions, version),
-                    outcomes=outcomes.get(version),
-                    scores=scores.get(version, _zeros(profile)),
-                )
-        return out, requests
-
-    def _search(self, index: str, body: Body, what: str) -> tuple[Mapping[str, Any], int]:
-        from elastic_transport import TransportError
-        from elasticsearch import ApiError
-
-        from mlmon_elk.engine.retries import TransientError, describe_error, with_retries
-        from mlmon_elk.retry import Retry
-
-        def send() -> Mapping[str, Any]:
-            response: Mapping[str, Any] = self.client.search(
-                index=index, body=body, ignore_unavailable=True
-            ).body
-            problem = response_problem(response)
-            if problem is not None:
-                raise TransientError(problem)
-            return response
-
-        kwargs: dict[str, Any] = {} if self.sleep is None else {"sleep": self.sleep}
-        try:
-            return with_retries(send, self.retry or Retry(), what, **kwargs)
-        except (ApiError, TransportError) as exc:
-            msg = f"{what}: {describe_error(exc)}"
-            raise SourceError(msg) from exc
+def parse_scores(version_bucket: Mapping[str, Any]) -> tuple[int, ...]:
+    """The score histogram of one version bucket of :func:`score_body`'s response."""
+    return tuple(int(r["doc_count"]) for r in version_bucket["scores"]["buckets"])
 
 
-def _versions_of(
+def version_buckets(response: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The per-version buckets of a response to :func:`outcome_body` or :func:`score_body`."""
+    buckets: list[Mapping[str, Any]] = (
+        response.get("aggregations", {}).get(VERSIONS, {}).get("buckets", [])
+    )
+    return buckets
+
+
+def versions_of(
     model: ModelBaselines, profile: PerformanceProfile, predictions: ModelWindow
 ) -> list[str]:
     """Versions with predictions in the window that ``profile`` applies to."""
     return [v for v in predictions.versions if model.for_version(v).performance is profile]
 
 
-def _count(predictions: ModelWindow, version: str) -> int:
+def count_of(predictions: ModelWindow, version: str) -> int:
     profile = predictions.versions.get(version)
     return profile.count if profile is not None else 0
 
 
-def _zeros(profile: PerformanceProfile) -> tuple[int, ...] | None:
+def zero_scores(profile: PerformanceProfile) -> tuple[int, ...] | None:
     return (0,) * (len(profile.edges) + 1) if profile.score is not None else None
-
-
-# ----------------------------------------------------------------------- files
 
 
 @dataclass(slots=True)
@@ -517,45 +420,9 @@ class OutcomeCounter:
             self._sums(version)
         return {
             version: PerformanceWindow(
-                predictions=_count(predictions, version),
+                predictions=count_of(predictions, version),
                 outcomes=sums.outcomes() if sums.labelled else None,
                 scores=tuple(int(x) for x in sums.scores) if sums.scores is not None else None,
             )
             for version, sums in self.sums.items()
         }
-
-
-class FileOutcomes:
-    """Counts outcomes and scores from the handler's JSON-lines files."""
-
-    def __init__(
-        self, paths: Sequence[str | os.PathLike[str]], *, chunk_rows: int = 50_000
-    ) -> None:
-        self.paths = list(paths)
-        self.chunk_rows = chunk_rows
-
-    def fetch(
-        self, model: ModelBaselines, window: Window, predictions: ModelWindow
-    ) -> tuple[dict[str, PerformanceWindow], int]:
-        """See :class:`OutcomeSource`. Files last written before the window are skipped."""
-        from mlmon_elk.sources.files import MTIME_SLACK_SECONDS, expand_paths, read_chunks
-
-        counter = OutcomeCounter(model, window)
-        earliest = window.start.timestamp() - MTIME_SLACK_SECONDS
-        paths = [p for p in expand_paths(self.paths) if _mtime(p) >= earliest]
-        try:
-            for chunk in read_chunks(paths, chunk_rows=self.chunk_rows):
-                counter.add(chunk)
-        except Exception as exc:  # a file rotated away: reported, next run tries again
-            if isinstance(exc, SourceError):
-                raise
-            msg = f"outcomes of {model.model}: files changed while being read ({exc!r})"
-            raise SourceError(msg) from exc
-        return counter.result(predictions), len(paths)
-
-
-def _mtime(path: os.PathLike[str]) -> float:
-    try:
-        return os.stat(path).st_mtime
-    except FileNotFoundError:
-        return -1.0

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from elasticsearch import ApiError
 
+from mlmon_elk.analyzer.fetch import ElasticsearchSource
 from mlmon_elk.contract import Dataset, Kind, Role, stream_name
 from mlmon_elk.errors import SourceError
 from mlmon_elk.profile.baseline import ModelBaselines
 from mlmon_elk.profile.engine_plan import PlanOptions
 from mlmon_elk.retry import Retry
-from mlmon_elk.sources.elasticsearch import ElasticsearchSource
 from mlmon_elk.windows import Window
 from tests.conftest import EsTarget
 from tests.factories import baseline, credit_baseline, index_documents, numeric, prediction

@@ -13,14 +13,13 @@ from typing import Any
 import numpy as np
 
 from mlmon_elk.analyzer.config import config_from_dict
+from mlmon_elk.analyzer.fetch import ElasticsearchSource, FileSource
 from mlmon_elk.analyzer.run import Analyzer, RunOutcome
 from mlmon_elk.checks.result import CheckResult
 from mlmon_elk.contract import Check, Dataset, Kind, stream_name
 from mlmon_elk.profile.baseline import ModelBaselines
 from mlmon_elk.profile.engine_plan import PlanOptions
 from mlmon_elk.profile.window import ModelWindow
-from mlmon_elk.sources.elasticsearch import ElasticsearchSource
-from mlmon_elk.sources.files import FileSource
 from mlmon_elk.windows import Window, parse_time
 from tests.conftest import EsTarget
 from tests.factories import credit_baseline, index_documents, prediction, write_jsonl

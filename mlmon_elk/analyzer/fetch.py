@@ -1,0 +1,289 @@
+"""Fetch one model's window of predictions: read through a source, count with the profile.
+
+The composition at the analyzer's edge: :mod:`mlmon_elk.sources` reads
+(files, or searches sent to Elasticsearch) and knows nothing of counting;
+:mod:`mlmon_elk.profile` counts (the record counter, or the query plan and its
+parser) and knows nothing of reading. Both sources give the same
+:class:`~mlmon_elk.profile.window.ModelWindow` for the same documents; the
+checks never know which one counted. ``tests/analyzer/test_fetch_differential.py``
+holds them to that on a real engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Protocol
+
+from mlmon_elk.contract import Dataset, stream_name
+from mlmon_elk.errors import DataError, SourceError
+from mlmon_elk.profile.baseline import ModelBaselines
+from mlmon_elk.profile.counting.operational import DEFAULT_PERCENTS
+from mlmon_elk.profile.defaults import EXAMPLES
+from mlmon_elk.profile.engine_plan import PlanOptions, QueryPlan, build_plan, parse_responses
+from mlmon_elk.profile.records import WindowCounter, select
+from mlmon_elk.profile.window import ModelWindow
+from mlmon_elk.retry import Retry
+from mlmon_elk.sources import files
+from mlmon_elk.sources.elasticsearch import Searches, TooManyBuckets
+from mlmon_elk.sources.files import DEFAULT_CHUNK_ROWS, MTIME_SLACK_SECONDS, ROTATION_RETRIES
+from mlmon_elk.windows import Window
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+logger = logging.getLogger(__name__)
+
+PLAN_BATCH = 256
+"""Planned windows counted in one pass over the files (bounds the counts held)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """One model's window as counted by a source."""
+
+    window: ModelWindow
+    notes: tuple[str, ...] = ()
+    """Limits hit while counting, for the run summary."""
+    requests: int = 1
+    """Requests made (searches and retries, or files read)."""
+
+
+class Source(Protocol):
+    """Anything that can count one model's window of predictions."""
+
+    def plan(self, windows: Sequence[Window]) -> None:
+        """Hear which windows will be fetched next (a backfill, a catch-up), oldest first.
+
+        A source that can count many windows in one pass over its data (the file
+        source) does so; one whose cost is per request anyway ignores it.
+        """
+        ...  # pragma: no cover - protocol
+
+    def fetch(
+        self,
+        model: ModelBaselines,
+        window: Window,
+        *,
+        history: int = 0,
+        percents: Sequence[float] = DEFAULT_PERCENTS,
+    ) -> FetchResult:
+        """Count ``model``'s predictions in ``window`` (and ``history`` preceding windows),
+        with the latency ``percents``.
+
+        Raises:
+            SourceError: the predictions cannot be read.
+        """
+        ...  # pragma: no cover - protocol
+
+
+class ElasticsearchSource:
+    """Counts windows of ``logs-mlmon.prediction-<namespace>`` with aggregations.
+
+    Args:
+        client: an ``Elasticsearch`` client (see :func:`mlmon_elk.engine.client.connect`).
+        namespace: data stream namespace of the predictions.
+        options: query plan options (``max_buckets``, ``max_versions``…);
+            ``history`` and ``percents`` are given per fetch.
+        retry: retry policy for transient failures.
+        sleep: how to wait between tries (tests pass a recorder).
+    """
+
+    def __init__(
+        self,
+        client: Elasticsearch,
+        namespace: str,
+        *,
+        options: PlanOptions | None = None,
+        retry: Retry | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.index = stream_name(Dataset.PREDICTION, namespace)
+        self.options = options or PlanOptions()
+        self.retry = retry or Retry()
+        self._searches = Searches(client, retry=self.retry, sleep=sleep)
+
+    def plan(self, windows: Sequence[Window]) -> None:
+        """Nothing to prepare: every window is one aggregation request whatever comes next."""
+
+    def query_plan(
+        self,
+        model: ModelBaselines,
+        window: Window,
+        *,
+        history: int = 0,
+        percents: Sequence[float] = DEFAULT_PERCENTS,
+    ) -> QueryPlan:
+        """The query plan :meth:`fetch` would send (for ``--dry-run`` style inspection)."""
+        options = replace(self.options, history=history, percents=tuple(percents))
+        return build_plan(model, window, self.index, options)
+
+    def fetch(
+        self,
+        model: ModelBaselines,
+        window: Window,
+        *,
+        history: int = 0,
+        percents: Sequence[float] = DEFAULT_PERCENTS,
+    ) -> FetchResult:
+        """Count ``model``'s predictions in ``window`` (and ``history`` earlier windows).
+
+        Raises:
+            SourceError: Elasticsearch stayed unreachable or refused the query.
+        """
+        plan = self.query_plan(model, window, history=history, percents=percents)
+        what = f"counting {model.model} in {window}"
+        requests = 0
+        # A cluster with a lower search.max_buckets than configured says so in
+        # its error; re-plan with its limit instead of failing the run.
+        for _ in range(3):
+            try:
+                responses, tries = self._searches.search_all(plan.index, plan.bodies, what)
+            except TooManyBuckets as exc:
+                requests += 1
+                current = plan.options.max_buckets
+                smaller = exc.limit if 0 < exc.limit < current else current // 2
+                logger.warning(
+                    "%s: the cluster allows fewer buckets; splitting under %d", what, smaller
+                )
+                plan = build_plan(
+                    model, window, self.index, replace(plan.options, max_buckets=max(smaller, 1))
+                )
+                continue
+            requests += tries
+            parsed = parse_responses(plan, responses)
+            notes = parsed.notes
+            if len(plan.bodies) > 1:
+                notes = (*notes, f"{model.model}: split into {len(plan.bodies)} searches")
+            return FetchResult(parsed.window, notes, requests)
+        msg = f"{what}: the cluster keeps refusing the number of buckets; lower max_buckets"
+        raise SourceError(msg)
+
+
+class FileSource:
+    """Counts windows of predictions from JSON-lines files (plain or gzipped).
+
+    Args:
+        paths: files or glob patterns, e.g. ``["logs/predictions.jsonl*"]``.
+        chunk_rows: lines parsed and counted at a time (bounds memory).
+        examples: unseen values / OOV tokens kept as examples per feature.
+        new_features: input names beyond the baseline's that are counted.
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        examples: int = EXAMPLES,
+        new_features: int = 100,
+    ) -> None:
+        if not paths:
+            msg = "files.predictions: at least one path or glob is needed"
+            raise DataError(msg)
+        self.paths = list(paths)
+        self.chunk_rows = chunk_rows
+        self.examples = examples
+        self.new_features = new_features
+        self._planned: list[Window] = []
+        self._ready: dict[_FetchKey, tuple[ModelBaselines, FetchResult]] = {}
+
+    def plan(self, windows: Sequence[Window]) -> None:
+        """Say which windows will be fetched next (a backfill), so the files are read once.
+
+        The first :meth:`fetch` of a planned window counts it together with the
+        planned windows after it (up to :data:`PLAN_BATCH` at a time) in one pass
+        over the files, and keeps their profiles for their own fetches.
+        """
+        self._planned = sorted(set(windows), key=lambda w: (w.start, w.end))
+        self._ready.clear()
+
+    def fetch(
+        self,
+        model: ModelBaselines,
+        window: Window,
+        *,
+        history: int = 0,
+        percents: Sequence[float] = DEFAULT_PERCENTS,
+    ) -> FetchResult:
+        """Count ``model``'s predictions in ``window`` (and ``history`` earlier windows).
+
+        Files last written before the earliest window needed are skipped: they
+        cannot hold documents of it.
+
+        Raises:
+            SourceError: a file cannot be read.
+        """
+        key = _FetchKey(model.model, window, history, tuple(percents))
+        ready = self._ready.pop(key, None)
+        if ready is not None and _same_baselines(ready[0], model):
+            return ready[1]
+        windows = [window]
+        if window in self._planned:
+            later = self._planned[self._planned.index(window) + 1 :]
+            windows += later[: PLAN_BATCH - 1]
+        counters = [
+            WindowCounter(
+                model,
+                w,
+                history=history,
+                percents=percents,
+                examples=self.examples,
+                new_features=self.new_features,
+            )
+            for w in windows
+        ]
+        results, requests = self._count(counters)
+        for counter, result in zip(counters[1:], results[1:], strict=True):
+            later_key = _FetchKey(model.model, counter.window, history, tuple(percents))
+            self._ready[later_key] = (model, FetchResult(result, requests=0))
+        notes = () if requests else (f"no prediction files match {self.paths} for {window}",)
+        return FetchResult(results[0], notes, requests=requests)
+
+    def _count(self, counters: list[WindowCounter]) -> tuple[list[ModelWindow], int]:
+        """Every counter's window from one pass over the files; the files read."""
+        earliest = min(c.earliest for c in counters).timestamp() - MTIME_SLACK_SECONDS
+        model = counters[0].model.model
+        for _ in range(ROTATION_RETRIES):
+            inodes = files.listed_since(self.paths, earliest)
+            paths = list(inodes)
+            # Lines of no counter's period are passed over unparsed.
+            skip = files.stamped_outside(
+                min(c.earliest for c in counters), max(c.window.end for c in counters)
+            )
+            try:
+                with files.gc_paused():
+                    for chunk in files.read_chunks(
+                        paths, chunk_rows=self.chunk_rows, inodes=inodes, skip=skip
+                    ):
+                        selected = select(chunk, model)
+                        for counter in counters:
+                            counter.add_selected(selected)
+            except files.Vanished:
+                # Rotated or compressed while being read: count again from a fresh list.
+                counters = [c.fresh() for c in counters]
+                continue
+            return [c.result() for c in counters], len(paths)
+        msg = f"prediction files kept changing while being read ({self.paths})"
+        raise SourceError(msg)
+
+
+def _same_baselines(a: ModelBaselines, b: ModelBaselines) -> bool:
+    """Whether counts made with ``a``'s baselines hold for ``b`` (the same baseline objects)."""
+    return (
+        a.default_version == b.default_version
+        and a.by_version.keys() == b.by_version.keys()
+        and all(a.by_version[v] is b.by_version[v] for v in a.by_version)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _FetchKey:
+    model: str
+    window: Window
+    history: int
+    percents: tuple[float, ...]

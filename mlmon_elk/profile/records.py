@@ -1,0 +1,271 @@
+"""Count decoded prediction documents into one model's window profile, chunk by chunk (pure).
+
+The record path: whatever reads documents (JSON-lines files, a test's list)
+hands them over a chunk at a time; each chunk is read the way the index sees
+values (:mod:`mlmon_elk.profile.counting.documents`), counted with each kind's
+spec (:mod:`mlmon_elk.profile.counting`), and the chunk counts merge exactly —
+giving the same :class:`~mlmon_elk.profile.window.ModelWindow` the
+Elasticsearch aggregations give.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlmon_elk.contract import TOKEN_IGNORE_ABOVE, Dataset, Kind, Role
+from mlmon_elk.profile.baseline import Baseline, FeatureProfile, ModelBaselines
+from mlmon_elk.profile.counting import categorical, numeric, operational
+from mlmon_elk.profile.counting.aggregation import most_frequent
+from mlmon_elk.profile.counting.categorical import CategoricalSum
+from mlmon_elk.profile.counting.documents import (
+    Columns,
+    keyword,
+    keyword_pairs,
+    keyword_totals,
+    numbers,
+)
+from mlmon_elk.profile.counting.numeric import NumericSum
+from mlmon_elk.profile.counting.operational import DEFAULT_PERCENTS
+from mlmon_elk.profile.counting.presence import present_and_null
+from mlmon_elk.profile.counting.text import TextSum
+from mlmon_elk.profile.defaults import EXAMPLES
+from mlmon_elk.profile.window import FeatureCounts, ModelWindow, WindowProfile
+from mlmon_elk.windows import EPOCH, Window
+
+_ALL = 1 << 62
+"""'Keep every example' while counting chunks; the window keeps the top few."""
+
+
+@dataclass(slots=True)
+class _FeatureSum:
+    profile: FeatureProfile
+    kinds: Counter[Kind] = field(default_factory=Counter)
+    numeric: NumericSum | None = None
+    categorical: CategoricalSum | None = None
+    text: TextSum | None = None
+
+    def __post_init__(self) -> None:
+        p = self.profile
+        if p.numeric is not None:
+            self.numeric = NumericSum.of(p.numeric)
+        if p.categorical is not None:
+            self.categorical = CategoricalSum.of(p.categorical)
+        if p.text is not None:
+            self.text = TextSum()
+
+
+class _VersionSum:
+    """Running counts of one model version in the window."""
+
+    def __init__(self, baseline: Baseline, percents: Sequence[float]) -> None:
+        self.baseline = baseline
+        self.percents = tuple(sorted(set(percents)))
+        self.count = 0
+        self.failures = 0
+        self.latencies: list[np.ndarray] = []
+        self.present: Counter[str] = Counter()
+        self.null: Counter[str] = Counter()
+        self.features = {(f.role, f.name): _FeatureSum(f) for f in baseline.features}
+
+    def add(self, docs: Sequence[Mapping[str, Any]]) -> None:
+        """Count a chunk of this version's documents (already filtered to the window)."""
+        self.count += len(docs)
+        mlmon = [d.get("mlmon") or {} for d in docs]
+        self.failures += sum(1 for d in docs if (d.get("event") or {}).get("outcome") == "failure")
+        latency = numbers([m.get("latency_ms") for m in mlmon])
+        latency = latency[np.isfinite(latency)]
+        if len(latency):
+            self.latencies.append(latency)
+        for counter, field_name in ((self.present, "present"), (self.null, "null")):
+            counter.update(keyword_totals([m.get(field_name) for m in mlmon])[0])
+        column = Columns(mlmon).values
+
+        for (role, name), acc in self.features.items():
+            group = "inputs" if role is Role.INPUT else "outputs"
+            num = numbers(column(group, "num", name))
+            num_values = num[np.isfinite(num)]
+            cat_values = keyword_pairs(column(group, "cat", name))
+            acc.kinds[Kind.NUM] += len(num_values)
+            acc.kinds[Kind.CAT] += cat_values.index.nunique()
+            token_counts = np.empty(0)
+            if role is Role.INPUT:
+                token_counts = numbers(column("token_count", name))
+                acc.kinds[Kind.TEXT] += int(np.count_nonzero(~np.isnan(token_counts)))
+            profile = acc.profile
+            if acc.numeric is not None and profile.numeric is not None:
+                acc.numeric.add(numeric.count(num_values, profile.numeric))
+            if acc.categorical is not None and profile.categorical is not None:
+                values = cat_values.reset_index(drop=True)
+                if profile.categorical.coded and len(num_values):
+                    values = pd.concat([values, categorical.codes(num_values)], ignore_index=True)
+                acc.categorical.add(categorical.count(values, profile.categorical, examples=_ALL))
+            if acc.text is not None and profile.text is not None:
+                tokens, documents = keyword_totals(column("tokens", name), TOKEN_IGNORE_ABOVE)
+                acc.text.add_documents(
+                    tokens, documents, int(np.nansum(token_counts)), profile.text
+                )
+
+    def result(
+        self, model: str, version: str, window: Window, examples: int, names: int
+    ) -> WindowProfile:
+        latencies = np.concatenate(self.latencies) if self.latencies else np.empty(0)
+        features = {}
+        for key, acc in self.features.items():
+            role, name = key
+            kinds = {k: n for k, n in sorted(acc.kinds.items()) if n}
+            present, null = present_and_null(acc.profile, kinds, self.present, self.null)
+            features[key] = FeatureCounts(
+                name=name,
+                role=role,
+                present=present,
+                null=null,
+                kinds=kinds,
+                numeric=acc.numeric.result() if acc.numeric else None,
+                categorical=(
+                    acc.categorical.result(acc.profile.categorical.top_names, examples)
+                    if acc.categorical and acc.profile.categorical
+                    else None
+                ),
+                text=acc.text.result(examples) if acc.text else None,
+            )
+        return WindowProfile(
+            model=model,
+            version=version,
+            start=window.start,
+            end=window.end,
+            count=self.count,
+            failures=self.failures,
+            latency=operational.latency_stats(latencies, self.percents),
+            features=features,
+            present_names=dict(most_frequent(self.present, names)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Selected:
+    """One model's predictions of a chunk, with their times (ns since the epoch; valid or not)."""
+
+    docs: Sequence[Mapping[str, Any]]
+    stamps: np.ndarray
+    valid: np.ndarray
+
+
+def select(docs: Sequence[Mapping[str, Any]], model: str) -> Selected:
+    """``model``'s predictions among ``docs``, their ``@timestamp`` parsed once for every
+    window counted from the chunk."""
+    keep = [
+        d
+        for d in docs
+        if (d.get("event") or {}).get("dataset") == Dataset.PREDICTION
+        and ((d.get("mlmon") or {}).get("model") or {}).get("name") == model
+    ]
+    if not keep:
+        return Selected(keep, np.empty(0, dtype=np.int64), np.empty(0, dtype=bool))
+    times = pd.to_datetime(
+        pd.Series([d.get("@timestamp") for d in keep], dtype=object),
+        utc=True,
+        format="ISO8601",
+        errors="coerce",
+    )
+    stamps = times.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    return Selected(keep, stamps, times.notna().to_numpy())
+
+
+class WindowCounter:
+    """Counts documents into one model's window profile, chunk by chunk.
+
+    Feed it any documents (it keeps only the model's predictions inside the
+    window and counts the preceding ``history`` windows) and read
+    :meth:`result`. The analyzer feeds it from files; tests feed it lists.
+    """
+
+    def __init__(
+        self,
+        model: ModelBaselines,
+        window: Window,
+        *,
+        history: int = 0,
+        percents: Sequence[float] = DEFAULT_PERCENTS,
+        examples: int = EXAMPLES,
+        new_features: int = 100,
+    ) -> None:
+        self.model = model
+        self.window = window
+        self.percents = tuple(percents)
+        self.examples = examples
+        self.new_features = new_features
+        self.preceding = window.preceding(history)
+        self.earliest = self.preceding[0].start if self.preceding else window.start
+        self.history = np.zeros(history, dtype=np.int64)
+        # Nanoseconds since the epoch of each preceding window's start, and the window's.
+        self._edges = np.array(
+            [_ns(w.start) for w in self.preceding] + [_ns(window.start)], dtype=np.int64
+        )
+        self.versions: dict[str, _VersionSum] = {}
+
+    def fresh(self) -> WindowCounter:
+        """A counter with the same settings and nothing counted."""
+        return WindowCounter(
+            self.model,
+            self.window,
+            history=len(self.history),
+            percents=self.percents,
+            examples=self.examples,
+            new_features=self.new_features,
+        )
+
+    def add(self, docs: Sequence[Mapping[str, Any]]) -> None:
+        """Count the documents of ``docs`` that belong to this model and window."""
+        self.add_selected(select(docs, self.model.model))
+
+    def add_selected(self, selected: Selected) -> None:
+        """Count the window's share of a chunk already narrowed to this model by :func:`select`."""
+        if not selected.docs:
+            return
+        stamps, valid = selected.stamps, selected.valid
+        in_window = valid & (stamps >= _ns(self.window.start)) & (stamps < _ns(self.window.end))
+        if len(self.history):
+            earlier = valid & (stamps >= self._edges[0]) & (stamps < self._edges[-1])
+            slots = np.searchsorted(self._edges, stamps[earlier], side="right") - 1
+            self.history += np.bincount(slots, minlength=len(self.history))[: len(self.history)]
+        by_version: dict[str, list[Mapping[str, Any]]] = {}
+        for i in np.flatnonzero(in_window).tolist():
+            doc = selected.docs[i]
+            version = ((doc.get("mlmon") or {}).get("model") or {}).get("version")
+            if version is not None:
+                by_version.setdefault(keyword(version), []).append(doc)
+        for version, version_docs in by_version.items():
+            if version not in self.versions:
+                baseline = self.model.for_version(version)
+                self.versions[version] = _VersionSum(baseline, self.percents)
+            self.versions[version].add(version_docs)
+
+    def result(self) -> ModelWindow:
+        """The window profile of everything added so far."""
+        return ModelWindow(
+            model=self.model.model,
+            start=self.window.start,
+            end=self.window.end,
+            versions={
+                version: acc.result(
+                    self.model.model,
+                    version,
+                    self.window,
+                    self.examples,
+                    len(acc.baseline.inputs) + self.new_features,
+                )
+                for version, acc in sorted(self.versions.items())
+            },
+            history=tuple(int(n) for n in self.history),
+        )
+
+
+def _ns(t: datetime) -> int:
+    return (t - EPOCH) // timedelta(microseconds=1) * 1000
