@@ -69,7 +69,7 @@ def feature_vanished(
         expected=feature.presence,
         observed=1 - absent / requests,
         head=f"present in {pct(1 - absent / requests)} of {what}, expected {pct(feature.presence)}",
-        effect=f"drop {(f.value or 0.0) * 100:.1f} pts",
+        effect=f"drop {_points(f.value or 0.0)} pts",
         detail=_zero_detail(expected, absent, "absent from {:,} requests", reference),
     )
 
@@ -248,7 +248,15 @@ def _rise(
         p_value=metrics.rate_rise_pvalue(hits, trials, expected, reference_n),
         expected=expected,
         observed=observed,
-        effect=f"{value * 100:+.1f} pts",
-        bound=f"{thr * 100:.1f} pts",
+        effect=f"{'+' if value >= 0 else ''}{_points(value)} pts",
+        bound=f"{_points(thr)} pts",
         context=context,
     )
+
+
+def _points(x: float) -> str:
+    """A share in percentage points; under 0.1 point with two significant digits
+    (a 2-in-5,000 minimum reads ``0.04``, not ``0.0``)."""
+    if x != 0 and abs(x) < 0.001:
+        return f"{x * 100:.2g}"
+    return f"{x * 100:.1f}"

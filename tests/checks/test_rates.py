@@ -26,7 +26,8 @@ def test_a_zero_rate_is_tested_against_training_and_held_out_rows(baseline) -> N
     """score was never null in training nor held out; x is null in 5% of rows."""
     score = baseline.feature(Role.OUTPUT, "score")
     x = baseline.feature(Role.INPUT, "x")
-    assert score is not None and x is not None
+    assert score is not None
+    assert x is not None
     both = baseline.rows + baseline.holdout_rows
     assert zero_reference(score, Check.MISSING_SPIKE, 0.0, baseline.rows, baseline) == both
     assert zero_reference(x, Check.MISSING_SPIKE, x.null_rate, 123.0, baseline) == 123.0
@@ -72,4 +73,5 @@ def test_a_rare_natural_rate_keeps_its_own_minimum(baseline) -> None:
     frame.loc[frame.index[extra], "x"] = np.nan
     spike = result(run(baseline, window(baseline, frame)), Check.MISSING_SPIKE, "x")
     assert not spike.status.is_alert
-    assert spike.threshold is not None and spike.threshold >= 0.02
+    assert spike.threshold is not None
+    assert spike.threshold >= 0.02
