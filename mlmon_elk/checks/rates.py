@@ -7,9 +7,19 @@ baseline's rate in absolute points (for presence, the drop). Test: Fisher's
 exact test against the baseline's (or held-out data's) count, one-sided, or an
 exact binomial tail when the reference size is unknown. Threshold:
 ``max(minimum rise, calibrated rise at this window size)``, where the minimum
-rise follows the baseline rate: ``max(min_rise_floor, min(min_…, rate))`` — a
-feature never null or always present in training, or a closed vocabulary, has
-no natural variation, so a small significant rise already is a break.
+rise follows the baseline rate: ``max(min_rise_floor, min(min_…, rate))``.
+
+A rate that was *zero* — a feature never null or always present in training,
+a closed vocabulary — has no natural variation, so its minimum is a count,
+``min_break_count`` occurrences, and the test decides: a significant handful
+is a break in the pipeline. The test then uses every row that showed the zero:
+training plus held-out rows (when the calibration saw the held-out rate at zero
+too); for new values, the training rows each left out in turn (no category seen
+only once) plus the held-out rows. The larger the reference, the fewer
+occurrences are significant: with ~83,000 reference rows, three in 5,000 rows
+and two in 500 pass a family-wise 1 % correction over a few dozen tests; two in
+5,000 cannot (p ≈ 0.003 before correction), whatever the test — reaching that
+needs either a reference of ~300,000 rows or taking the zero as exact.
 
 Text tokens of one document are not independent trials, so the token test is
 optimistic; the calibration, which resamples whole held-out *documents*,
@@ -25,7 +35,7 @@ from mlmon_elk.checks.finding import Finding, examples, pct, required, too_few
 from mlmon_elk.checks.settings import CheckSettings
 from mlmon_elk.checks.thresholds import threshold
 from mlmon_elk.contract import Check, Role
-from mlmon_elk.profile.baseline import Baseline, FeatureProfile
+from mlmon_elk.profile.baseline import Baseline, CategoricalProfile, FeatureProfile
 from mlmon_elk.profile.window import FeatureCounts
 
 
@@ -42,15 +52,16 @@ def feature_vanished(
     if requests < settings.min_rows:
         return replace(base, insufficient=too_few(requests, settings.min_rows, "requests"))
     absent = max(requests - counts.present, 0)
+    reference = zero_reference(feature, Check.FEATURE_VANISHED, expected, baseline.rows, baseline)
     f = _rise(
         base,
         feature,
         hits=absent,
         trials=requests,
         expected=expected,
-        minimum=rate_minimum(settings.min_presence_drop, expected, settings),
+        minimum=rate_minimum(settings.min_presence_drop, expected, requests, settings),
         settings=settings,
-        reference_n=baseline.rows,
+        reference_n=reference,
     )
     what = "requests" if feature.role is Role.INPUT else "predictions"
     return replace(
@@ -58,7 +69,8 @@ def feature_vanished(
         expected=feature.presence,
         observed=1 - absent / requests,
         head=f"present in {pct(1 - absent / requests)} of {what}, expected {pct(feature.presence)}",
-        effect=f"drop {(f.value or 0.0) * 100:.1f} pts",
+        effect=f"drop {_points(f.value or 0.0)} pts",
+        detail=_zero_detail(expected, absent, "absent from {:,} requests", reference),
     )
 
 
@@ -70,17 +82,23 @@ def missing_spike(
     base = Finding(Check.MISSING_SPIKE, "null_rate_rise", n, feature.name, feature.role)
     if n < settings.min_rows:
         return replace(base, insufficient=too_few(n, settings.min_rows, "rows carrying it"))
+    carrying = baseline.rows * feature.presence
+    reference = zero_reference(feature, Check.MISSING_SPIKE, feature.null_rate, carrying, baseline)
     f = _rise(
         base,
         feature,
         hits=counts.null,
         trials=n,
         expected=feature.null_rate,
-        minimum=rate_minimum(settings.min_null_rise, feature.null_rate, settings),
+        minimum=rate_minimum(settings.min_null_rise, feature.null_rate, n, settings),
         settings=settings,
-        reference_n=baseline.rows * feature.presence,
+        reference_n=reference,
     )
-    return replace(f, head=f"NA {pct(feature.null_rate)} → {pct(counts.null / n)}")
+    return replace(
+        f,
+        head=f"NA {pct(feature.null_rate)} → {pct(counts.null / n)}",
+        detail=_zero_detail(feature.null_rate, counts.null, "null in {:,} rows", reference),
+    )
 
 
 def unseen_categories(
@@ -99,7 +117,11 @@ def unseen_categories(
     closed = profile.closed and reference > 0
     minimum = settings.min_unseen_rise
     if reference > 0:
-        minimum = rate_minimum(minimum, profile.expected_unseen_rate, settings)
+        minimum = rate_minimum(minimum, profile.expected_unseen_rate, n, settings)
+    if closed:
+        reference += left_out_rows(
+            profile, baseline.rows * feature.presence * (1 - feature.null_rate)
+        )
     f = _rise(
         base,
         feature,
@@ -119,12 +141,51 @@ def unseen_categories(
             f"new values in a closed vocabulary of {profile.vocabulary_size:,}:"
             f" {cat.unseen:,} of {n:,} ({pct(cat.unseen / n)})"
         )
-    return replace(f, head=head, detail=examples(cat.unseen_examples), context=context)
+    detail = examples(cat.unseen_examples)
+    if closed:
+        detail += f"; none in {reference:,.0f} reference rows"
+    return replace(f, head=head, detail=detail, context=context)
 
 
-def rate_minimum(minimum: float, baseline_rate: float, settings: CheckSettings) -> float:
-    """The minimum rise of a rate check, following the baseline rate (module docstring)."""
+def rate_minimum(minimum: float, baseline_rate: float, n: int, settings: CheckSettings) -> float:
+    """The minimum rise of a rate check over ``n`` trials, following the baseline rate:
+    ``min_break_count`` occurrences for a rate that was zero (module docstring)."""
+    if baseline_rate <= 0:
+        return settings.min_break_count / n
     return max(settings.min_rise_floor, min(minimum, baseline_rate))
+
+
+def zero_reference(
+    feature: FeatureProfile, check: Check, rate: float, training: float, baseline: Baseline
+) -> float:
+    """Rows the baseline's rate was measured on: ``training``, plus the held-out
+    rows when the rate was zero and the calibration found it zero there too
+    (every calibrated upper bound 0: no resampled held-out window had one)."""
+    cal = feature.calibration.get(check)
+    if rate > 0 or cal is None or not cal.upper or any(v > 0 for _, v in cal.upper):
+        return training
+    return training + baseline.holdout_rows * training / max(baseline.rows, 1)
+
+
+def left_out_rows(profile: CategoricalProfile, training: float) -> float:
+    """Training rows that, each left out in turn, would have shown no new value.
+
+    A category seen once in training is new to the other rows (Good–Turing's
+    count of singletons); when the whole vocabulary is in ``top`` and every
+    category was seen at least twice, all ``training`` rows showed none. With
+    a longer vocabulary the counts are unknown: no rows."""
+    if len(profile.top) < profile.vocabulary_size or profile.other_share > 1e-9:
+        return 0.0
+    if min(share for _, share in profile.top) * training < 2 - 1e-6:
+        return 0.0
+    return training
+
+
+def _zero_detail(rate: float, hits: int, what: str, reference: float) -> str:
+    """For a rate that was zero: the count against the reference that showed none."""
+    if rate > 0 or hits <= 0:
+        return ""
+    return f"{what.format(hits)}, where {reference:,.0f} reference rows had none"
 
 
 def text_oov(
@@ -187,7 +248,15 @@ def _rise(
         p_value=metrics.rate_rise_pvalue(hits, trials, expected, reference_n),
         expected=expected,
         observed=observed,
-        effect=f"{value * 100:+.1f} pts",
-        bound=f"{thr * 100:.1f} pts",
+        effect=f"{'+' if value >= 0 else ''}{_points(value)} pts",
+        bound=f"{_points(thr)} pts",
         context=context,
     )
+
+
+def _points(x: float) -> str:
+    """A share in percentage points; under 0.1 point with two significant digits
+    (a 2-in-5,000 minimum reads ``0.04``, not ``0.0``)."""
+    if x != 0 and abs(x) < 0.001:
+        return f"{x * 100:.2g}"
+    return f"{x * 100:.1f}"

@@ -50,13 +50,17 @@ class CheckSettings:
     the calibration absorb."""
     min_rise_floor: float = 0.001
     """Smallest minimum effect of ``feature_vanished``, ``missing_spike`` and
-    ``unseen_categories``. Their minimum effect follows the baseline rate —
-    ``max(min_rise_floor, min(min_…, baseline rate))`` — so a feature that was
-    never null, always present, or a closed vocabulary (no unseen value in
-    held-out data) alerts on a significant rise of 0.1 points: with no natural
-    variation such a rise is a pipeline break. Features with a natural rate of
-    2% or more keep the 2-point minimum. The calibrated bound and the test
-    still apply, so sampling noise cannot reach it."""
+    ``unseen_categories`` where the baseline rate is above zero: their minimum
+    effect follows that rate — ``max(min_rise_floor, min(min_…, baseline
+    rate))`` — so a feature with a natural rate of 2% or more keeps the 2-point
+    minimum and a rarer one alerts on a significant rise of its own size."""
+    min_break_count: int = 2
+    """Minimum effect of the same checks, in occurrences per window, where the
+    baseline rate is zero: a feature never null or always present in training
+    and held-out data, or a closed vocabulary, has no natural variation, so a
+    significant handful (tested against every row that showed the zero) is a
+    pipeline break. One occurrence alone never alerts: a single stray value is
+    what genuinely rare events look like."""
     min_share_shift: float = 0.05
     """``category_shift`` / categorical ``prediction_drift`` also fire when one
     category gains or loses at least this share (5 points), significantly and
