@@ -31,7 +31,7 @@ DEFAULT_OUTPUT_NAME: Final = "prediction"
 """Name of the output when the model's output is a bare value rather than a mapping."""
 
 MAX_NESTING: Final = 4
-"""Nested mappings deeper than this are invalid features, not flattened further."""
+"""_Nested mappings deeper than this are invalid features, not flattened further."""
 
 INPUTS_NOT_A_MAPPING: Final = "_inputs"
 """Recorded in ``mlmon.invalid`` when ``inputs`` is neither a mapping nor a batch."""
@@ -58,12 +58,12 @@ class Plan:
     has_specials: bool
 
 
-class Nested(Exception):
+class _Nested(Exception):
     """Raised inside the fast path when a value is a mapping: flatten, then retry."""
 
 
 class Typed:
-    """The typed features of one document, filled by :class:`DocumentBuilder`."""
+    """The typed features of one document, filled by :class:`FeatureTyper`."""
 
     __slots__ = ("cat", "invalid", "null", "num", "text", "token_count", "tokens")
 
@@ -176,14 +176,14 @@ class FeatureTyper:
         """Type the values of one key set into ``typed``.
 
         Raises:
-            Nested: A value is a mapping (the caller flattens and retries).
+            _Nested: A value is a mapping (the caller flattens and retries).
         """
         if plan.has_specials:
             self._type_values_with_specials(plan, values, typed)
             return
         flat = type_flat(plan.names, values, self._empty_as_null)
         if flat is None:
-            raise Nested
+            raise _Nested
         typed.num, typed.cat, typed.null, typed.invalid = flat
 
     def _type_values_with_specials(self, plan: Plan, values: Iterable[Any], typed: Typed) -> None:
@@ -227,7 +227,7 @@ class FeatureTyper:
             return
         kind, logged = v.classify(value, empty_as_null=self.settings.empty_as_null)
         if kind == v.NESTED:
-            raise Nested
+            raise _Nested
         if rule is not None:
             kind, logged = self._apply_rule(rule, kind, logged)
         if kind == v.NUM:
@@ -291,7 +291,7 @@ class FeatureTyper:
                 continue
             try:
                 self._place(name, special, value, typed)
-            except Nested:  # an empty mapping: present, no value
+            except _Nested:  # an empty mapping: present, no value
                 typed.add_null(name)
         return plan.present
 
@@ -306,7 +306,7 @@ class FeatureTyper:
         plan = self.plans.get(keys) or self.plan(keys, inputs=True)
         try:
             self._type_values(plan, inputs.values(), typed)
-        except Nested:
+        except _Nested:
             typed.num.clear()
             typed.cat.clear()
             typed.text = typed.tokens = typed.token_count = None
@@ -346,7 +346,7 @@ class FeatureTyper:
         plan = self.plan(tuple(outputs), inputs=False)
         try:
             self._type_values(plan, outputs.values(), typed)
-        except Nested:
+        except _Nested:
             typed = Typed()
             self._type_nested(outputs, typed, inputs=False)
         return typed.values_object() or None
