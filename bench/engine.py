@@ -60,7 +60,9 @@ from mlmon_elk.analyzer.fetch import ElasticsearchSource
 from mlmon_elk.checks import CheckSettings, ModelJob, check_run
 from mlmon_elk.contract import Dataset, Kind, stream_name
 from mlmon_elk.engine.client import EsConnection, connect
-from mlmon_elk.producer.events import DocumentBuilder, DocumentSettings
+from mlmon_elk.producer.builder import DocumentBuilder
+from mlmon_elk.producer.call import PredictionCall
+from mlmon_elk.producer.settings import DocumentOptions, DocumentSettings
 from mlmon_elk.profile.baseline import ModelBaselines
 from mlmon_elk.profile.build import BuildOptions, build_baseline
 from mlmon_elk.profile.engine_plan import parse_responses
@@ -204,7 +206,9 @@ def _start_worker(url: str, connection: EsConnection | None, engine: Engine) -> 
     target = connection or EsConnection(hosts=(url,))
     _worker["client"] = client_for(url, replace(target, distribution=engine))
     _worker["builder"] = DocumentBuilder(
-        DocumentSettings.create(model=MODEL, model_version=VERSION, text_inputs=TEXT)
+        DocumentSettings.create(
+            DocumentOptions(model=MODEL, model_version=VERSION, text_inputs=TEXT)
+        )
     )
 
 
@@ -221,9 +225,11 @@ def _load_chunk(index: str, chunk: int, sizes: tuple[int, ...]) -> tuple[int, in
     lines: list[bytes] = []
     for row, offset, latency in zip(rows, seconds, latencies, strict=True):
         doc = builder.prediction(
-            row,
-            latency_ms=float(latency),
-            timestamp=START + HOUR * hour + timedelta(seconds=float(offset)),
+            PredictionCall(
+                row,
+                latency_ms=float(latency),
+                timestamp=START + HOUR * hour + timedelta(seconds=float(offset)),
+            )
         )
         action = {"create": {"_index": index, "_id": doc["mlmon"]["prediction_id"]}}
         lines.extend((orjson.dumps(action), orjson.dumps(doc)))

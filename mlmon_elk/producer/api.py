@@ -19,8 +19,8 @@ from types import TracebackType
 from typing import Any, ParamSpec, TypeAlias, TypeVar
 
 from mlmon_elk.producer.batches import is_batch
+from mlmon_elk.producer.call import PREDICTION_ATTR, PredictionCall
 from mlmon_elk.producer.diagnostics import Diagnostics
-from mlmon_elk.producer.events import PREDICTION_ATTR, PredictionCall
 from mlmon_elk.producer.handler import PredictionHandler
 
 P = ParamSpec("P")

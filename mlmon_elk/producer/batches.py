@@ -13,7 +13,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mlmon_elk.producer.events import Document, DocumentBuilder
+from mlmon_elk.producer.builder import Document, DocumentBuilder
+from mlmon_elk.producer.call import PredictionCall
 
 
 def is_batch(inputs: object) -> bool:
@@ -119,39 +120,38 @@ def _values(column: object) -> list[Any] | None:
 
 
 def batch_documents(
-    builder: DocumentBuilder,
-    inputs: Any,
-    outputs: Any,
-    *,
-    prediction_id: object = None,
-    feature_names: Sequence[object] | None = None,
-    **common: Any,
+    builder: DocumentBuilder, call: PredictionCall, created: float | None = None
 ) -> tuple[list[Document], list[str]]:
-    """Documents for every row of a batch, and the problems found on the way.
+    """Documents for every row of a batch call, and the problems found on the way.
 
-    A problem (outputs or ids that do not match the rows) never loses the rows:
-    they are logged without the mismatched part, and the problem is returned
-    for the handler to report.
+    Each row is the call with that row's inputs, outputs, id and timestamp
+    (``created`` when the call has none). A problem (outputs or ids that do
+    not match the rows) never loses the rows: they are logged without the
+    mismatched part, and the problem is returned for the handler to report.
     """
     problems: list[str] = []
-    rows = input_rows(inputs, feature_names)
+    rows = input_rows(call.inputs, call.feature_names)
     try:
-        outs = output_rows(outputs, len(rows))
+        outs = output_rows(call.outputs, len(rows))
     except ValueError as exc:
         problems.append(str(exc))
         outs = [None] * len(rows)
     try:
-        ids = id_rows(prediction_id, len(rows))
+        ids = id_rows(call.prediction_id, len(rows))
     except ValueError as exc:
         problems.append(str(exc))
         ids = [None] * len(rows)
     try:
-        stamps = timestamp_rows(common.pop("timestamp", None), len(rows))
+        stamps = timestamp_rows(
+            call.timestamp if call.timestamp is not None else created, len(rows)
+        )
     except ValueError as exc:
         problems.append(str(exc))
         stamps = [time.time()] * len(rows)
     docs = [
-        builder.prediction(row, out, prediction_id=pid, timestamp=stamp, **common)
+        builder.prediction(
+            call._replace(inputs=row, outputs=out, prediction_id=pid, timestamp=stamp)
+        )
         for row, out, pid, stamp in zip(rows, outs, ids, stamps, strict=True)
     ]
     return docs, problems

@@ -11,25 +11,17 @@ formatted as python-json-logger always does.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+import os
 from typing import Any, NamedTuple
 
 from pythonjsonlogger.json import JsonFormatter
 
-from mlmon_elk.contract import DEFAULT_NAMESPACE
 from mlmon_elk.producer.batches import batch_documents, is_batch, single_row
+from mlmon_elk.producer.builder import DocumentBuilder
+from mlmon_elk.producer.call import PREDICTION_ATTR, PredictionCall
 from mlmon_elk.producer.encoding import encode_line
-from mlmon_elk.producer.events import (
-    DEFAULT_MAX_TEXT_CHARS,
-    PREDICTION_ATTR,
-    DocumentBuilder,
-    DocumentSettings,
-    PredictionCall,
-    PrivacyRule,
-)
-
-DEFAULT_MAX_DOCUMENT_BYTES = 1024 * 1024
-"""Larger documents are dropped and counted (Logstash and Elasticsearch limit line sizes)."""
+from mlmon_elk.producer.options import split_document_options
+from mlmon_elk.producer.settings import DocumentOptions, DocumentSettings
 
 
 class Encoded(NamedTuple):
@@ -48,12 +40,16 @@ class PredictionFormatter(JsonFormatter):
 
     Args:
         *args: Passed to ``JsonFormatter`` (used for records that are not predictions).
-        settings: Document settings; built from the keywords below when ``None``.
-        model, model_version, service, service_version, environment, namespace,
-            labels, text_inputs, privacy, hash_key_env, empty_as_null,
-            max_text_chars: See :meth:`DocumentSettings.create`.
-        max_document_bytes: Documents larger than this are dropped and counted.
-        **kwargs: Passed to ``JsonFormatter``.
+        options: The document options; or give them as flat keywords (any
+            field of :class:`~mlmon_elk.producer.settings.DocumentOptions`:
+            ``model``, ``model_version``, ``text_inputs``, ``privacy``…).
+        settings: Ready document settings (instead of options); the options'
+            ``max_document_bytes`` still applies.
+        **kwargs: The document options' fields; the rest is passed to ``JsonFormatter``.
+
+    Raises:
+        ConfigError: A document option is invalid (the message names it), or a
+            ``hash`` rule's key is missing from the environment.
 
     Example (``logging.config.dictConfig``)::
 
@@ -67,40 +63,18 @@ class PredictionFormatter(JsonFormatter):
     def __init__(
         self,
         *args: Any,
+        options: DocumentOptions | None = None,
         settings: DocumentSettings | None = None,
-        model: str | None = None,
-        model_version: str | None = None,
-        service: str | None = None,
-        service_version: str | None = None,
-        environment: str | None = None,
-        namespace: str = DEFAULT_NAMESPACE,
-        labels: Mapping[str, object] | None = None,
-        text_inputs: Iterable[str] = (),
-        privacy: Mapping[str, str | PrivacyRule] | None = None,
-        hash_key_env: str = "MLMON_HASH_KEY",
-        empty_as_null: bool = False,
-        max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
-        max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
         **kwargs: Any,
     ) -> None:
-        super().__init__(*args, **kwargs)
+        given, rest = split_document_options(kwargs)
+        super().__init__(*args, **rest)
+        if options is None:
+            options = given
         if settings is None:
-            settings = DocumentSettings.create(
-                model=model or "",
-                model_version=model_version,
-                service=service,
-                service_version=service_version,
-                environment=environment,
-                namespace=namespace,
-                labels=labels,
-                text_inputs=text_inputs,
-                privacy=privacy,
-                hash_key_env=hash_key_env,
-                empty_as_null=empty_as_null,
-                max_text_chars=max_text_chars,
-            )
+            settings = DocumentSettings.create(options, os.environ)  # the edge reads the key
         self.builder = DocumentBuilder(settings)
-        self.max_document_bytes = max_document_bytes
+        self.max_document_bytes = options.max_document_bytes
 
     @property
     def settings(self) -> DocumentSettings:
@@ -118,58 +92,22 @@ class PredictionFormatter(JsonFormatter):
         """JSON lines for one call; ``created`` is the record's time if the call has none.
 
         Never raises for bad values (they are typed by the documented rules);
-        raises only on a bug.
+        raises only on a bug, or :class:`~mlmon_elk.producer.call.CallError`
+        for a value that makes no document (e.g. an unparsable timestamp).
         """
         builder = self.builder
-        timestamp = call.timestamp if call.timestamp is not None else created
         inputs = call.inputs
         limit = self.max_document_bytes
         if type(inputs) is dict:  # the usual case, without the batch machinery
-            args = (
-                inputs,
-                call.outputs,
-                call.latency_ms,
-                call.prediction_id,
-                call.labels,
-                timestamp,
-                call.error,
-                call.outcome,
-                call.model,
-                call.model_version,
+            line = builder.prediction_line(call, created) or encode_line(
+                builder.prediction(call, created)
             )
-            line = builder.prediction_line(*args) or encode_line(builder.prediction(*args))
             return Encoded(line, 0, ()) if len(line) <= limit else Encoded(b"", 1, ())
         problems: list[str] = []
         if is_batch(inputs):
-            docs, problems = batch_documents(
-                builder,
-                inputs,
-                call.outputs,
-                prediction_id=call.prediction_id,
-                feature_names=call.feature_names,
-                latency_ms=call.latency_ms,
-                labels=call.labels,
-                timestamp=timestamp,
-                error=call.error,
-                outcome=call.outcome,
-                model=call.model,
-                model_version=call.model_version,
-            )
+            docs, problems = batch_documents(builder, call, created)
         else:
-            docs = [
-                builder.prediction(
-                    single_row(inputs),
-                    call.outputs,
-                    latency_ms=call.latency_ms,
-                    prediction_id=call.prediction_id,
-                    labels=call.labels,
-                    timestamp=timestamp,
-                    error=call.error,
-                    outcome=call.outcome,
-                    model=call.model,
-                    model_version=call.model_version,
-                )
-            ]
+            docs = [builder.prediction(call._replace(inputs=single_row(inputs)), created)]
         lines = [encode_line(doc) for doc in docs]
         kept = [line for line in lines if len(line) <= limit]
         return Encoded(b"".join(kept), len(lines) - len(kept), tuple(problems))

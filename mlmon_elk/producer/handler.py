@@ -21,30 +21,23 @@ import os
 import tempfile
 import threading
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from mlmon_elk.contract import DEFAULT_NAMESPACE
 from mlmon_elk.errors import ConfigError
+from mlmon_elk.producer.call import PREDICTION_ATTR, CallError, PredictionCall
 from mlmon_elk.producer.diagnostics import Diagnostics
 from mlmon_elk.producer.encoding import encode_line
-from mlmon_elk.producer.events import (
-    DEFAULT_MAX_TEXT_CHARS,
-    PREDICTION_ATTR,
-    CallError,
-    DocumentSettings,
-    PredictionCall,
-    PrivacyRule,
-)
-from mlmon_elk.producer.formatter import DEFAULT_MAX_DOCUMENT_BYTES, Encoded, PredictionFormatter
+from mlmon_elk.producer.formatter import Encoded, PredictionFormatter
+from mlmon_elk.producer.options import handler_options
 from mlmon_elk.producer.outcomes import OUTCOME_ATTR, OutcomeCall, outcome_document
-from mlmon_elk.producer.sender import Sender, SenderSettings, ShipperCounters
-from mlmon_elk.producer.spool import DiskSpool, MemorySpool, Spool, SpoolPolicy, check_limits
+from mlmon_elk.producer.sender import AUTO, DeliveryOptions, Sender, ShipperCounters
+from mlmon_elk.producer.settings import DocumentSettings
+from mlmon_elk.producer.spool import DiskSpool, MemorySpool, Spool
 from mlmon_elk.producer.transports import (
     DEFAULT_URL,
     Destination,
-    TransportOptions,
     parse_url,
     tls_context,
     transport_factory,
@@ -52,11 +45,6 @@ from mlmon_elk.producer.transports import (
 
 REFUSED_LOGGERS: Final = ("mlmon_elk", "elasticsearch", "elastic_transport", "urllib3")
 """Records from these loggers (and their children) never reach the handler."""
-
-AUTO: Final = "auto"
-"""``spool_dir`` default: a disk spool for network destinations, memory otherwise."""
-
-_MiB = 1024 * 1024
 
 
 def default_spool_dir(url: str) -> Path:
@@ -80,147 +68,40 @@ class PredictionHandler(logging.Handler):
             data stream, no Logstash; also ``elasticsearch+http://``),
             ``file://path`` (rotating JSON-lines files; the default is
             ``file://mlmon-logs/predictions.jsonl``) or ``stdout``.
-        model: Model name (``mlmon.model.name``).
-        model_version: Model version (default ``"unknown"``).
-        service: ``service.name`` of the serving app.
-        service_version: ``service.version``.
-        environment: ``service.environment``.
-        namespace: Data stream namespace (default ``default``).
-        labels: Static ``labels.*`` added to every document.
-        text_inputs: Names of free-text inputs (tokenized); other strings are categories.
-        privacy: Input name → ``"drop"``, ``"hash"`` or ``"truncate:<n>"``.
-        hash_key_env: Environment variable holding the HMAC key for ``hash`` rules.
-        empty_as_null: Treat empty strings as null values.
-        max_text_chars: Characters of a text input kept in the document (default 1000).
-        spool_dir: Directory of the on-disk spool; ``"auto"`` (default) uses a
-            per-user directory under the system temporary directory for network
-            destinations and memory for ``file://``/``stdout``; ``None`` keeps
-            the spool in memory (lost on exit).
-        spool_max_bytes: Size limit of the spool (default 256 MiB).
-        spool_full: ``"drop_oldest"`` (default) or ``"drop_newest"``.
-        queue_size: Log calls waiting in memory before new ones are dropped (default 50,000).
-        batch_bytes: Bytes per send (default 4 MiB).
-        flush_interval: Seconds an idle sender waits before looking again (default 0.2).
-        close_timeout: Seconds ``close()`` may take (default 5).
-        counters_interval: Seconds between shipper documents; 0 turns them off (default 60).
-        backoff_initial: First retry delay in seconds (default 0.5), doubled per failure…
-        backoff_max: …up to this (default 30), with jitter.
-        max_document_bytes: Larger documents are dropped and counted (default 1 MiB).
-        connect_timeout: Seconds to connect (default 2; the queue absorbs what is logged meanwhile).
-        send_timeout: Seconds a send may block the sender thread (default 10).
-        resend_window_bytes: TCP: bytes kept to resend after a broken connection (default 8 MiB).
-        ca_certs: CA bundle for ``tls://`` and ``https://`` (default: the system's).
-        verify_certs: Verify the server certificate and host name (default True).
-        client_cert: Client certificate (PEM) for mutual TLS.
-        client_key: Its private key (PEM).
-        http_username_env: Environment variable with the HTTP basic-auth user.
-        http_password_env: Environment variable with its password.
-        api_key_env: ``elasticsearch+https://``: environment variable with the
-            API key (default ``MLMON_ES_API_KEY``; wins over basic auth).
-        file_max_bytes: ``file://``: rotate past this size (default 64 MiB).
-        file_backups: ``file://``: rotated files kept (default 20; 0 keeps all).
-        file_compress: ``file://``: gzip rotated files (default True).
         level: Handler level.
+        **options: Flat keywords, each a field of one of the option groups
+            (see :mod:`mlmon_elk.producer.options`):
+            :class:`~mlmon_elk.producer.settings.DocumentOptions` (``model`` —
+            required —, ``model_version``, ``service``, ``labels``,
+            ``text_inputs``, ``privacy``, ``max_document_bytes``…),
+            :class:`~mlmon_elk.producer.sender.DeliveryOptions` (``queue_size``,
+            ``batch_bytes``, ``close_timeout``, ``backoff_*``, ``spool_dir``,
+            ``spool_max_bytes``, ``spool_full``…) and
+            :class:`~mlmon_elk.producer.transports.TransportOptions`
+            (``connect_timeout``, ``ca_certs``, ``verify_certs``, ``*_env``,
+            ``file_max_bytes``…). Each field documents its option and default.
 
     Raises:
-        ConfigError: An option is invalid (the message names it).
+        ConfigError: An option is unknown or invalid (the message names it).
     """
 
     def __init__(
-        self,
-        url: str = DEFAULT_URL,
-        *,
-        model: str,
-        model_version: str | None = None,
-        service: str | None = None,
-        service_version: str | None = None,
-        environment: str | None = None,
-        namespace: str = DEFAULT_NAMESPACE,
-        labels: Mapping[str, object] | None = None,
-        text_inputs: Iterable[str] = (),
-        privacy: Mapping[str, str | PrivacyRule] | None = None,
-        hash_key_env: str = "MLMON_HASH_KEY",
-        empty_as_null: bool = False,
-        max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
-        spool_dir: str | os.PathLike[str] | None = AUTO,
-        spool_max_bytes: int = 256 * _MiB,
-        spool_full: SpoolPolicy = "drop_oldest",
-        queue_size: int = 50_000,
-        batch_bytes: int = 4 * _MiB,
-        flush_interval: float = 0.2,
-        close_timeout: float = 5.0,
-        counters_interval: float = 60.0,
-        backoff_initial: float = 0.5,
-        backoff_max: float = 30.0,
-        max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
-        connect_timeout: float = 2.0,
-        send_timeout: float = 10.0,
-        resend_window_bytes: int = 8 * _MiB,
-        ca_certs: str | None = None,
-        verify_certs: bool = True,
-        client_cert: str | None = None,
-        client_key: str | None = None,
-        http_username_env: str = "MLMON_HTTP_USERNAME",
-        http_password_env: str = "MLMON_HTTP_PASSWORD",  # noqa: S107 - a variable's name
-        api_key_env: str = "MLMON_ES_API_KEY",
-        file_max_bytes: int = 64 * _MiB,
-        file_backups: int = 20,
-        file_compress: bool = True,
-        level: int | str = logging.NOTSET,
+        self, url: str = DEFAULT_URL, *, level: int | str = logging.NOTSET, **options: Any
     ) -> None:
         super().__init__(level)
+        grouped = handler_options(options)
         self.url = url
         self.destination: Destination = parse_url(url)
-        self.formatter: PredictionFormatter = PredictionFormatter(
-            model=model,
-            model_version=model_version,
-            service=service,
-            service_version=service_version,
-            environment=environment,
-            namespace=namespace,
-            labels=labels,
-            text_inputs=text_inputs,
-            privacy=privacy,
-            hash_key_env=hash_key_env,
-            empty_as_null=empty_as_null,
-            max_text_chars=max_text_chars,
-            max_document_bytes=max_document_bytes,
-        )
-        self._transport_options = TransportOptions(
-            connect_timeout=connect_timeout,
-            send_timeout=send_timeout,
-            resend_window_bytes=resend_window_bytes,
-            ca_certs=ca_certs,
-            verify_certs=verify_certs,
-            client_cert=client_cert,
-            client_key=client_key,
-            http_username_env=http_username_env,
-            http_password_env=http_password_env,
-            api_key_env=api_key_env,
-            namespace=namespace,
-            file_max_bytes=file_max_bytes,
-            file_backups=file_backups,
-            file_compress=file_compress,
-        )
+        self.formatter: PredictionFormatter = PredictionFormatter(options=grouped.document)
         if self.destination.uses_tls:
-            tls_context(self._transport_options)  # fail now on unreadable CA or key files
-        check_limits(spool_max_bytes, _segment_bytes(spool_max_bytes), spool_full)
-        self.spool_dir: Path | None = self._spool_dir(spool_dir)
-        self._spool_max_bytes = spool_max_bytes
-        self._spool_full: SpoolPolicy = spool_full
+            tls_context(grouped.transport)  # fail now on unreadable CA or key files
+        self.delivery: DeliveryOptions = grouped.delivery
+        self.spool_dir: Path | None = self._spool_dir(grouped.delivery.spool_dir)
         self.diagnostics = Diagnostics()
         self._sender = Sender(
-            transport_factory(self.destination, self._transport_options),
+            transport_factory(self.destination, grouped.transport),
             self._open_spool,
-            SenderSettings(
-                queue_size=queue_size,
-                batch_bytes=batch_bytes,
-                flush_interval=flush_interval,
-                close_timeout=close_timeout,
-                counters_interval=counters_interval,
-                backoff_initial=backoff_initial,
-                backoff_max=backoff_max,
-            ),
+            grouped.delivery,
             shipper_document=self._shipper_document,
             diagnostics=self.diagnostics,
         )
@@ -237,13 +118,14 @@ class PredictionHandler(logging.Handler):
         return Path(spool_dir)
 
     def _open_spool(self) -> Spool:
+        delivery = self.delivery
         if self.spool_dir is None:
-            return MemorySpool(max_bytes=self._spool_max_bytes, policy=self._spool_full)
+            return MemorySpool(max_bytes=delivery.spool_max_bytes, policy=delivery.spool_full)
         spool = DiskSpool(
             self.spool_dir,
-            max_bytes=self._spool_max_bytes,
-            segment_bytes=_segment_bytes(self._spool_max_bytes),
-            policy=self._spool_full,
+            max_bytes=delivery.spool_max_bytes,
+            segment_bytes=delivery.spool_segment_bytes,
+            policy=delivery.spool_full,
         )
         spool.open()
         return spool
@@ -331,12 +213,11 @@ class PredictionHandler(logging.Handler):
             feature_names: Column names of a 2-D array batch.
         """
         try:
-            formatter = self.formatter
-            # One row: formatter.encode's fast path, inlined to skip making a PredictionCall.
-            if type(inputs) is dict:
-                builder = formatter.builder
-                # Positional arguments spelled out: a tuple and *args cost 1.5 % of the call.
-                data = builder.prediction_line(
+            # Every field given, in PredictionCall's order: tuple.__new__ skips the named
+            # tuple's Python-level __new__, which costs 2 % of this call under callgrind.
+            call = _new_call(
+                PredictionCall,
+                (
                     inputs,
                     outputs,
                     latency_ms,
@@ -347,40 +228,18 @@ class PredictionHandler(logging.Handler):
                     outcome,
                     model,
                     model_version,
-                )
-                if data is None:  # a call the byte template does not cover: the same line
-                    data = encode_line(
-                        builder.prediction(
-                            inputs,
-                            outputs,
-                            latency_ms,
-                            prediction_id,
-                            labels,
-                            timestamp,
-                            error,
-                            outcome,
-                            model,
-                            model_version,
-                        )
-                    )
+                    feature_names,
+                ),
+            )
+            formatter = self.formatter
+            if type(inputs) is dict:  # one row: formatter.encode's fast path, inlined
+                builder = formatter.builder
+                data = builder.prediction_line(call) or encode_line(builder.prediction(call))
                 if len(data) <= formatter.max_document_bytes:
                     self._sender.submit(data)
                 else:
                     self._submit(Encoded(b"", 1, ()))  # counted as oversize, not rebuilt
                 return
-            call = PredictionCall(
-                inputs,
-                outputs,
-                latency_ms,
-                prediction_id,
-                labels,
-                timestamp,
-                error,
-                outcome,
-                model,
-                model_version,
-                feature_names,
-            )
             self._submit(formatter.encode(call))
         except Exception as exc:
             self._dropped_call(exc)
@@ -478,10 +337,7 @@ class PredictionHandler(logging.Handler):
         return f"<PredictionHandler {self.url} model={self.settings.model!r}>"
 
 
-def _segment_bytes(spool_max_bytes: int) -> int:
-    """Segments of 4 MiB, smaller for small spools (at least two segments fit)."""
-    return max(min(4 * _MiB, spool_max_bytes // 8), 1)
-
+_new_call = tuple.__new__
 
 _LIVE_HANDLERS: weakref.WeakSet[PredictionHandler] = weakref.WeakSet()
 

@@ -30,14 +30,10 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from mlmon_elk.contract import ECS_VERSION, SCHEMA_VERSION, Dataset
 from mlmon_elk.producer import values as v
+from mlmon_elk.producer.builder import MAX_PREDICTION_ID_CHARS, Document, DocumentBuilder
 from mlmon_elk.producer.diagnostics import Diagnostics
-from mlmon_elk.producer.events import (
-    MAX_PREDICTION_ID_CHARS,
-    Document,
-    DocumentBuilder,
-    epoch_seconds,
-    label_values,
-)
+from mlmon_elk.producer.labels import label_values
+from mlmon_elk.producer.timestamps import epoch_seconds
 
 if TYPE_CHECKING:
     from mlmon_elk.producer.api import Target

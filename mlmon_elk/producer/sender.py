@@ -24,11 +24,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from mlmon_elk.errors import ConfigError
 from mlmon_elk.producer.diagnostics import Diagnostics
-from mlmon_elk.producer.spool import MemorySpool, Position, Spool
+from mlmon_elk.producer.spool import MemorySpool, Position, Spool, SpoolPolicy, check_limits
 from mlmon_elk.producer.transports import DeliveryError, LazyTransport, Receipt, Transport
 from mlmon_elk.retry import backoff_delay
 
@@ -36,13 +36,19 @@ _ADOPT_EVERY = 30.0  # seconds between looks for dead processes' spool segments
 _SPOOL_TAKE_BYTES = 32 * 1024 * 1024
 
 
+AUTO: Final = "auto"
+"""``spool_dir`` default: a disk spool for network destinations, memory otherwise."""
+
+_MiB = 1024 * 1024
+
+
 @dataclass(frozen=True)
-class SenderSettings:
-    """How the sender batches, retries and shuts down."""
+class DeliveryOptions:
+    """How documents are queued, batched, retried, spooled and flushed at shutdown."""
 
     queue_size: int = 50_000
     """Log calls waiting in memory; beyond this new ones are dropped and counted."""
-    batch_bytes: int = 4 * 1024 * 1024
+    batch_bytes: int = 4 * _MiB
     """Bytes per send (one TCP write, one HTTP request)."""
     flush_interval: float = 0.2
     """Seconds the sender sleeps when idle; documents wait at most about this long."""
@@ -51,7 +57,17 @@ class SenderSettings:
     counters_interval: float = 60.0
     """Seconds between shipper documents (0 turns them off)."""
     backoff_initial: float = 0.5
+    """First retry delay in seconds, doubled per failure…"""
     backoff_max: float = 30.0
+    """…up to this, with jitter."""
+    spool_dir: str | os.PathLike[str] | None = AUTO
+    """Directory of the on-disk spool; ``"auto"`` uses a per-user directory under
+    the system temporary directory for network destinations and memory for
+    ``file://``/``stdout``; ``None`` keeps the spool in memory (lost on exit)."""
+    spool_max_bytes: int = 256 * _MiB
+    """Size limit of the spool."""
+    spool_full: SpoolPolicy = "drop_oldest"
+    """``"drop_oldest"`` or ``"drop_newest"``."""
 
     def __post_init__(self) -> None:
         for name in ("queue_size", "batch_bytes"):
@@ -65,6 +81,12 @@ class SenderSettings:
         if self.backoff_max < self.backoff_initial:
             msg = f"backoff_max: expected at least backoff_initial ({self.backoff_initial})"
             raise ConfigError(msg)
+        check_limits(self.spool_max_bytes, self.spool_segment_bytes, self.spool_full)
+
+    @property
+    def spool_segment_bytes(self) -> int:
+        """Segments of 4 MiB, smaller for small spools (at least two segments fit)."""
+        return max(min(4 * _MiB, self.spool_max_bytes // 8), 1)
 
 
 @dataclass(frozen=True)
@@ -126,7 +148,7 @@ class Sender:
         self,
         transport_factory: Callable[[], Transport],
         spool_factory: Callable[[], Spool],
-        settings: SenderSettings,
+        settings: DeliveryOptions,
         *,
         shipper_document: Callable[[dict[str, int]], bytes] | None = None,
         diagnostics: Diagnostics | None = None,

@@ -18,11 +18,13 @@ from mlmon_elk.producer.batches import (
     output_rows,
     single_row,
 )
-from mlmon_elk.producer.events import DocumentBuilder, DocumentSettings
+from mlmon_elk.producer.builder import DocumentBuilder
+from mlmon_elk.producer.call import PredictionCall
+from mlmon_elk.producer.settings import DocumentOptions, DocumentSettings
 
 
 def builder() -> DocumentBuilder:
-    return DocumentBuilder(DocumentSettings.create(model="m"))
+    return DocumentBuilder(DocumentSettings.create(DocumentOptions(model="m")))
 
 
 def test_what_counts_as_a_batch() -> None:
@@ -45,7 +47,7 @@ def test_dataframe_rows_keep_pandas_nulls() -> None:
             "t": pd.to_datetime(pd.Series(["2024-01-02", None])),
         }
     )
-    docs, problems = batch_documents(builder(), df, [0.1, 0.2], prediction_id="req")
+    docs, problems = batch_documents(builder(), PredictionCall(df, [0.1, 0.2], prediction_id="req"))
     assert problems == []
     first, second = (d["mlmon"] for d in docs)
     assert first["inputs"] == {
@@ -91,7 +93,7 @@ def test_mismatched_outputs_are_a_problem(outputs: object) -> None:
 
 def test_rows_are_logged_even_when_outputs_do_not_match() -> None:
     """A mismatch is returned as a problem and the rows are logged without outputs."""
-    docs, problems = batch_documents(builder(), [{"a": 1}, {"a": 2}], [0.1])
+    docs, problems = batch_documents(builder(), PredictionCall([{"a": 1}, {"a": 2}], [0.1]))
     assert len(docs) == 2
     assert all("outputs" not in d["mlmon"] for d in docs)
     assert problems == ["outputs: 1 values for 2 rows"]
@@ -108,7 +110,9 @@ def test_ids_per_row() -> None:
 
 def test_batch_rows_share_latency_and_timestamp() -> None:
     """Every row gets the batch's latency and one timestamp."""
-    docs, _ = batch_documents(builder(), [{"a": 1}, {"a": 2}], None, latency_ms=12.0)
+    docs, _ = batch_documents(
+        builder(), PredictionCall([{"a": 1}, {"a": 2}], None, latency_ms=12.0)
+    )
     assert {d["mlmon"]["latency_ms"] for d in docs} == {12.0}
     assert len({d["@timestamp"] for d in docs}) == 1
 
@@ -137,7 +141,7 @@ def test_each_row_can_carry_its_own_timestamp(timestamps: Any) -> None:
     """Per-row timestamps of a DataFrame batch: each row's document has its own."""
     frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "ts": pd.to_datetime(STAMPS)})
     docs, problems = batch_documents(
-        builder(), frame[["a"]], None, timestamp=timestamps(frame), latency_ms=1.0
+        builder(), PredictionCall(frame[["a"]], None, timestamp=timestamps(frame), latency_ms=1.0)
     )
     assert problems == []
     assert [d["@timestamp"] for d in docs] == STAMPED
@@ -146,12 +150,14 @@ def test_each_row_can_carry_its_own_timestamp(timestamps: Any) -> None:
 def test_naive_per_row_timestamps_are_utc() -> None:
     """Naive datetimes (and strings without an offset) mean UTC."""
     naive = [dt.datetime(2026, 3, 1, 10, 0, i) for i in range(3)]
-    docs, _ = batch_documents(builder(), [{"a": 1}] * 3, None, timestamp=naive)
+    docs, _ = batch_documents(builder(), PredictionCall([{"a": 1}] * 3, None, timestamp=naive))
     assert [d["@timestamp"] for d in docs] == STAMPED
 
 
 def test_timestamps_that_do_not_match_the_rows_are_a_named_problem() -> None:
     """Two timestamps for three rows: the rows are logged as of now, the problem names it."""
-    docs, problems = batch_documents(builder(), [{"a": 1}] * 3, None, timestamp=STAMPS[:2])
+    docs, problems = batch_documents(
+        builder(), PredictionCall([{"a": 1}] * 3, None, timestamp=STAMPS[:2])
+    )
     assert len(docs) == 3
     assert problems == ["timestamp: 2 values for 3 rows (the batch is logged as of now)"]

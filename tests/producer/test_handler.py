@@ -19,7 +19,7 @@ import yaml
 
 from mlmon_elk import PredictionHandler, log_prediction
 from mlmon_elk.errors import ConfigError
-from mlmon_elk.producer.events import PREDICTION_ATTR, PredictionCall
+from mlmon_elk.producer.call import PREDICTION_ATTR, PredictionCall
 from tests.peers import HttpPeer, JsonLinesPeer
 
 
@@ -128,7 +128,7 @@ class TestConfiguration:
     def test_bad_options_fail_at_construction(self, tmp_path: Path) -> None:
         """Wrong options are ConfigErrors naming the option, before anything runs."""
         with pytest.raises(ConfigError, match="spool_full"):
-            PredictionHandler("stdout", model="m", spool_full="keep")  # type: ignore[arg-type]
+            PredictionHandler("stdout", model="m", spool_full="keep")
         with pytest.raises(ConfigError, match="queue_size"):
             PredictionHandler("stdout", model="m", queue_size=0)
         with pytest.raises(ConfigError, match="TLS files"):

@@ -78,4 +78,4 @@ def test_sizes_must_be_positive(name: str) -> None:
     from mlmon_elk.errors import ConfigError
 
     with pytest.raises(ConfigError, match=name):
-        PredictionHandler("stdout", model="m", **{name: 0})  # type: ignore[arg-type]
+        PredictionHandler("stdout", model="m", **{name: 0})

@@ -25,7 +25,7 @@ from mlmon_elk.analyzer.run import Analyzer
 from mlmon_elk.contract import Dataset, stream_name
 from mlmon_elk.errors import ConfigError
 from mlmon_elk.producer.handler import PredictionHandler
-from mlmon_elk.producer.sender import Sender, SenderSettings
+from mlmon_elk.producer.sender import DeliveryOptions, Sender
 from mlmon_elk.producer.spool import MemorySpool
 from mlmon_elk.producer.transports import DeliveryError, TransportOptions, parse_url
 from mlmon_elk.producer.transports.bulk import (
@@ -335,7 +335,7 @@ def test_a_document_the_cluster_refuses_is_counted_and_reported(
     sender = Sender(
         lambda: BulkTransport(destination, options),
         lambda: MemorySpool(max_bytes=1 << 20),
-        SenderSettings(flush_interval=0.01, counters_interval=0),
+        DeliveryOptions(flush_interval=0.01, counters_interval=0),
     )
     sender.start()
     with caplog.at_level(logging.WARNING, logger="mlmon_elk.shipper"):

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import math
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -17,16 +18,11 @@ from hypothesis import strategies as st
 
 from mlmon_elk.contract import ECS_VERSION, Field, sanitize_name, with_hash_suffix
 from mlmon_elk.errors import ConfigError
-from mlmon_elk.producer import values as v
+from mlmon_elk.producer.builder import DocumentBuilder
+from mlmon_elk.producer.call import PredictionCall
 from mlmon_elk.producer.encoding import encode_line
-from mlmon_elk.producer.events import (
-    INPUTS_NOT_A_MAPPING,
-    DocumentBuilder,
-    DocumentSettings,
-    IdGenerator,
-    PrivacyRule,
-    TimestampFormatter,
-)
+from mlmon_elk.producer.features import INPUTS_NOT_A_MAPPING
+from mlmon_elk.producer.settings import DocumentOptions, DocumentSettings
 from mlmon_elk.producer.tokens import tokenize
 from tests.producer.test_values import ANY_VALUE, Raising
 
@@ -34,7 +30,8 @@ FIXED = dt.datetime(2026, 5, 4, 3, 2, 1, 987_654, tzinfo=dt.UTC).timestamp()
 
 
 def builder(**options: Any) -> DocumentBuilder:
-    return DocumentBuilder(DocumentSettings.create(model="churn", model_version="3", **options))
+    given = DocumentOptions(model="churn", model_version="3", **options)
+    return DocumentBuilder(DocumentSettings.create(given, os.environ))
 
 
 def paths(doc: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -78,12 +75,14 @@ class TestPredictionDocument:
             service="churn-api", service_version="1.0", environment="prod", labels={"region": "eu"}
         )
         doc = b.prediction(
-            {"age": 41, "plan": "pro"},
-            {"score": 0.83},
-            latency_ms=4.25,
-            prediction_id="req-1",
-            labels={"tenant": "acme"},
-            timestamp=FIXED,
+            PredictionCall(
+                {"age": 41, "plan": "pro"},
+                {"score": 0.83},
+                latency_ms=4.25,
+                prediction_id="req-1",
+                labels={"tenant": "acme"},
+                timestamp=FIXED,
+            )
         )
         assert flat(doc) == {
             "@timestamp": "2026-05-04T03:02:01.987Z",
@@ -114,7 +113,9 @@ class TestPredictionDocument:
 
     def test_documents_are_nested_objects_never_dotted_keys(self) -> None:
         """Keys never contain a dot, at any depth (ECS guideline, one mapping per path)."""
-        doc = builder().prediction({"a.b": 1, "c": {"d.e": "x"}}, {"o.p": 1.0}, latency_ms=1.0)
+        doc = builder().prediction(
+            PredictionCall({"a.b": 1, "c": {"d.e": "x"}}, {"o.p": 1.0}, latency_ms=1.0)
+        )
         for path, _ in paths(doc):
             parts = path.split(".")
             assert all(parts), path
@@ -123,7 +124,9 @@ class TestPredictionDocument:
 
     def test_nulls_and_invalid_values_are_listed_and_left_out(self) -> None:
         """None/NaN go to mlmon.null, ±inf to mlmon.invalid; all are in mlmon.present."""
-        doc = builder().prediction({"a": None, "b": math.nan, "c": math.inf, "d": 1.0})["mlmon"]
+        doc = builder().prediction(
+            PredictionCall({"a": None, "b": math.nan, "c": math.inf, "d": 1.0})
+        )["mlmon"]
         assert doc["present"] == ["a", "b", "c", "d"]
         assert doc["null"] == ["a", "b"]
         assert doc["invalid"] == ["c"]
@@ -131,28 +134,30 @@ class TestPredictionDocument:
 
     def test_empty_lists_are_not_written(self) -> None:
         """Without nulls, invalid values or text, those fields are absent (not [] or null)."""
-        doc = builder().prediction({"a": 1})["mlmon"]
+        doc = builder().prediction(PredictionCall({"a": 1}))["mlmon"]
         assert "null" not in doc
         assert "invalid" not in doc
         assert "tokens" not in doc
 
     def test_bool_is_categorical_never_numeric(self) -> None:
         """True/False land under cat as "true"/"false"."""
-        doc = builder().prediction({"flag": True, "n": 1})["mlmon"]["inputs"]
+        doc = builder().prediction(PredictionCall({"flag": True, "n": 1}))["mlmon"]["inputs"]
         assert doc == {"num": {"n": 1.0}, "cat": {"flag": "true"}}
 
     def test_a_feature_that_changes_type_moves_to_another_field(self) -> None:
         """The same name as number and as string lands in num and cat (no mapping conflict)."""
         b = builder()
-        first = b.prediction({"zip": 75001})["mlmon"]["inputs"]
-        second = b.prediction({"zip": "75001"})["mlmon"]["inputs"]
+        first = b.prediction(PredictionCall({"zip": 75001}))["mlmon"]["inputs"]
+        second = b.prediction(PredictionCall({"zip": "75001"}))["mlmon"]["inputs"]
         assert first == {"num": {"zip": 75001.0}}
         assert second == {"cat": {"zip": "75001"}}
 
     def test_declared_text_inputs_are_tokenized(self) -> None:
         """A declared text input is stored cut, with its tokens and their count."""
         review = "Great phone, GREAT battery! " * 100
-        doc = builder(text_inputs=["review"], max_text_chars=20).prediction({"review": review})
+        doc = builder(text_inputs=["review"], max_text_chars=20).prediction(
+            PredictionCall({"review": review})
+        )
         mlmon = doc["mlmon"]
         assert mlmon["inputs"]["text"] == {"review": review[:20]}
         assert mlmon["tokens"] == {"review": list(tokenize(review))}
@@ -161,19 +166,21 @@ class TestPredictionDocument:
     def test_text_declared_but_not_a_string_follows_the_value_rules(self) -> None:
         """A declared text input holding a number is numeric; None is null."""
         b = builder(text_inputs=["review"])
-        assert b.prediction({"review": 3})["mlmon"]["inputs"] == {"num": {"review": 3.0}}
-        assert b.prediction({"review": None})["mlmon"]["null"] == ["review"]
+        assert b.prediction(PredictionCall({"review": 3}))["mlmon"]["inputs"] == {
+            "num": {"review": 3.0}
+        }
+        assert b.prediction(PredictionCall({"review": None}))["mlmon"]["null"] == ["review"]
 
     def test_empty_as_null(self) -> None:
         """With empty_as_null, "" is null for categories and text alike."""
         b = builder(text_inputs=["t"], empty_as_null=True)
-        mlmon = b.prediction({"c": "", "t": ""})["mlmon"]
+        mlmon = b.prediction(PredictionCall({"c": "", "t": ""}))["mlmon"]
         assert mlmon["null"] == ["c", "t"]
         assert "inputs" not in mlmon
 
     def test_colliding_names_keep_apart(self) -> None:
         """Two keys that sanitise alike in one record: the second gets a hash suffix."""
-        doc = builder().prediction({"a.b": 1, "a_b": 2})["mlmon"]
+        doc = builder().prediction(PredictionCall({"a.b": 1, "a_b": 2}))["mlmon"]
         second = with_hash_suffix("a_b", "a_b")
         assert doc["present"] == ["a_b", second]
         assert doc["inputs"]["num"] == {"a_b": 1.0, second: 2.0}
@@ -181,12 +188,14 @@ class TestPredictionDocument:
     def test_same_name_alone_in_a_record_keeps_its_plain_name(self) -> None:
         """Without a collision in the record, no suffix (the rule is per record)."""
         b = builder()
-        b.prediction({"a.b": 1, "a_b": 2})
-        assert b.prediction({"a_b": 3})["mlmon"]["present"] == ["a_b"]
+        b.prediction(PredictionCall({"a.b": 1, "a_b": 2}))
+        assert b.prediction(PredictionCall({"a_b": 3}))["mlmon"]["present"] == ["a_b"]
 
     def test_nested_mappings_are_flattened_like_json_normalize(self) -> None:
         """{"address": {"city": …}} is the input address.city, sanitised address_city."""
-        doc = builder().prediction({"address": {"city": "Paris", "geo": {"lat": 48.8}}, "x": 1})
+        doc = builder().prediction(
+            PredictionCall({"address": {"city": "Paris", "geo": {"lat": 48.8}}, "x": 1})
+        )
         mlmon = doc["mlmon"]
         assert mlmon["present"] == ["address_city", "address_geo_lat", "x"]
         assert mlmon["inputs"] == {
@@ -197,7 +206,7 @@ class TestPredictionDocument:
     def test_too_deep_or_empty_mappings(self) -> None:
         """Deeper than four levels is invalid; an empty mapping is null."""
         deep = {"a": {"b": {"c": {"d": {"e": 1}}}}, "empty": {}}
-        mlmon = builder().prediction(deep)["mlmon"]
+        mlmon = builder().prediction(PredictionCall(deep))["mlmon"]
         assert mlmon["invalid"] == ["a_b_c_d"]
         assert mlmon["null"] == ["empty"]
 
@@ -209,22 +218,26 @@ class TestPredictionDocument:
                 msg = "no"
                 raise RuntimeError(msg)
 
-        mlmon = builder().prediction({1: "a", (2, 3): "b", Key(): "c"})["mlmon"]
+        mlmon = builder().prediction(PredictionCall({1: "a", (2, 3): "b", Key(): "c"}))["mlmon"]
         assert mlmon["present"] == ["1", sanitize_name("(2, 3)"), "_Key_"]
 
     def test_inputs_that_are_not_a_mapping(self) -> None:
         """A bare value as inputs still logs the prediction, marked invalid."""
-        mlmon = builder().prediction(42, 0.5)["mlmon"]
+        mlmon = builder().prediction(PredictionCall(42, 0.5))["mlmon"]
         assert mlmon["invalid"] == [INPUTS_NOT_A_MAPPING]
         assert mlmon["outputs"] == {"num": {"prediction": 0.5}}
 
     def test_outputs(self) -> None:
         """A bare output is named prediction; null and invalid outputs are left out."""
         b = builder()
-        assert b.prediction({}, "yes")["mlmon"]["outputs"] == {"cat": {"prediction": "yes"}}
-        out = b.prediction({}, {"p": math.nan, "q": math.inf, "r": 0.5, "s": "x"})["mlmon"]
+        assert b.prediction(PredictionCall({}, "yes"))["mlmon"]["outputs"] == {
+            "cat": {"prediction": "yes"}
+        }
+        out = b.prediction(PredictionCall({}, {"p": math.nan, "q": math.inf, "r": 0.5, "s": "x"}))[
+            "mlmon"
+        ]
         assert out["outputs"] == {"num": {"r": 0.5}, "cat": {"s": "x"}}
-        assert "outputs" not in b.prediction({}, {"p": None})["mlmon"]
+        assert "outputs" not in b.prediction(PredictionCall({}, {"p": None}))["mlmon"]
 
     def test_error_and_outcome(self) -> None:
         """An exception gives outcome failure and error.type/message; outcome= overrides."""
@@ -232,14 +245,20 @@ class TestPredictionDocument:
         class ModelError(Exception):
             pass
 
-        doc = builder().prediction({}, error=ModelError("bad input"))
+        doc = builder().prediction(PredictionCall({}, error=ModelError("bad input")))
         assert doc["event"]["outcome"] == "failure"
         assert doc["error"] == {
             "type": f"{__name__}.TestPredictionDocument.test_error_and_outcome.<locals>.ModelError",
             "message": "bad input",
         }
-        assert builder().prediction({}, error=ValueError("x"))["error"]["type"] == "ValueError"
-        assert builder().prediction({}, outcome="unknown")["event"]["outcome"] == "unknown"
+        assert (
+            builder().prediction(PredictionCall({}, error=ValueError("x")))["error"]["type"]
+            == "ValueError"
+        )
+        assert (
+            builder().prediction(PredictionCall({}, outcome="unknown"))["event"]["outcome"]
+            == "unknown"
+        )
 
     def test_unprintable_error(self) -> None:
         """An exception whose str() raises still gives a message."""
@@ -249,12 +268,15 @@ class TestPredictionDocument:
                 msg = "no"
                 raise RuntimeError(msg)
 
-        assert builder().prediction({}, error=Bad())["error"]["message"] == "<unprintable Bad>"
+        assert (
+            builder().prediction(PredictionCall({}, error=Bad()))["error"]["message"]
+            == "<unprintable Bad>"
+        )
 
     @pytest.mark.parametrize("latency", [-1.0, math.nan, math.inf, "4", None, 1e13])
     def test_unusable_latency_is_left_out(self, latency: object) -> None:
         """Latency must be a finite number ≥ 0 (and fit a long in ns); otherwise absent."""
-        doc = builder().prediction({}, latency_ms=latency)
+        doc = builder().prediction(PredictionCall({}, latency_ms=latency))
         assert "duration" not in doc["event"]
         assert "latency_ms" not in doc["mlmon"]
 
@@ -263,22 +285,33 @@ class TestPredictionDocument:
         import numpy as np
 
         assert (
-            builder().prediction({}, latency_ms=np.float32(2.0))["event"]["duration"] == 2_000_000
+            builder().prediction(PredictionCall({}, latency_ms=np.float32(2.0)))["event"][
+                "duration"
+            ]
+            == 2_000_000
         )
-        assert builder().prediction({}, latency_ms=3)["mlmon"]["latency_ms"] == 3.0
+        assert builder().prediction(PredictionCall({}, latency_ms=3))["mlmon"]["latency_ms"] == 3.0
 
     def test_model_per_call(self) -> None:
         """model= and model_version= override the handler's for one call."""
-        doc = builder().prediction({}, model="other", model_version="9")
+        doc = builder().prediction(PredictionCall({}, model="other", model_version="9"))
         assert doc["mlmon"]["model"] == {"name": "other", "version": "9"}
-        assert builder().prediction({}, model_version="9")["mlmon"]["model"]["name"] == "churn"
+        assert (
+            builder().prediction(PredictionCall({}, model_version="9"))["mlmon"]["model"]["name"]
+            == "churn"
+        )
 
     def test_prediction_ids(self) -> None:
         """Given ids are kept (cut to 256 chars); generated ones are unique."""
         b = builder()
-        assert b.prediction({}, prediction_id=123)["mlmon"]["prediction_id"] == "123"
-        assert len(b.prediction({}, prediction_id="x" * 999)["mlmon"]["prediction_id"]) == 256
-        ids = {b.prediction({})["mlmon"]["prediction_id"] for _ in range(1000)}
+        assert (
+            b.prediction(PredictionCall({}, prediction_id=123))["mlmon"]["prediction_id"] == "123"
+        )
+        assert (
+            len(b.prediction(PredictionCall({}, prediction_id="x" * 999))["mlmon"]["prediction_id"])
+            == 256
+        )
+        ids = {b.prediction(PredictionCall({}))["mlmon"]["prediction_id"] for _ in range(1000)}
         assert len(ids) == 1000
 
     def test_timestamp_given_as_datetime(self) -> None:
@@ -288,26 +321,34 @@ class TestPredictionDocument:
         aware = dt.datetime(
             2026, 1, 1, 13, 0, 0, 500_000, tzinfo=dt.timezone(dt.timedelta(hours=1))
         )
-        assert b.prediction({}, timestamp=naive)["@timestamp"] == "2026-01-01T12:00:00.500Z"
-        assert b.prediction({}, timestamp=aware)["@timestamp"] == "2026-01-01T12:00:00.500Z"
+        assert (
+            b.prediction(PredictionCall({}, timestamp=naive))["@timestamp"]
+            == "2026-01-01T12:00:00.500Z"
+        )
+        assert (
+            b.prediction(PredictionCall({}, timestamp=aware))["@timestamp"]
+            == "2026-01-01T12:00:00.500Z"
+        )
 
     def test_labels(self) -> None:
         """Labels are flat keywords: keys sanitised, values stringified, None dropped."""
-        doc = builder(labels={"a.b": 1}).prediction({}, labels={"on": True, "x": None, "f": 0.5})
+        doc = builder(labels={"a.b": 1}).prediction(
+            PredictionCall({}, labels={"on": True, "x": None, "f": 0.5})
+        )
         assert doc["labels"] == {"a_b": "1", "on": "true", "f": "0.5"}
 
 
 class TestPrivacy:
-    def test_rules_are_parsed(self) -> None:
-        """drop, hash and truncate:<n> are the rules; anything else is a ConfigError."""
-        assert PrivacyRule.parse("truncate:5", where="x") == PrivacyRule("truncate", 5)
-        assert PrivacyRule.parse(" DROP ", where="x") == PrivacyRule("drop")
+    def test_an_unknown_rule_is_a_config_error(self) -> None:
+        """Anything but drop, hash and truncate:<n> is refused, naming the input."""
         with pytest.raises(ConfigError, match=r"privacy\['email'\]"):
-            DocumentSettings.create(model="m", privacy={"email": "encrypt"})
+            builder(privacy={"email": "encrypt"})
 
     def test_drop_removes_the_input_entirely(self) -> None:
         """A dropped input is neither logged nor listed as present."""
-        mlmon = builder(privacy={"ssn": "drop"}).prediction({"ssn": "123", "a": 1})["mlmon"]
+        mlmon = builder(privacy={"ssn": "drop"}).prediction(PredictionCall({"ssn": "123", "a": 1}))[
+            "mlmon"
+        ]
         assert mlmon["present"] == ["a"]
         assert "ssn" not in json.dumps(mlmon)
 
@@ -317,9 +358,9 @@ class TestPrivacy:
             privacy={"name": "truncate:2", "note": "truncate:5", "tags": "truncate:1"},
             text_inputs=["note"],
         )
-        mlmon = b.prediction({"name": "Alice", "note": "hello secret world", "tags": ["ab", "cd"]})[
-            "mlmon"
-        ]
+        mlmon = b.prediction(
+            PredictionCall({"name": "Alice", "note": "hello secret world", "tags": ["ab", "cd"]})
+        )["mlmon"]
         assert mlmon["inputs"]["cat"] == {"name": "Al", "tags": ["a", "c"]}
         assert mlmon["inputs"]["text"] == {"note": "hello"}
         assert mlmon["tokens"] == {"note": ["hello"]}
@@ -328,7 +369,9 @@ class TestPrivacy:
         """hash logs HMAC-SHA256 (32 hex digits) keyed from MLMON_HASH_KEY, as a category."""
         monkeypatch.setenv("MLMON_HASH_KEY", "s3cret")
         b = builder(privacy={"email": "hash", "age": "hash", "note": "hash"}, text_inputs=["note"])
-        mlmon = b.prediction({"email": "a@b.c", "age": 41, "note": "some text"})["mlmon"]
+        mlmon = b.prediction(PredictionCall({"email": "a@b.c", "age": 41, "note": "some text"}))[
+            "mlmon"
+        ]
 
         def mac(text: str) -> str:
             return hmac.new(b"s3cret", text.encode(), hashlib.sha256).hexdigest()[:32]
@@ -368,35 +411,6 @@ class TestShipperDocument:
         assert_contract_only(doc)
 
 
-class TestHelpers:
-    def test_timestamp_format(self) -> None:
-        """ISO-8601 UTC with exactly three fraction digits and Z, cached per second."""
-        fmt = TimestampFormatter()
-        assert fmt(0.0) == "1970-01-01T00:00:00.000Z"
-        assert fmt(FIXED) == "2026-05-04T03:02:01.987Z"
-        assert fmt(FIXED + 0.0123) == "2026-05-04T03:02:01.999Z"
-        assert fmt(-0.5) == "1969-12-31T23:59:59.500Z"
-        assert re.fullmatch(
-            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", fmt(1e11)
-        )  # beyond 9999: now
-
-    def test_id_generator_reset_changes_the_prefix(self) -> None:
-        """After reset (fork), ids cannot repeat the parent's."""
-        ids = IdGenerator()
-        before = ids()
-        ids.reset()
-        after = ids()
-        assert before.split("-")[0] != after.split("-")[0]
-        assert after.endswith("-1")
-
-    def test_settings_validation(self) -> None:
-        """A missing model or a bad namespace is a ConfigError naming the option."""
-        with pytest.raises(ConfigError, match="model"):
-            DocumentSettings.create(model="")
-        with pytest.raises(ConfigError, match="namespace"):
-            DocumentSettings.create(model="m", namespace="Bad-NS")
-
-
 # -- properties over arbitrary input ------------------------------------------------------
 
 KEYS = st.one_of(st.text(max_size=8), st.integers(), st.sampled_from(["a", "a.b", "a_b", "b"]))
@@ -427,7 +441,7 @@ def test_any_input_gives_valid_json_with_one_type_per_path(
     b = builder(text_inputs=["a", "b"], empty_as_null=empty_as_null)
     seen: dict[str, str] = {}
     for inputs, outputs in calls:
-        line = encode_line(b.prediction(inputs, outputs, latency_ms=1.0))
+        line = encode_line(b.prediction(PredictionCall(inputs, outputs, latency_ms=1.0)))
         assert line.endswith(b"\n")
         assert line.count(b"\n") == 1
         doc = STRICT.decode(line.decode("utf-8"))
@@ -443,7 +457,7 @@ def test_any_input_gives_valid_json_with_one_type_per_path(
 @given(st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1))
 def test_lone_surrogates_are_repaired_not_fatal(text: str) -> None:
     """Surrogates are joined where they pair up and become U+FFFD where alone."""
-    line = encode_line(builder().prediction({text: text}, prediction_id=text))
+    line = encode_line(builder().prediction(PredictionCall({text: text}, prediction_id=text)))
     doc = json.loads(line)
     repaired = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     assert doc["mlmon"]["prediction_id"] == repaired
@@ -451,61 +465,10 @@ def test_lone_surrogates_are_repaired_not_fatal(text: str) -> None:
 
 def test_objects_whose_methods_raise() -> None:
     """Values, outputs and labels whose methods raise do not break the document."""
-    doc = builder().prediction({"x": Raising()}, Raising(), labels={"l": Raising()})
+    doc = builder().prediction(PredictionCall({"x": Raising()}, Raising(), labels={"l": Raising()}))
     assert doc["mlmon"]["invalid"] == ["x"]
     assert "outputs" not in doc["mlmon"]
     assert "labels" not in doc
-
-
-# -- the fast typing path against the one rule book ---------------------------------------
-
-FAST_PATH_VALUES = st.one_of(
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.integers(min_value=-(2**1100), max_value=2**1100),  # beyond float too
-    st.text(max_size=3),
-    st.text(min_size=1020, max_size=1030),  # around the category cut
-    st.booleans(),
-    st.none(),
-    ANY_VALUE,
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(FAST_PATH_VALUES, max_size=12), st.booleans())
-def test_fast_typing_equals_classify_value_by_value(values: list[Any], empty_as_null: bool) -> None:
-    """The builder's inline typing of float/str/int/bool places every value exactly where
-    ``values.classify`` puts it (and a mapping sends the call to the flattening path)."""
-    b = builder(empty_as_null=empty_as_null)
-    names = tuple(f"f{i}" for i in range(len(values)))
-    num: dict[str, Any] = {}
-    cat: dict[str, Any] = {}
-    null: list[str] = []
-    invalid: list[str] = []
-    nested = False
-    for name, value in zip(names, values, strict=True):
-        kind, logged = v.classify(value, empty_as_null=empty_as_null)
-        if kind == v.NUM:
-            num[name] = logged
-        elif kind in (v.CAT, v.CATS):
-            cat[name] = logged
-        elif kind == v.NULL:
-            null.append(name)
-        elif kind == v.INVALID:
-            invalid.append(name)
-        else:
-            nested = True
-    for _ in range(2):  # the second call runs on the builder's cached plan
-        flat = b._type_flat(names, values)
-        if nested:
-            assert flat is None
-            continue
-        assert flat is not None
-        got_num, got_cat, got_null, got_invalid = flat
-        assert got_num == num
-        assert all(type(x) is float for x in got_num.values())
-        assert got_cat == cat
-        assert (got_null or []) == null
-        assert (got_invalid or []) == invalid
 
 
 # -- the prediction line: the builder's document, byte for byte ---------------------------
@@ -606,13 +569,13 @@ def test_prediction_line_is_the_documents_line(
     for call in calls * 2:  # the second time on cached templates
         args = tuple(call[name] for name in LINE_ARGUMENTS)
         try:
-            expected: bytes | Exception = encode_line(documents.prediction(*args))
+            expected: bytes | Exception = encode_line(documents.prediction(PredictionCall(*args)))
         except Exception as exc:  # a bad timestamp: the same error from both
             expected = exc
 
         def line_of(args: tuple[Any, ...]) -> bytes:
-            line = lines.prediction_line(*args)
-            return encode_line(lines.prediction(*args)) if line is None else line
+            line = lines.prediction_line(PredictionCall(*args))
+            return encode_line(lines.prediction(PredictionCall(*args))) if line is None else line
 
         if isinstance(expected, Exception):
             with pytest.raises(type(expected), match=re.escape(str(expected))):
@@ -627,7 +590,9 @@ def test_prediction_line_writes_the_usual_call() -> None:
     inputs = {"age": 41, "income": 5.5e4, "plan": "gold", "trial": False, "coupon": None}
     inputs |= {"ratio": float("nan"), "tags": ["a"], "big": float("inf")}
     for _ in range(2):
-        line = b.prediction_line(inputs, {"score": 0.5}, 3.5, None, None, FIXED, None, None)
+        line = b.prediction_line(
+            PredictionCall(inputs, {"score": 0.5}, 3.5, None, None, FIXED, None, None)
+        )
         assert line is not None
         assert line.endswith(b"}\n")
         assert line.count(b"\n") == 1
@@ -657,5 +622,5 @@ def test_prediction_line_leaves_the_unusual_to_the_builder(
     """Nested mappings, text inputs and per-call labels, errors or models: None, and
     no id drawn (the builder's document takes the next one)."""
     b = builder(text_inputs=("text",))
-    assert b.prediction_line(inputs, **call) is None
-    assert b.prediction(inputs, **call)["mlmon"]["prediction_id"].endswith("-1")
+    assert b.prediction_line(PredictionCall(inputs, **call)) is None
+    assert b.prediction(PredictionCall(inputs, **call))["mlmon"]["prediction_id"].endswith("-1")
