@@ -86,10 +86,10 @@ class Traffic:
         for i in range(WINDOWS):
             rows = scored(PER_WINDOW, rng)
             gap = STEP / (PER_WINDOW + 1)
-            for j, row in enumerate(rows.itertuples()):
+            for j, (x, score) in enumerate(zip(rows["x"].tolist(), rows["score"].tolist())):
                 self.handler.log_prediction(
-                    inputs={"x": float(row.x)},
-                    outputs={"score": float(row.score)},
+                    inputs={"x": x},
+                    outputs={"score": score},
                     prediction_id=f"{i}-{j}",
                     timestamp=window(i).start + gap * (j + 1),
                 )
@@ -101,12 +101,15 @@ class Traffic:
         rows = self.served[i]
         n = round(share * len(rows))
         gap = STEP / (PER_WINDOW + 1)
-        for j, row in enumerate(rows.iloc[:n].itertuples()):
+        first = rows.iloc[:n]
+        for j, (label, score) in enumerate(
+            zip(first["label"].tolist(), first["score"].tolist(), strict=True)
+        ):
             log_outcome(
                 self.handler,
                 prediction_id=f"{i}-{j}",
-                outcome=bool(row.label),
-                score=float(row.score),
+                outcome=bool(label),
+                score=score,
                 prediction_time=window(i).start + gap * (j + 1),
                 timestamp=at,
             )
