@@ -86,7 +86,9 @@ class Traffic:
         for i in range(WINDOWS):
             rows = scored(PER_WINDOW, rng)
             gap = STEP / (PER_WINDOW + 1)
-            for j, (x, score) in enumerate(zip(rows["x"].tolist(), rows["score"].tolist())):
+            for j, (x, score) in enumerate(
+                zip(rows["x"].tolist(), rows["score"].tolist(), strict=True)
+            ):
                 self.handler.log_prediction(
                     inputs={"x": x},
                     outputs={"score": score},
