@@ -143,6 +143,7 @@ class Field:
     EVENT_START = "event.start"
     EVENT_END = "event.end"
     EVENT_SEVERITY = "event.severity"
+    EVENT_CREATED = "event.created"
     DS_TYPE = "data_stream.type"
     DS_DATASET = "data_stream.dataset"
     DS_NAMESPACE = "data_stream.namespace"
@@ -175,6 +176,8 @@ class Field:
     OBSERVED = "mlmon.observed"
     CONTEXT = "mlmon.context"
     TRANSITION = "mlmon.transition"
+    REALIZED_ACCURACY = "mlmon.realized.accuracy"
+    REALIZED_ROC_AUC = "mlmon.realized.roc_auc"
     RUN_STATUS = "mlmon.run.status"
     RUN_MODELS = "mlmon.run.models"
 

@@ -90,6 +90,8 @@ class ModelConfig:
 
 DEFAULT_MISFIRE_GRACE = timedelta(minutes=5)
 DEFAULT_CATCH_UP = timedelta(days=1)
+DEFAULT_REEVALUATE_WITHIN = timedelta(days=14)
+DEFAULT_REEVALUATE_PER_TICK = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,10 @@ class Config:
     """How late a scheduled run may still start (``serve``)."""
     catch_up: timedelta = DEFAULT_CATCH_UP
     """How far back ``serve`` analyses windows it missed (stopped, or a run overran)."""
+    reevaluate_within: timedelta = DEFAULT_REEVALUATE_WITHIN
+    """How far back ``serve`` re-evaluates ``performance`` when late outcomes arrive (0: never)."""
+    reevaluate_per_tick: int = DEFAULT_REEVALUATE_PER_TICK
+    """At most this many past windows re-evaluated per tick; the rest wait for the next ones."""
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     path: Path | None = None
     """The file this came from (relative paths in it are resolved against its directory)."""
@@ -164,6 +170,11 @@ def config_from_dict(data: object, *, base: Path | None = None, path: Path | Non
     schedule, grace, catch_up = (
         _schedule(r.child("schedule")) if "schedule" in r else (Schedule(), None, None)
     )
+    within, per_tick = (
+        _reevaluation(r.child("schedule"))
+        if "schedule" in r
+        else (DEFAULT_REEVALUATE_WITHIN, DEFAULT_REEVALUATE_PER_TICK)
+    )
     shared_checks = r.child("checks") if "checks" in r else None
     models = tuple(_model(item, base, shared_checks) for item in r.items("models", required=True))
     names = [m.name for m in models]
@@ -179,6 +190,8 @@ def config_from_dict(data: object, *, base: Path | None = None, path: Path | Non
         schedule=schedule,
         misfire_grace=grace if grace is not None else DEFAULT_MISFIRE_GRACE,
         catch_up=catch_up if catch_up is not None else DEFAULT_CATCH_UP,
+        reevaluate_within=within,
+        reevaluate_per_tick=per_tick,
         analysis=_analysis(r.child("analysis")) if "analysis" in r else AnalysisConfig(),
         path=path,
     )
@@ -254,7 +267,15 @@ def _files(r: _Node, base: Path) -> FilesConfig:
 
 
 def _schedule(r: _Node) -> tuple[Schedule, timedelta | None, timedelta | None]:
-    r.only("interval", "window", "delay", "misfire_grace", "catch_up")
+    r.only(
+        "interval",
+        "window",
+        "delay",
+        "misfire_grace",
+        "catch_up",
+        "reevaluate_within",
+        "reevaluate_per_tick",
+    )
     defaults = Schedule()
     interval = r.get("interval", defaults.interval, _duration(positive=True))
     window = r.get("window", interval, _duration(positive=True))
@@ -262,6 +283,12 @@ def _schedule(r: _Node) -> tuple[Schedule, timedelta | None, timedelta | None]:
     grace = r.get("misfire_grace", None, _optional(_duration(positive=True)))
     catch_up = r.get("catch_up", None, _optional(_duration(positive=False)))
     return Schedule(interval=interval, window=window, delay=delay), grace, catch_up
+
+
+def _reevaluation(r: _Node) -> tuple[timedelta, int]:
+    within = r.get("reevaluate_within", DEFAULT_REEVALUATE_WITHIN, _duration(positive=False))
+    per_tick = r.get("reevaluate_per_tick", DEFAULT_REEVALUATE_PER_TICK, _integer(minimum=1))
+    return within, per_tick
 
 
 def _analysis(r: _Node) -> AnalysisConfig:

@@ -5,13 +5,20 @@ streams, or the JSON-lines files, where the handler writes outcomes beside
 predictions) and counting with :mod:`mlmon_elk.profile.counting.performance`.
 Realized performance is counted **by prediction time**.
 ``tests/test_performance_flights.py`` holds the two to the same counts.
+
+For ``serve``, each source also says which past windows have outcomes they were
+not evaluated with (:meth:`OutcomeSource.changed`): the engine compares labelled
+counts per window (one aggregation) with the counts the latest results recorded;
+the files, which have no cheap count, look at the outcomes logged since the last
+look, in the files modified since.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from mlmon_elk.contract import Dataset, stream_name
@@ -19,11 +26,17 @@ from mlmon_elk.errors import SourceError
 from mlmon_elk.profile.baseline import ModelBaselines
 from mlmon_elk.profile.counting.performance import (
     OutcomeCounter,
+    arrived_windows,
     count_of,
+    labelled_count_body,
     outcome_body,
+    parse_labelled_counts,
     parse_outcomes,
+    parse_prediction_counts,
     parse_scores,
     performance_groups,
+    prediction_count_body,
+    prediction_counts,
     score_body,
     version_buckets,
     versions_of,
@@ -33,7 +46,7 @@ from mlmon_elk.profile.performance import PerformanceWindow
 from mlmon_elk.profile.window import ModelWindow
 from mlmon_elk.sources.elasticsearch import Searches
 from mlmon_elk.sources.files import MTIME_SLACK_SECONDS, listed_since, read_chunks
-from mlmon_elk.windows import Window
+from mlmon_elk.windows import Window, format_time
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -41,17 +54,45 @@ if TYPE_CHECKING:
     from mlmon_elk.retry import Retry
 
 
+Recorded = Mapping[tuple[str, datetime], int]
+"""(version, window end) → labelled count of the window's latest ``performance`` result."""
+
+ARRIVAL_SLACK = timedelta(minutes=2)
+"""Outcomes logged this long before the last look still count as new (file mode):
+a handler's batch reaches its file a little after the outcome's ``@timestamp``."""
+
+
 class OutcomeSource(Protocol):
     """Anything that can count a model's outcomes and scores in a window."""
 
     def fetch(
-        self, model: ModelBaselines, window: Window, predictions: ModelWindow
+        self, model: ModelBaselines, window: Window, predictions: ModelWindow | None
     ) -> tuple[dict[str, PerformanceWindow], int]:
         """Version → performance counts (versions whose baseline records performance),
-        and the number of requests or files read.
+        and the number of requests or files read. ``predictions``: the window as
+        the prediction source counted it; ``None`` counts the predictions per
+        version here (a re-evaluation of ``performance`` alone).
 
         Raises:
             SourceError: the outcomes cannot be read.
+        """
+        ...  # pragma: no cover - protocol
+
+    def changed(
+        self,
+        model: ModelBaselines,
+        windows: Sequence[Window],
+        *,
+        since: datetime,
+        recorded: Callable[[], Recorded],
+    ) -> tuple[set[Window], int]:
+        """Which of ``windows`` have outcomes their ``performance`` results were not
+        evaluated with, and the requests or files read. ``since``: when the
+        previous look started; ``recorded``: reads the counts the results hold.
+
+        Raises:
+            SourceError: the outcomes cannot be read.
+            SinkError: the recorded counts cannot be read.
         """
         ...  # pragma: no cover - protocol
 
@@ -76,11 +117,19 @@ class ElasticsearchOutcomes:
         self._searches = Searches(client, retry=retry, sleep=sleep or time.sleep)
 
     def fetch(
-        self, model: ModelBaselines, window: Window, predictions: ModelWindow
+        self, model: ModelBaselines, window: Window, predictions: ModelWindow | None
     ) -> tuple[dict[str, PerformanceWindow], int]:
         """See :class:`OutcomeSource`."""
         out: dict[str, PerformanceWindow] = {}
         requests = 0
+        if predictions is None:
+            body = prediction_count_body(model.model, window, self.max_versions)
+            response, requests = self._searches.search(
+                self.prediction_index, body, f"predictions of {model.model}"
+            )
+            counts = parse_prediction_counts(response)
+        else:
+            counts = prediction_counts(predictions)
         for profile, versions in performance_groups(model):
             body = outcome_body(model.model, window, profile, versions, self.max_versions)
             response, tries = self._searches.search(
@@ -98,13 +147,46 @@ class ElasticsearchOutcomes:
                 )
                 requests += tries
                 scores = {str(b["key"]): parse_scores(b) for b in version_buckets(response)}
-            for version in {*outcomes, *scores, *versions_of(model, profile, predictions)}:
+            for version in {*outcomes, *scores, *versions_of(model, profile, counts)}:
                 out[version] = PerformanceWindow(
-                    predictions=count_of(predictions, version),
+                    predictions=count_of(counts, version),
                     outcomes=outcomes.get(version),
                     scores=scores.get(version, zero_scores(profile)),
                 )
         return out, requests
+
+    def changed(
+        self,
+        model: ModelBaselines,
+        windows: Sequence[Window],
+        *,
+        since: datetime,
+        recorded: Callable[[], Recorded],
+    ) -> tuple[set[Window], int]:
+        """See :class:`OutcomeSource`: labelled counts per window (one search per
+        baseline recording performance) against the recorded ones. ``since`` is
+        not needed — an outcome that reached the engine late (a spool, a slow
+        pipeline) is counted whenever it arrives."""
+        if not windows:
+            return set(), 0
+        counts: dict[tuple[str, str], int] = {}
+        requests = 0
+        for profile, versions in performance_groups(model):
+            body = labelled_count_body(model.model, windows, profile, versions, self.max_versions)
+            response, tries = self._searches.search(
+                self.outcome_index, body, f"labelled outcomes of {model.model}"
+            )
+            requests += tries
+            counts.update(parse_labelled_counts(response))
+        if not counts:
+            return set(), requests
+        known = recorded()
+        by_end = {format_time(w.end): w for w in windows}
+        return {
+            by_end[end]
+            for (version, end), n in counts.items()
+            if end in by_end and n > known.get((version, by_end[end].end), 0)
+        }, requests
 
 
 class FileOutcomes:
@@ -117,7 +199,7 @@ class FileOutcomes:
         self.chunk_rows = chunk_rows
 
     def fetch(
-        self, model: ModelBaselines, window: Window, predictions: ModelWindow
+        self, model: ModelBaselines, window: Window, predictions: ModelWindow | None
     ) -> tuple[dict[str, PerformanceWindow], int]:
         """See :class:`OutcomeSource`. Files last written before the window are skipped."""
         counter = OutcomeCounter(model, window)
@@ -130,4 +212,31 @@ class FileOutcomes:
                 raise
             msg = f"outcomes of {model.model}: files changed while being read ({exc!r})"
             raise SourceError(msg) from exc
-        return counter.result(predictions), len(paths)
+        counts = prediction_counts(predictions) if predictions is not None else None
+        return counter.result(counts), len(paths)
+
+    def changed(
+        self,
+        model: ModelBaselines,
+        windows: Sequence[Window],
+        *,
+        since: datetime,
+        recorded: Callable[[], Recorded],
+    ) -> tuple[set[Window], int]:
+        """See :class:`OutcomeSource`: the windows of outcomes logged since ``since``
+        (less :data:`ARRIVAL_SLACK`), read from the files modified since then only.
+        Files untouched since the last look cost a ``stat`` each."""
+        if not windows:
+            return set(), 0
+        after = since - ARRIVAL_SLACK
+        paths = list(listed_since(self.paths, after.timestamp() - MTIME_SLACK_SECONDS))
+        found: set[Window] = set()
+        try:
+            for chunk in read_chunks(paths, chunk_rows=self.chunk_rows):
+                found |= arrived_windows(chunk, model, windows, after)
+        except Exception as exc:  # a file rotated away: reported, next tick looks again
+            if isinstance(exc, SourceError):
+                raise
+            msg = f"late outcomes of {model.model}: files changed while being read ({exc!r})"
+            raise SourceError(msg) from exc
+        return found, len(paths)

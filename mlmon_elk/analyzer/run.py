@@ -30,10 +30,12 @@ from mlmon_elk.analyzer.config import Config, ModelConfig
 from mlmon_elk.analyzer.fetch import FetchResult, Source
 from mlmon_elk.checks.job import ModelJob
 from mlmon_elk.checks.result import WindowResult
+from mlmon_elk.contract import Check
 from mlmon_elk.errors import BaselineError, MlmonError
 from mlmon_elk.profile.baseline import Baseline, ModelBaselines, load_baseline
 from mlmon_elk.profile.engine_plan import PlanOptions
 from mlmon_elk.profile.performance import PerformanceWindow
+from mlmon_elk.profile.window import ModelWindow
 from mlmon_elk.results.alerts import AlertEvent, AlertKey, OpenAlert, transitions
 from mlmon_elk.results.documents import Document, alert_document, check_document, run_document
 from mlmon_elk.results.run_summary import RunSummary
@@ -205,8 +207,11 @@ class Analyzer:
                 events = transitions(
                     results, open_alerts, {m.name: m.settings for m in self.config.models}
                 )
+                evaluated = self.clock()
                 documents = [
-                    check_document(w, r, self.config.namespace) for w in results for r in w.results
+                    check_document(w, r, self.config.namespace, evaluated=evaluated)
+                    for w in results
+                    for r in w.results
                 ]
                 documents += [alert_document(e, self.config.namespace) for e in events]
                 report = self.sink.write(documents)
@@ -236,6 +241,112 @@ class Analyzer:
             existing=report.existing,
         )
         self._write_summary(summary)
+        return RunOutcome(summary, tuple(results), tuple(events))
+
+    # ------------------------------------------------------- late outcomes
+
+    def changed(self, windows: Sequence[Window], *, since: datetime) -> tuple[list[Window], int]:
+        """Which past ``windows`` have outcomes their ``performance`` results were not
+        evaluated with (any model), oldest first, and the requests made.
+
+        Raises:
+            MlmonError: the outcomes, baselines or recorded counts cannot be read.
+        """
+        if self.outcomes is None or not windows:
+            return [], 0
+        found: set[Window] = set()
+        requests = 0
+        first, last = min(w.end for w in windows), max(w.end for w in windows)
+        for model in self.config.models:
+            if Check.PERFORMANCE in model.settings.disabled:
+                continue  # re-evaluating would write nothing, and find the window again
+            baselines = self.model_baselines(model)
+            if not any(b.performance for b in baselines.by_version.values()):
+                continue
+            name = model.name
+
+            def recorded(name: str = name) -> dict[tuple[str, datetime], int]:
+                return self.sink.labelled_counts(
+                    name, since=first, before=last + self.config.schedule.interval
+                )
+
+            windows_of, tries = self.outcomes.changed(
+                baselines, windows, since=since, recorded=recorded
+            )
+            found |= windows_of
+            requests += tries
+        return sorted(found, key=lambda w: w.end), requests
+
+    def reevaluate(self, window: Window) -> RunOutcome:
+        """Evaluate ``performance`` alone again for a past ``window`` (outcomes arrived
+        late) and write its results and alert transitions; never raises.
+
+        A result with the labelled count of one already written is not written
+        again, so a re-evaluation without new outcomes writes nothing. Its run
+        summary is logged, not written (the window's run summary stays the first run's).
+        """
+        from mlmon_elk.checks.run import performance_run
+
+        started = self.clock()
+        errors: list[str] = []
+        requests = 0
+        jobs: list[ModelJob] = []
+        for model in self.config.models:
+            try:
+                baselines = self.model_baselines(model)
+                if self.outcomes is None or not any(
+                    b.performance for b in baselines.by_version.values()
+                ):
+                    continue
+                performance, tries = self.outcomes.fetch(baselines, window, None)
+            except MlmonError as exc:
+                errors.append(f"{model.name}: {exc}")
+                logger.error("re-evaluating %s, model %s: %s", window, model.name, exc)
+                continue
+            requests += tries
+            compared = {v: baselines.for_version(v) for v in performance}
+            empty = ModelWindow(model.name, window.start, window.end, {})
+            jobs.append(ModelJob(empty, compared, model.settings, performance))
+        events: list[AlertEvent] = []
+        results: list[WindowResult] = []
+        report = WriteReport()
+        try:
+            results = performance_run(jobs)
+            if results:
+                open_alerts = self.sink.open_alerts(
+                    self.config.model_names,
+                    before=window.end,
+                    since=window.end - self.config.analysis.alert_lookback,
+                )
+                events = transitions(
+                    results, open_alerts, {m.name: m.settings for m in self.config.models}
+                )
+                evaluated = self.clock()
+                documents = [
+                    check_document(w, r, self.config.namespace, evaluated=evaluated)
+                    for w in results
+                    for r in w.results
+                ]
+                documents += [alert_document(e, self.config.namespace) for e in events]
+                report = self.sink.write(documents)
+                self._state = None  # later windows' alert state may have changed
+        except Exception as exc:  # recorded in the summary like any failure
+            errors.append(f"re-evaluating performance: {type(exc).__name__}: {exc}")
+            logger.exception("re-evaluating %s failed", window)
+        summary = RunSummary(
+            window=window,
+            started=started,
+            finished=self.clock(),
+            models=self.config.model_names,
+            statuses=Counter(r.status for w in results for r in w.results),
+            alerts=Counter(e.transition for e in events),
+            errors=tuple(errors),
+            notes=("performance re-evaluated: outcomes arrived after the window was analysed",),
+            requests=requests,
+            written=report.written,
+            existing=report.existing,
+        )
+        (logger.info if summary.ok else logger.warning)("re-evaluated %s", summary.line())
         return RunOutcome(summary, tuple(results), tuple(events))
 
     def _job(self, model: ModelConfig, window: Window) -> tuple[ModelJob, FetchResult]:

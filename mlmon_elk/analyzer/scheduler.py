@@ -16,6 +16,13 @@ grace time; windows of the ticks it skipped are caught up at the next one.
 A failing run is recorded in its run summary and never stops the service;
 SIGTERM or SIGINT lets the run in progress finish, then exits cleanly.
 
+After the due windows, each tick looks for past windows — back to
+``reevaluate_within`` — whose outcomes arrived after they were analysed
+(:meth:`Analyzer.changed`: one aggregation per model on the engine, the files
+modified since the last look in file mode) and evaluates ``performance`` alone
+again for at most ``reevaluate_per_tick`` of them, oldest first; the others wait
+for the next ticks. A re-evaluation without new outcomes writes nothing.
+
 Run one ``serve`` process per configuration: two would analyse every window
 twice (harmlessly — the deterministic ids make the second write nothing —
 but wastefully).
@@ -68,6 +75,10 @@ class Service:
         """End of the newest window ever queued."""
         self.resumed = False
         """Whether the last successfully analysed window was read back from the sink."""
+        self.late: set[Window] = set()
+        """Past windows with outcomes they were not evaluated with, not yet re-evaluated."""
+        self.outcomes_seen: datetime | None = None
+        """When the last look for late outcomes started (at start: the resume point)."""
         self.running = threading.Lock()
         self.stopping = threading.Event()
         """Set on SIGTERM/SIGINT: the run in progress finishes, the backlog waits."""
@@ -77,8 +88,65 @@ class Service:
         with self.running:
             now = self.clock()
             latest = self.analyzer.config.schedule.latest(now)
-            self._queue(self._queue_after(), latest, horizon=now - self.catch_up)
-            return self._work_off(latest)
+            after = self._queue_after()
+            if self.outcomes_seen is None:
+                # Outcomes logged since the last window the previous process analysed.
+                self.outcomes_seen = after or now
+            self._queue(after, latest, horizon=now - self.catch_up)
+            outcomes = self._work_off(latest)
+            if not self.stopping.is_set():
+                outcomes += self._reevaluate(now, latest)
+            return outcomes
+
+    def _reevaluate(self, now: datetime, latest: Window) -> list[RunOutcome]:
+        """Re-evaluate ``performance`` of past windows whose outcomes arrived late."""
+        config = self.analyzer.config
+        within = config.reevaluate_within
+        if within <= timedelta(0) or self.analyzer.outcomes is None:
+            return []
+        schedule = config.schedule
+        waiting = {w.end for w in self.backlog}  # analysed in full when their turn comes
+        end = ceil_time(latest.end - within, schedule.interval)
+        windows: list[Window] = []
+        while end <= latest.end:
+            if end not in waiting:
+                windows.append(schedule.window_ending(end))
+            end += schedule.interval
+        try:
+            found, _ = self.analyzer.changed(windows, since=self.outcomes_seen or now)
+        except Exception as exc:  # e.g. the cluster went down: look again next tick
+            logger.warning("cannot look for late outcomes (%s); looking again next tick", exc)
+            return []
+        self.outcomes_seen = now
+        horizon = windows[0].end if windows else latest.end
+        self.late = {w for w in self.late | set(found) if w.end >= horizon and w.end not in waiting}
+        if not self.late:
+            return []
+        todo = sorted(self.late, key=lambda w: w.end)
+        cap = config.reevaluate_per_tick
+        logger.info(
+            "%d past windows have outcomes that arrived after they were analysed;"
+            " re-evaluating performance of %d%s",
+            len(todo),
+            min(cap, len(todo)),
+            f" (reevaluate_per_tick), the other {len(todo) - cap} at the next ticks"
+            if len(todo) > cap
+            else "",
+        )
+        outcomes: list[RunOutcome] = []
+        for window in todo[:cap]:
+            if self.stopping.is_set():
+                break
+            try:
+                outcome = self.analyzer.reevaluate(window)
+            except Exception:  # the service outlives any bug in one run
+                logger.exception("re-evaluating %s failed unexpectedly", window)
+                break
+            outcomes.append(outcome)
+            if not outcome.summary.ok:
+                break  # the rest waits for the next tick
+            self.late.discard(window)
+        return outcomes
 
     def _queue_after(self) -> datetime | None:
         """Windows ending after this are queued: at start, after the last successful run's."""

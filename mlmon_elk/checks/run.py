@@ -80,6 +80,40 @@ def check_run(jobs: Sequence[ModelJob]) -> list[WindowResult]:
     return results
 
 
+def performance_run(jobs: Sequence[ModelJob]) -> list[WindowResult]:
+    """The ``performance`` check alone of every job, with Holm's correction over its tests.
+
+    For a past window whose outcomes arrived after it was analysed: only the
+    labels changed, so only the realized performance is evaluated again (the
+    jobs' windows need no profile, only ``performance``). The correction covers
+    the tests of this re-evaluation — fewer than the window's first run had.
+    """
+    pending: list[_Pending] = []
+    for job in jobs:
+        if Check.PERFORMANCE in job.settings.disabled:
+            continue
+        for version in sorted(job.performance):
+            items = [i for i in _performance_findings(job, version) if i.check is Check.PERFORMANCE]
+            if items:
+                pending.append(_Pending(job, version, None, items))
+    tested = [i for p in pending for i in p.items if isinstance(i, Finding) and i.tested]
+    adjusted = dict(zip(map(id, tested), holm([f.p_value or 0.0 for f in tested]), strict=True))
+    return [
+        WindowResult(
+            model=p.job.window.model,
+            version=p.version,
+            start=p.job.window.start,
+            end=p.job.window.end,
+            count=p.job.performance[p.version].predictions if p.version is not None else 0,
+            results=tuple(
+                i if isinstance(i, CheckResult) else decide(i, adjusted.get(id(i)), p.job.settings)
+                for i in p.items
+            ),
+        )
+        for p in pending
+    ]
+
+
 def _version_findings(
     profile: WindowProfile, baseline: Baseline | None, settings: CheckSettings
 ) -> Iterator[Finding | CheckResult]:

@@ -16,6 +16,7 @@ import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -50,8 +51,22 @@ def document_id(*parts: object) -> str:
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()  # noqa: S324 - an id
 
 
-def check_document(window: WindowResult, result: CheckResult, namespace: str) -> Document:
-    """The ``mlmon.check`` document of one check result (every status, ``ok`` included)."""
+REALIZED = ("accuracy", "roc_auc", "mae", "rmse", "bias", "labelled_share")
+"""Realized figures of a ``performance`` result copied from its context to mapped fields."""
+
+
+def check_document(
+    window: WindowResult,
+    result: CheckResult,
+    namespace: str,
+    *,
+    evaluated: datetime | None = None,
+) -> Document:
+    """The ``mlmon.check`` document of one check result (every status, ``ok`` included).
+
+    ``evaluated`` (when the analyzer evaluated it) becomes ``event.created`` of a
+    ``performance`` result: the latest of a window's results is the current one.
+    """
     key = AlertKey.of(window, result)
     source = _common(Dataset.CHECK, "metric", _window_of(window), namespace)
     source["message"] = result.message(window.model, window.version)
@@ -61,6 +76,11 @@ def check_document(window: WindowResult, result: CheckResult, namespace: str) ->
         # Outcomes arrive late: a re-run of the window with more labels is a new
         # result (a new document), a re-run with the same labels writes nothing.
         parts.append(f"labelled={result.count}")
+        if evaluated is not None:
+            source["event"]["created"] = format_time(evaluated)
+        # Every realized metric, mapped, whichever one the result is about (mlmon.metric).
+        realized = {k: _finite(result.context.get(k)) for k in REALIZED}
+        source["mlmon"]["realized"] = {k: v for k, v in realized.items() if v is not None}
     return Document(Dataset.CHECK, document_id(*parts), source)
 
 

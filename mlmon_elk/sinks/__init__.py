@@ -4,7 +4,9 @@ A sink writes :class:`~mlmon_elk.results.documents.Document` objects with
 ``create`` semantics — an id already written is counted, never duplicated —
 and answers which alerts were open before a window (from its own alert
 documents), which is all the alert transitions need, and which window was
-analysed last (from its run summaries), which is where ``serve`` resumes.
+analysed last (from its run summaries), which is where ``serve`` resumes, and
+how many labelled outcomes the ``performance`` results of past windows were
+evaluated with, which is how ``serve`` finds windows whose outcomes arrived late.
 """
 
 from __future__ import annotations
@@ -61,5 +63,16 @@ class Sink(Protocol):
 
         Raises:
             SinkError: the run summaries cannot be read.
+        """
+        ...  # pragma: no cover - protocol
+
+    def labelled_counts(
+        self, model: str, *, since: datetime, before: datetime
+    ) -> dict[tuple[str, datetime], int]:
+        """(version, window end) → the largest labelled count (``mlmon.window.count``) of
+        ``model``'s ``performance`` results of windows ending in ``[since, before)``.
+
+        Raises:
+            SinkError: the check results cannot be read.
         """
         ...  # pragma: no cover - protocol

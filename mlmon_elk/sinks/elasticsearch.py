@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mlmon_elk.contract import Dataset, Field, stream_name
+from mlmon_elk.contract import Check, Dataset, Field, stream_name
 from mlmon_elk.engine.retries import describe_error, with_retries
 from mlmon_elk.errors import SinkError
 from mlmon_elk.results.alerts import AlertKey, AlertState, OpenAlert, alert_state, fold_latest
@@ -198,6 +198,61 @@ class ElasticsearchSink:
         if millis is None:
             return None
         return datetime.fromtimestamp(float(millis) / 1000.0, UTC)
+
+    def labelled_counts(
+        self, model: str, *, since: datetime, before: datetime
+    ) -> dict[tuple[str, datetime], int]:
+        """Largest labelled count per version and window (a ``max`` per composite bucket).
+
+        Raises:
+            SinkError: the check stream cannot be read.
+        """
+        ends = {
+            "gte": format_time(since),
+            "lt": format_time(before),
+            "format": "strict_date_optional_time",
+        }
+        query = {
+            "bool": {
+                "filter": [
+                    {"term": {Field.EVENT_DATASET: str(Dataset.CHECK)}},
+                    {"term": {Field.CHECK: str(Check.PERFORMANCE)}},
+                    {"term": {Field.MODEL_NAME: model}},
+                    {"range": {Field.EVENT_END: ends}},
+                ]
+            }
+        }
+        out: dict[tuple[str, datetime], int] = {}
+        after: Mapping[str, Any] | None = None
+        while True:
+            composite: dict[str, Any] = {
+                "size": ALERT_PAGE,
+                "sources": [
+                    {"version": {"terms": {"field": Field.MODEL_VERSION}}},
+                    {"end": {"terms": {"field": Field.EVENT_END}}},
+                ],
+            }
+            if after is not None:
+                composite["after"] = after
+            body = {
+                "size": 0,
+                "query": query,
+                "aggs": {
+                    "windows": {
+                        "composite": composite,
+                        "aggs": {"labelled": {"max": {"field": Field.WINDOW_COUNT}}},
+                    }
+                },
+            }
+            aggregations = self._aggregate(Dataset.CHECK, body, "reading labelled counts")
+            windows = aggregations.get("windows") or {}
+            buckets = windows.get("buckets") or []
+            for bucket in buckets:
+                end = datetime.fromtimestamp(float(bucket["key"]["end"]) / 1000.0, UTC)
+                out[(str(bucket["key"]["version"]), end)] = int(bucket["labelled"]["value"] or 0)
+            after = windows.get("after_key")
+            if len(buckets) < ALERT_PAGE or after is None:
+                return out
 
     def _aggregate(self, dataset: Dataset, body: dict[str, Any], what: str) -> dict[str, Any]:
         """The ``aggregations`` of a search of ``dataset``'s stream (empty if it has none yet)."""

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mlmon_elk.contract import Dataset
+from mlmon_elk.contract import Check, Dataset
 from mlmon_elk.errors import SinkError
 from mlmon_elk.results.alerts import AlertKey, AlertState, OpenAlert, alert_state, fold_latest
 from mlmon_elk.results.documents import Document
@@ -126,6 +126,30 @@ class FileSink:
                 if (since is None or end >= since) and (last is None or end > last):
                     last = end
         return last
+
+    def labelled_counts(
+        self, model: str, *, since: datetime, before: datetime
+    ) -> dict[tuple[str, datetime], int]:
+        """Largest labelled count per version and window, from ``checks.jsonl``.
+
+        Raises:
+            SinkError: the file cannot be read.
+        """
+        out: dict[tuple[str, datetime], int] = {}
+        for doc in self._read(self.path(Dataset.CHECK)):
+            mlmon = doc.get("mlmon") or {}
+            if mlmon.get("check") != Check.PERFORMANCE:
+                continue
+            about = mlmon.get("model") or {}
+            if about.get("name") != model or about.get("version") is None:
+                continue
+            with contextlib.suppress(ValueError, TypeError):
+                end = parse_time(str((doc.get("event") or {}).get("end")))
+                if since <= end < before:
+                    key = (str(about["version"]), end)
+                    count = int((mlmon.get("window") or {}).get("count") or 0)
+                    out[key] = max(out.get(key, 0), count)
+        return out
 
     def read(self, dataset: Dataset) -> list[dict[str, Any]]:
         """Every document written so far for ``dataset`` (for reports and tests)."""

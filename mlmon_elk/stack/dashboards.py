@@ -362,14 +362,24 @@ def _last(field_name: str, column_id: str, label: str, data_type: str = "number"
 def _performance() -> Visualization:
     """Realized against estimated performance per window, with the baseline's value.
 
-    ``mlmon.observed`` is the window's metric and ``mlmon.expected`` the
-    baseline's, for the metric named in ``mlmon.metric`` (a window's result
-    carries the metric that fired or moved most, so a line can skip windows).
+    A window has one ``performance`` result per labelled count it was evaluated
+    with (late outcomes re-evaluate it), so the realized lines take the *latest*
+    result (``last_value`` by ``event.created``) of its mapped realized figures,
+    never an average with superseded ones. The estimate and the baseline's value
+    do not change with labels: ``mlmon.observed`` / ``mlmon.expected`` of the
+    results about that metric (a result carries the metric that fired or moved
+    most, so those lines can skip windows).
     """
 
     def line(check: Check, metric: str, field_name: str, column_id: str, label: str) -> lens.Column:
         kql = f"{kql_is(Field.CHECK, check)} and {kql_is(Field.METRIC, metric)}"
         return lens.metric("average", field_name, column_id, label, kql=kql)
+
+    def latest(field_name: str, column_id: str, label: str) -> lens.Column:
+        kql = kql_is(Field.CHECK, realized)
+        return lens.metric(
+            "last_value", field_name, column_id, label, kql=kql, sortField=Field.EVENT_CREATED
+        )
 
     realized, estimated = Check.PERFORMANCE, Check.ESTIMATED_PERFORMANCE
     return lens.xy(
@@ -378,16 +388,17 @@ def _performance() -> Visualization:
         "dq-performance",
         x=lens.date_histogram(field_name=Field.EVENT_END),
         ys=(
-            line(realized, "accuracy_drop", Field.OBSERVED, "acc", "realized accuracy"),
+            latest(Field.REALIZED_ACCURACY, "acc", "realized accuracy"),
             line(estimated, "accuracy_drop", Field.OBSERVED, "est_acc", "estimated accuracy"),
             line(realized, "accuracy_drop", Field.EXPECTED, "base_acc", "baseline accuracy"),
-            line(realized, "roc_auc_drop", Field.OBSERVED, "auc", "realized ROC AUC"),
+            latest(Field.REALIZED_ROC_AUC, "auc", "realized ROC AUC"),
             line(estimated, "roc_auc_drop", Field.OBSERVED, "est_auc", "estimated ROC AUC"),
         ),
         split=lens.terms(Field.MODEL_VERSION, "version", "Model version", size=10),
         query=_check_query(realized, estimated),
-        description="Per window end: realized performance (from outcomes), the label-free "
-        "estimate (from the score histogram) and the baseline's held-out value.",
+        description="Per window end: realized performance (from outcomes; the latest "
+        "evaluation of a window whose outcomes arrived late), the label-free estimate "
+        "(from the score histogram) and the baseline's held-out value.",
     )
 
 

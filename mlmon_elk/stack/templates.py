@@ -248,6 +248,8 @@ def result_mappings(*, data_streams: bool = True, engine: Engine = "elasticsearc
     # aggregatable as a whole.
     properties["message"] = {**_TEXT, "fields": {"keyword": _KEYWORD}}
     properties["rule"] = {"properties": {"name": _KEYWORD}}
+    # When a performance result was evaluated: the latest of a window's is current.
+    properties["event"]["properties"]["created"] = _DATE
     properties["mlmon"] = {
         "properties": {
             "model": {"properties": {"name": _KEYWORD, "version": _KEYWORD}},
@@ -266,6 +268,17 @@ def result_mappings(*, data_streams: bool = True, engine: Engine = "elasticsearc
             "window": {"properties": {"count": _LONG}},
             "expected": _DOUBLE,
             "observed": _DOUBLE,
+            # A performance result's realized metrics, whichever one it is about.
+            "realized": {
+                "properties": {
+                    "accuracy": _DOUBLE,
+                    "roc_auc": _DOUBLE,
+                    "mae": _DOUBLE,
+                    "rmse": _DOUBLE,
+                    "bias": _DOUBLE,
+                    "labelled_share": _DOUBLE,
+                }
+            },
             "context": {"type": "object", "enabled": False},
             # Run summaries: the few fields that are not counts are mapped;
             # counts of any name are numbers (dynamic template below).

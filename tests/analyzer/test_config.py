@@ -35,6 +35,8 @@ def test_a_minimal_files_config_gets_the_documented_defaults(tmp_path: Path) -> 
     assert config.schedule.interval == config.schedule.window == timedelta(minutes=5)
     assert config.schedule.delay == timedelta(minutes=1)
     assert config.catch_up == timedelta(days=1)
+    assert config.reevaluate_within == timedelta(days=14)
+    assert config.reevaluate_per_tick == 24
     assert config.misfire_grace == timedelta(minutes=5)
     assert config.models[0].baselines == (("1.0", tmp_path / "baselines/credit-1.0.yaml"),)
     assert config.analysis.history == 12
@@ -165,6 +167,14 @@ def test_check_overrides_map_onto_check_settings_fields_by_name(tmp_path: Path) 
         (
             lambda d: d.update(files={"predictions": []}),
             "files.predictions: expected at least one file or glob",
+        ),
+        (
+            lambda d: d.update(schedule={"reevaluate_per_tick": 0}),
+            "schedule.reevaluate_per_tick: expected a positive integer, got 0",
+        ),
+        (
+            lambda d: d.update(schedule={"reevaluate_within": "two weeks"}),
+            "schedule.reevaluate_within:",
         ),
         (
             lambda d: d.update(analysis={"percentiles": [50, 100]}),

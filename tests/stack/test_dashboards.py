@@ -295,9 +295,27 @@ def test_data_quality_shows_realized_against_estimated_performance_per_window() 
         )
         for a in xy_layer["accessors"]
     }
-    for who, check in (("realized", Check.PERFORMANCE), ("estimated", Check.ESTIMATED_PERFORMANCE)):
-        for metric in ("accuracy", "ROC AUC"):
-            source, terms = lines[f"{who} {metric}"]
-            assert source == Field.OBSERVED
-            assert terms[Field.CHECK] == [check]
+    for metric in ("accuracy", "ROC AUC"):
+        source, terms = lines[f"estimated {metric}"]
+        assert source == Field.OBSERVED
+        assert terms[Field.CHECK] == [Check.ESTIMATED_PERFORMANCE]
     assert lines["baseline accuracy"][0] == Field.EXPECTED
+
+
+def test_the_realized_lines_take_each_window_s_latest_evaluation_not_an_average() -> None:
+    """Late outcomes leave several performance results per window: the newest one counts."""
+    (board,) = [b for b in DASHBOARDS if b["id"] == dashboards.DATA_QUALITY]
+    (vis,) = [
+        v for v in dashboard_visualizations(board) if v["title"].startswith("Model performance")
+    ]
+    (layer,) = vis["state"]["datasourceStates"]["formBased"]["layers"].values()
+    columns = {c["label"]: c for c in layer["columns"].values() if "label" in c}
+    for label, field_name in (
+        ("realized accuracy", Field.REALIZED_ACCURACY),
+        ("realized ROC AUC", Field.REALIZED_ROC_AUC),
+    ):
+        column = columns[label]
+        assert column["operationType"] == "last_value"
+        assert column["sourceField"] == field_name
+        assert column["params"]["sortField"] == Field.EVENT_CREATED
+        assert dict(_kql_terms(column["filter"]["query"]))[Field.CHECK] == [Check.PERFORMANCE]

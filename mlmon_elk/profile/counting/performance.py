@@ -17,6 +17,7 @@ import itertools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -252,16 +253,121 @@ def version_buckets(response: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return buckets
 
 
+def prediction_counts(predictions: ModelWindow) -> dict[str, int]:
+    """Version → predictions in the window."""
+    return {v: p.count for v, p in predictions.versions.items()}
+
+
 def versions_of(
-    model: ModelBaselines, profile: PerformanceProfile, predictions: ModelWindow
+    model: ModelBaselines, profile: PerformanceProfile, predictions: Mapping[str, int]
 ) -> list[str]:
     """Versions with predictions in the window that ``profile`` applies to."""
-    return [v for v in predictions.versions if model.for_version(v).performance is profile]
+    return [v for v in predictions if model.for_version(v).performance is profile]
 
 
-def count_of(predictions: ModelWindow, version: str) -> int:
-    profile = predictions.versions.get(version)
-    return profile.count if profile is not None else 0
+def count_of(predictions: Mapping[str, int], version: str) -> int:
+    return predictions.get(version, 0)
+
+
+def prediction_count_body(model: str, window: Window, max_versions: int) -> Body:
+    """The search on the prediction stream counting the window's predictions per version."""
+    time = _time_range(Field.TIMESTAMP, window)
+    return _per_version(
+        Dataset.PREDICTION, model, time, {"match_all": {}}, max_versions=max_versions, aggs={}
+    )
+
+
+def parse_prediction_counts(response: Mapping[str, Any]) -> dict[str, int]:
+    """Version → predictions, from :func:`prediction_count_body`'s response."""
+    return {str(b["key"]): int(b["doc_count"]) for b in version_buckets(response)}
+
+
+# ------------------------------------------------------ late outcomes (serve)
+
+WINDOWS = "windows"
+"""The per-window split of :func:`labelled_count_body` (one ``date_range`` per window)."""
+
+
+def labelled_count_body(
+    model: str,
+    windows: Sequence[Window],
+    profile: PerformanceProfile,
+    versions: Body,
+    max_versions: int,
+) -> Body:
+    """The labelled outcomes per version and window (by prediction time), in one search.
+
+    Counted with the same filter as :func:`outcome_aggregations`, so each figure
+    is the ``mlmon.window.count`` a ``performance`` result of that window would
+    record. One ``date_range`` bucket per window (they may overlap).
+    """
+    span = Window(min(w.start for w in windows), max(w.end for w in windows))
+    labelled = outcome_aggregations(profile)["labelled"]["filter"]
+    ranges = [
+        {"key": format_time(w.end), "from": format_time(w.start), "to": format_time(w.end)}
+        for w in windows
+    ]
+    by_window = {
+        WINDOWS: {
+            "date_range": {
+                "field": Field.PREDICTION_TIME,
+                "format": "strict_date_optional_time",
+                "ranges": ranges,
+            }
+        }
+    }
+    body = _per_version(
+        Dataset.OUTCOME,
+        model,
+        _time_range(Field.PREDICTION_TIME, span),
+        versions,
+        max_versions=max_versions,
+        aggs=by_window,
+    )
+    body["query"]["bool"]["filter"].append(labelled)
+    return body
+
+
+def parse_labelled_counts(response: Mapping[str, Any]) -> dict[tuple[str, str], int]:
+    """(version, window end as formatted) → labelled outcomes, from :func:`labelled_count_body`.
+
+    Windows without outcomes are left out.
+    """
+    return {
+        (str(v["key"]), str(w["key"])): int(w["doc_count"])
+        for v in version_buckets(response)
+        for w in v[WINDOWS]["buckets"]
+        if int(w["doc_count"])
+    }
+
+
+def arrived_windows(
+    docs: Sequence[Mapping[str, Any]],
+    model: ModelBaselines,
+    windows: Sequence[Window],
+    since: datetime,
+) -> set[Window]:
+    """``windows`` holding the prediction time of an outcome of ``docs`` logged at or after
+    ``since`` (``@timestamp``), for a version whose baseline records performance."""
+    logged_at: list[object] = []
+    predicted_at: list[object] = []
+    for d in docs:
+        mlmon = d.get("mlmon") or {}
+        if (d.get("event") or {}).get("dataset") != Dataset.OUTCOME:
+            continue
+        if (mlmon.get("model") or {}).get("name") != model.model:
+            continue
+        version = _keyword((mlmon.get("model") or {}).get("version"))
+        if version is None or model.for_version(version).performance is None:
+            continue
+        logged_at.append(d.get("@timestamp"))
+        predicted_at.append(mlmon.get("prediction_time"))
+    if not logged_at:
+        return set()
+    logged = _times(logged_at)
+    predicted = _times(predicted_at)
+    recent = logged >= pd.Timestamp(since).value
+    return {w for w in windows if bool((recent & _between(predicted, w)).any())}
 
 
 def zero_scores(profile: PerformanceProfile) -> tuple[int, ...] | None:
@@ -318,15 +424,24 @@ def _keyword(value: object) -> str | None:
     return None
 
 
-def _in_window(stamps: Iterable[object], window: Window) -> np.ndarray:
+def _times(stamps: Iterable[object]) -> np.ndarray:
+    """Nanoseconds since the epoch of ISO-8601 ``stamps``; the smallest integer where invalid."""
     times = pd.to_datetime(
         pd.Series(list(stamps), dtype=object), utc=True, format="ISO8601", errors="coerce"
     )
-    ns = times.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    ns: np.ndarray = times.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    return ns  # NaT is the smallest int64: before every window
+
+
+def _between(ns: np.ndarray, window: Window) -> np.ndarray:
     start = pd.Timestamp(window.start).value
     end = pd.Timestamp(window.end).value
-    result: np.ndarray = times.notna().to_numpy() & (ns >= start) & (ns < end)
+    result: np.ndarray = (ns > np.iinfo(np.int64).min) & (ns >= start) & (ns < end)
     return result
+
+
+def _in_window(stamps: Iterable[object], window: Window) -> np.ndarray:
+    return _between(_times(stamps), window)
 
 
 class OutcomeCounter:
@@ -336,6 +451,8 @@ class OutcomeCounter:
         self.model = model
         self.window = window
         self.sums: dict[str, _Sums] = {}
+        self.predictions: Counter[str] = Counter()
+        """Version → predictions of the model in the window (of any version)."""
 
     def _sums(self, version: str) -> _Sums | None:
         profile = self.model.for_version(version).performance
@@ -406,6 +523,8 @@ class OutcomeCounter:
 
     def _prediction(self, mlmon: Mapping[str, Any]) -> None:
         version = _keyword((mlmon.get("model") or {}).get("version"))
+        if version is not None:
+            self.predictions[version] += 1
         sums = self._sums(version) if version is not None else None
         if sums is None or sums.scores is None:
             return
@@ -414,9 +533,16 @@ class OutcomeCounter:
         if score is not None:
             sums.scores[int(np.searchsorted(sums.profile.edges, score, side="right"))] += 1
 
-    def result(self, predictions: ModelWindow) -> dict[str, PerformanceWindow]:
-        """Version → performance window (versions with predictions or outcomes)."""
-        for version in predictions.versions:
+    def result(self, predictions: Mapping[str, int] | None = None) -> dict[str, PerformanceWindow]:
+        """Version → performance window (versions with predictions or outcomes).
+
+        Args:
+            predictions: version → predictions in the window, as the prediction
+                source counted them (default: the predictions counted here).
+        """
+        if predictions is None:
+            predictions = dict(self.predictions)
+        for version in predictions:
             self._sums(version)
         return {
             version: PerformanceWindow(
