@@ -18,6 +18,7 @@ counts the same whichever path each line took; only the speed differs.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,7 @@ from msgspec.structs import astuple
 
 from mlmon_elk.contract import Dataset, Role
 from mlmon_elk.profile.baseline import ModelBaselines
-from mlmon_elk.profile.counting.documents import absent
+from mlmon_elk.profile.counting.documents import absent, keyword_totals
 from mlmon_elk.profile.records import Selected, parse_stamps, select
 
 _Names = tuple[str, ...]
@@ -75,8 +76,9 @@ class LineSchema:
                 ("outputs", self._values("Outputs", outputs) | None, None),
                 ("token_count", _group("TokenCount", inputs, float) | None, None),
                 ("tokens", _group("Tokens", inputs, list[str]) | None, None),
-                ("present", list[str] | None, None),
-                ("null", list[str] | None, None),
+                # Kept undecoded: a model's documents repeat a few name lists, each decoded once.
+                ("present", msgspec.Raw, msgspec.field(default_factory=msgspec.Raw)),
+                ("null", msgspec.Raw, msgspec.field(default_factory=msgspec.Raw)),
             ],
             gc=False,
         )
@@ -162,6 +164,15 @@ class TypedChunk:
 
     def failures(self) -> int:
         return sum(1 for d in self.docs if d.event.outcome == "failure")
+
+    def name_totals(self, name: str) -> Counter[str]:
+        """Each distinct list decoded once, its counts weighted by the documents holding it."""
+        totals: Counter[str] = Counter()
+        for raw, documents in Counter(bytes(getattr(m, name)) for m in self.mlmon).items():
+            if raw:  # b"": the document has no such list
+                for value, n in keyword_totals([msgspec.json.decode(raw)])[0].items():
+                    totals[value] += n * documents
+        return totals
 
     def values(self, *path: str) -> Sequence[Any]:
         *group, name = path

@@ -84,7 +84,7 @@ class _VersionSum:
         if len(latency):
             self.latencies.append(latency)
         for counter, field_name in ((self.present, "present"), (self.null, "null")):
-            counter.update(keyword_totals(column(field_name))[0])
+            counter.update(chunk.name_totals(field_name))
 
         for (role, name), acc in self.features.items():
             group = "inputs" if role is Role.INPUT else "outputs"
@@ -161,6 +161,10 @@ class Chunk(Protocol):
         """The value at ``mlmon.<path...>`` of every document (``None`` where absent)."""
         ...
 
+    def name_totals(self, name: str) -> Counter[str]:
+        """Documents per name of the ``mlmon.<name>`` keyword array (``present``, ``null``)."""
+        ...
+
 
 class DocumentChunk:
     """A :class:`Chunk` of decoded JSON documents (dicts), read the way the index reads them."""
@@ -174,6 +178,9 @@ class DocumentChunk:
 
     def failures(self) -> int:
         return sum(1 for d in self.docs if (d.get("event") or {}).get("outcome") == "failure")
+
+    def name_totals(self, name: str) -> Counter[str]:
+        return keyword_totals(self.values(name))[0]
 
 
 @dataclass(frozen=True, slots=True)
