@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from mlmon_elk.contract import Dataset, stream_name
@@ -24,7 +25,8 @@ from mlmon_elk.profile.baseline import ModelBaselines
 from mlmon_elk.profile.counting.operational import DEFAULT_PERCENTS
 from mlmon_elk.profile.defaults import EXAMPLES
 from mlmon_elk.profile.engine_plan import PlanOptions, QueryPlan, build_plan, parse_responses
-from mlmon_elk.profile.records import WindowCounter, select
+from mlmon_elk.profile.lines import LineSchema
+from mlmon_elk.profile.records import WindowCounter
 from mlmon_elk.profile.window import ModelWindow
 from mlmon_elk.retry import Retry
 from mlmon_elk.sources import files
@@ -247,7 +249,7 @@ class FileSource:
     def _count(self, counters: list[WindowCounter]) -> tuple[list[ModelWindow], int]:
         """Every counter's window from one pass over the files; the files read."""
         earliest = min(c.earliest for c in counters).timestamp() - MTIME_SLACK_SECONDS
-        model = counters[0].model.model
+        schema = LineSchema(counters[0].model)
         for _ in range(ROTATION_RETRIES):
             inodes = files.listed_since(self.paths, earliest)
             paths = list(inodes)
@@ -255,18 +257,24 @@ class FileSource:
             skip = files.stamped_outside(
                 min(c.earliest for c in counters), max(c.window.end for c in counters)
             )
+            bad: dict[Path, int] = {}
             try:
                 with files.gc_paused():
-                    for chunk in files.read_chunks(
+                    for path, lines in files.read_lines(
                         paths, chunk_rows=self.chunk_rows, inodes=inodes, skip=skip
                     ):
-                        selected = select(chunk, model)
+                        decoded = schema.decode(lines)
+                        bad[path] = bad.get(path, 0) + decoded.bad
                         for counter in counters:
-                            counter.add_selected(selected)
+                            counter.add_selected(decoded.typed)
+                            counter.add_selected(decoded.whole)
             except files.Vanished:
                 # Rotated or compressed while being read: count again from a fresh list.
                 counters = [c.fresh() for c in counters]
                 continue
+            for path, n in bad.items():
+                if n:
+                    logger.warning("%s: skipped %d lines that are not JSON objects", path, n)
             return [c.result() for c in counters], len(paths)
         msg = f"prediction files kept changing while being read ({self.paths})"
         raise SourceError(msg)

@@ -11,10 +11,10 @@ Elasticsearch aggregations give.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -74,18 +74,17 @@ class _VersionSum:
         self.null: Counter[str] = Counter()
         self.features = {(f.role, f.name): _FeatureSum(f) for f in baseline.features}
 
-    def add(self, docs: Sequence[Mapping[str, Any]]) -> None:
+    def add(self, chunk: Chunk) -> None:
         """Count a chunk of this version's documents (already filtered to the window)."""
-        self.count += len(docs)
-        mlmon = [d.get("mlmon") or {} for d in docs]
-        self.failures += sum(1 for d in docs if (d.get("event") or {}).get("outcome") == "failure")
-        latency = numbers([m.get("latency_ms") for m in mlmon])
+        self.count += len(chunk)
+        self.failures += chunk.failures()
+        column = chunk.values
+        latency = numbers(column("latency_ms"))
         latency = latency[np.isfinite(latency)]
         if len(latency):
             self.latencies.append(latency)
         for counter, field_name in ((self.present, "present"), (self.null, "null")):
-            counter.update(keyword_totals([m.get(field_name) for m in mlmon])[0])
-        column = Columns(mlmon).values
+            counter.update(chunk.name_totals(field_name))
 
         for (role, name), acc in self.features.items():
             group = "inputs" if role is Role.INPUT else "outputs"
@@ -115,7 +114,8 @@ class _VersionSum:
     def result(
         self, model: str, version: str, window: Window, examples: int, names: int
     ) -> WindowProfile:
-        latencies = np.concatenate(self.latencies) if self.latencies else np.empty(0)
+        # Sorted: the mean then does not depend on how the documents were chunked.
+        latencies = np.sort(np.concatenate(self.latencies)) if self.latencies else np.empty(0)
         features = {}
         for key, acc in self.features.items():
             role, name = key
@@ -148,13 +148,51 @@ class _VersionSum:
         )
 
 
+class Chunk(Protocol):
+    """One version's documents of a chunk, read as columns (the counting side's view)."""
+
+    def __len__(self) -> int: ...
+
+    def failures(self) -> int:
+        """Documents whose ``event.outcome`` is ``failure``."""
+        ...
+
+    def values(self, *path: str) -> Sequence[Any]:
+        """The value at ``mlmon.<path...>`` of every document (``None`` where absent)."""
+        ...
+
+    def name_totals(self, name: str) -> Counter[str]:
+        """Documents per name of the ``mlmon.<name>`` keyword array (``present``, ``null``)."""
+        ...
+
+
+class DocumentChunk:
+    """A :class:`Chunk` of decoded JSON documents (dicts), read the way the index reads them."""
+
+    def __init__(self, docs: Sequence[Mapping[str, Any]]) -> None:
+        self.docs = docs
+        self.values = Columns([d.get("mlmon") or {} for d in docs]).values
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def failures(self) -> int:
+        return sum(1 for d in self.docs if (d.get("event") or {}).get("outcome") == "failure")
+
+    def name_totals(self, name: str) -> Counter[str]:
+        return keyword_totals(self.values(name))[0]
+
+
 @dataclass(frozen=True, slots=True)
 class Selected:
-    """One model's predictions of a chunk, with their times (ns since the epoch; valid or not)."""
+    """One model's predictions of a chunk, with their times (ns since the epoch; valid or not)
+    and versions, and how to read any of them as a :class:`Chunk`."""
 
-    docs: Sequence[Mapping[str, Any]]
+    docs: Sequence[Any]
     stamps: np.ndarray
     valid: np.ndarray
+    versions: Sequence[str | None]
+    chunk: Callable[[Sequence[Any]], Chunk]
 
 
 def select(docs: Sequence[Mapping[str, Any]], model: str) -> Selected:
@@ -166,16 +204,22 @@ def select(docs: Sequence[Mapping[str, Any]], model: str) -> Selected:
         if (d.get("event") or {}).get("dataset") == Dataset.PREDICTION
         and ((d.get("mlmon") or {}).get("model") or {}).get("name") == model
     ]
-    if not keep:
-        return Selected(keep, np.empty(0, dtype=np.int64), np.empty(0, dtype=bool))
-    times = pd.to_datetime(
-        pd.Series([d.get("@timestamp") for d in keep], dtype=object),
-        utc=True,
-        format="ISO8601",
-        errors="coerce",
+    versions = [((d.get("mlmon") or {}).get("model") or {}).get("version") for d in keep]
+    stamps, valid = parse_stamps([d.get("@timestamp") for d in keep])
+    return Selected(
+        keep, stamps, valid, [None if v is None else keyword(v) for v in versions], DocumentChunk
     )
-    stamps = times.to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    return Selected(keep, stamps, times.notna().to_numpy())
+
+
+def parse_stamps(stamps: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """``@timestamp`` values as ns since the epoch, and which of them are valid times."""
+    if not stamps:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=bool)
+    times = pd.to_datetime(
+        pd.Series(stamps, dtype=object), utc=True, format="ISO8601", errors="coerce"
+    )
+    ns = times.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    return ns, times.notna().to_numpy()
 
 
 class WindowCounter:
@@ -235,17 +279,16 @@ class WindowCounter:
             earlier = valid & (stamps >= self._edges[0]) & (stamps < self._edges[-1])
             slots = np.searchsorted(self._edges, stamps[earlier], side="right") - 1
             self.history += np.bincount(slots, minlength=len(self.history))[: len(self.history)]
-        by_version: dict[str, list[Mapping[str, Any]]] = {}
+        by_version: dict[str, list[Any]] = {}
         for i in np.flatnonzero(in_window).tolist():
-            doc = selected.docs[i]
-            version = ((doc.get("mlmon") or {}).get("model") or {}).get("version")
+            version = selected.versions[i]
             if version is not None:
-                by_version.setdefault(keyword(version), []).append(doc)
+                by_version.setdefault(version, []).append(selected.docs[i])
         for version, version_docs in by_version.items():
             if version not in self.versions:
                 baseline = self.model.for_version(version)
                 self.versions[version] = _VersionSum(baseline, self.percents)
-            self.versions[version].add(version_docs)
+            self.versions[version].add(selected.chunk(version_docs))
 
     def result(self) -> ModelWindow:
         """The window profile of everything added so far."""

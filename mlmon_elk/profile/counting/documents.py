@@ -41,11 +41,16 @@ class Columns:
         if key not in self.groups:
             self.groups[key] = _transpose([_dig(m, key) for m in self.mlmon])
         found = self.groups[key].get(name)
-        return found if found is not None else _Absent((None,) * len(self.mlmon))
+        return found if found is not None else absent(len(self.mlmon))
 
 
 class _Absent(tuple[None, ...]):
     """A column no document of the chunk has (a feature of another kind): all ``None``."""
+
+
+def absent(n: int) -> Sequence[None]:
+    """A column of ``n`` documents none of which has the value (read without a scan)."""
+    return _Absent((None,) * n)
 
 
 def _transpose(records: Sequence[Mapping[str, Any]]) -> dict[str, Sequence[Any]]:
@@ -92,6 +97,8 @@ def keyword_pairs(items: Sequence[Any], *, limit: int | None = KEYWORD_IGNORE_AB
     ``null`` and empty arrays give none, values longer than ``limit`` characters
     are not indexed, and JSON booleans and numbers become their text.
     """
+    if isinstance(items, _Absent):
+        return pd.Series([], dtype=object)
     kinds = set(map(type, items))
     if kinds <= {str, type(None)}:  # plain strings: no per-value conversion needed
         given = np.array(items, dtype=object)
@@ -132,6 +139,8 @@ def keyword_totals(
     the (document, value) pairs when the arrays hold plain strings: the
     ``present`` lists and token lists, tens of values per document.
     """
+    if isinstance(items, _Absent):
+        return Counter(), 0
     if set(map(type, items)) <= {list, type(None)}:
         try:
             # Documents of one model mostly repeat a few arrays (the present
