@@ -204,17 +204,7 @@ class Analyzer:
         if results:
             try:
                 open_alerts = self._open_alerts(window)
-                events = transitions(
-                    results, open_alerts, {m.name: m.settings for m in self.config.models}
-                )
-                evaluated = self.clock()
-                documents = [
-                    check_document(w, r, self.config.namespace, evaluated=evaluated)
-                    for w in results
-                    for r in w.results
-                ]
-                documents += [alert_document(e, self.config.namespace) for e in events]
-                report = self.sink.write(documents)
+                events, report = self._write(results, open_alerts)
                 self._advance(window, open_alerts, events, complete=not errors)
             except MlmonError as exc:
                 self._state = None
@@ -318,17 +308,7 @@ class Analyzer:
                     before=window.end,
                     since=window.end - self.config.analysis.alert_lookback,
                 )
-                events = transitions(
-                    results, open_alerts, {m.name: m.settings for m in self.config.models}
-                )
-                evaluated = self.clock()
-                documents = [
-                    check_document(w, r, self.config.namespace, evaluated=evaluated)
-                    for w in results
-                    for r in w.results
-                ]
-                documents += [alert_document(e, self.config.namespace) for e in events]
-                report = self.sink.write(documents)
+                events, report = self._write(results, open_alerts)
                 self._state = None  # later windows' alert state may have changed
         except Exception as exc:  # recorded in the summary like any failure
             errors.append(f"re-evaluating performance: {type(exc).__name__}: {exc}")
@@ -404,6 +384,21 @@ class Analyzer:
         return baseline
 
     # ------------------------------------------------------------ alert state
+
+    def _write(
+        self, results: Sequence[WindowResult], open_alerts: Mapping[AlertKey, OpenAlert]
+    ) -> tuple[list[AlertEvent], WriteReport]:
+        """The alert transitions of ``results`` against ``open_alerts``, and every result
+        and transition written (each result stamped with when it was evaluated)."""
+        events = transitions(results, open_alerts, {m.name: m.settings for m in self.config.models})
+        evaluated = self.clock()
+        documents = [
+            check_document(w, r, self.config.namespace, evaluated=evaluated)
+            for w in results
+            for r in w.results
+        ]
+        documents += [alert_document(e, self.config.namespace) for e in events]
+        return events, self.sink.write(documents)
 
     def _open_alerts(self, window: Window) -> Mapping[AlertKey, OpenAlert]:
         # Consecutive windows of one process carry the state forward (a sink
