@@ -161,7 +161,7 @@ class DocumentBuilder:
             inputs, outputs, latency_ms, prediction_id, timestamp, outcome, created
         )
 
-    def usual_line(
+    def usual_line(  # noqa: PLR0917 - positional: keywords cost the hot path
         self,
         inputs: dict[Any, Any],
         outputs: Any,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -177,7 +177,7 @@ class FeatureTyper:
 
     # -- typing ------------------------------------------------------------------
 
-    def _type_values(self, plan: Plan, values: Iterable[Any], typed: Typed) -> None:
+    def _type_values(self, plan: Plan, values: Collection[Any], typed: Typed) -> None:
         """Type the values of one key set into ``typed``.
 
         Raises:
