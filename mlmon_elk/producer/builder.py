@@ -38,6 +38,8 @@ OUTCOMES: Final = ("success", "failure", "unknown")
 
 _MAX_LATENCY_MS = 1e12  # ~31 years: beyond this the nanosecond duration overflows a long
 _TIMESTAMP_OPEN: Final = b'{"@timestamp":"'
+_DURATION: Final = b',"duration":%d'
+_LINE_END: Final = b"}}\n"
 
 
 def error_type(exc: BaseException) -> str:
@@ -91,19 +93,19 @@ class DocumentBuilder:
         self._labels = dict(settings.labels) or None
         self._stamp_open: tuple[int, bytes] = (-1, b"")
         self._codec = encoding.dumps_bare
-        self._line_head, self._event_close, self._event_close_timed = self._line_templates()
+        self._line_head, self._event_close = self._line_templates()
 
-    def _line_templates(self) -> tuple[bytes | None, dict[str, bytes], dict[str, bytes]]:
+    def _line_templates(self) -> tuple[bytes | None, dict[str, bytes]]:
         """The fixed bytes of a prediction line, each made by the encoder of the
         documents from the same objects :meth:`prediction` puts there.
 
         ``head`` follows ``@timestamp``'s value up to the event's dataset; the
-        event closers hold the outcome (and a ``%d`` slot for ``event.duration``)
+        event closers hold the outcome (after ``event.duration``, when there is one)
         and everything up to ``mlmon.prediction_id``. No head without orjson:
         the templates are orjson's bytes.
         """
         if self._codec is None:  # pragma: no cover - orjson is a dependency
-            return None, {}, {}
+            return None, {}
         part = encoding.encode_part
         event = part({"kind": "event", "dataset": str(Dataset.PREDICTION)})
         head = b'","ecs":' + part(self._ecs) + b',"event":' + event[:-1]
@@ -115,11 +117,7 @@ class DocumentBuilder:
         middle += b',"mlmon":{"schema":' + part(SCHEMA_VERSION) + b',"model":'
         middle += part(self._model) + b","
         closers = {name: b',"outcome":' + part(name) + b"}" + middle for name in OUTCOMES}
-        timed = {
-            name: b',"duration":%d' + closer.replace(b"%", b"%%")
-            for name, closer in closers.items()
-        }
-        return head, closers, timed
+        return head, closers
 
     # -- documents as bytes --------------------------------------------------------
 
@@ -130,7 +128,7 @@ class DocumentBuilder:
         or nested mappings, no per-call labels, error or model — is written
         without building the document: its fixed parts are bytes made once
         (by the same encoder, from the same objects), and only the call's own
-        part (``prediction_id`` to ``invalid``) is serialised, with the same
+        part (``prediction_id`` to ``outputs``) is serialised, with the same
         typing. Any other call returns None *before* anything changes (no id is
         drawn), and the caller encodes :meth:`prediction`'s document instead.
         A property test holds the two to the same bytes.
@@ -151,16 +149,34 @@ class DocumentBuilder:
             model_version,
             _,
         ) = call  # one unpacking: cheaper than reading ten fields
-        head = self._line_head
-        codec = self._codec
         if (
-            head is None
-            or codec is None
-            or labels
+            labels
             or error is not None
             or model is not None
             or model_version is not None
+            or type(inputs) is not dict
         ):
+            return None
+        return self.usual_line(
+            inputs, outputs, latency_ms, prediction_id, timestamp, outcome, created
+        )
+
+    def usual_line(  # noqa: PLR0917 - positional: keywords cost the hot path
+        self,
+        inputs: dict[Any, Any],
+        outputs: Any,
+        latency_ms: Any,
+        prediction_id: Any,
+        timestamp: Any,
+        outcome: Any,
+        created: float | None = None,
+    ) -> bytes | None:
+        """:meth:`prediction_line` of a call known to have a dict of inputs and no
+        labels, error, model or model version (the handler's direct call checks
+        that itself: no :class:`PredictionCall` is made for it)."""
+        head = self._line_head
+        codec = self._codec
+        if head is None or codec is None:
             return None
         keys = tuple(inputs)
         plan = self._plans.get(keys) or self._plan(keys, inputs=True)
@@ -184,9 +200,9 @@ class DocumentBuilder:
             outcome = "success"
         if latency is not None:
             tail["latency_ms"] = latency
-            event = self._event_close_timed[outcome] % round(latency * 1e6)
+            duration = _DURATION % round(latency * 1e6)
         else:
-            event = self._event_close[outcome]
+            duration = b""
         if num:
             tail["inputs"] = {"num": num, "cat": cat} if cat else {"num": num}
         elif cat:
@@ -195,11 +211,6 @@ class DocumentBuilder:
             out = self.type_outputs(outputs)
             if out:
                 tail["outputs"] = out
-        tail["present"] = plan.present
-        if null:
-            tail["null"] = null
-        if invalid:
-            tail["invalid"] = invalid
         if timestamp is None:
             when = time.time() if created is None else created
         else:
@@ -216,7 +227,13 @@ class DocumentBuilder:
             body = codec(tail)
         except (TypeError, ValueError, UnicodeError):  # e.g. a lone surrogate: repaired
             body = encoding.encode_part(tail)
-        return b"".join((stamp, head, event, body[1:], b"}\n"))
+        # present, null and invalid close the object: present's bytes are the plan's.
+        end = _LINE_END
+        if null or invalid:
+            end = _null_and_invalid(null, invalid) + end
+        return b"".join(
+            (stamp, head, duration, self._event_close[outcome], body[1:-1], plan.present_json, end)
+        )
 
     # -- documents ---------------------------------------------------------------
 
@@ -359,6 +376,14 @@ class DocumentBuilder:
     def _prediction_id(self, given: object) -> str:
         text = given if type(given) is str else raw_text(given)
         return text[:MAX_PREDICTION_ID_CHARS] if text else self.new_id()
+
+
+def _null_and_invalid(null: list[str] | None, invalid: list[str] | None) -> bytes:
+    """``mlmon.null`` and ``mlmon.invalid`` as the members that follow ``present``."""
+    out = b',"null":' + encoding.encode_part(null) if null else b""
+    if invalid:
+        out += b',"invalid":' + encoding.encode_part(invalid)
+    return out
 
 
 def _latency(value: object) -> float | None:

@@ -10,7 +10,7 @@ percent of the handler's cost.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from mlmon_elk.producer import values as v
@@ -19,11 +19,46 @@ Flat = tuple[dict[str, float], dict[str, Any], list[str] | None, list[str] | Non
 """``num``, ``cat``, ``null`` and ``invalid`` of the values of one key set."""
 
 
-def type_flat(names: tuple[str, ...], values: Iterable[Any], empty_as_null: bool) -> Flat | None:
+def type_flat(names: tuple[str, ...], values: Collection[Any], empty_as_null: bool) -> Flat | None:
     """Type ``values`` (named ``names``, in order) without text inputs or privacy rules.
 
     Returns None when a value is a mapping: the caller flattens it instead.
     """
+    # First pass: floats are taken as they are and checked all at once — the sum of
+    # finite floats is finite unless it overflows, and a NaN or infinity makes it NaN
+    # or infinite — so the usual all-finite call skips one check per value; any
+    # other call is typed again value by value, which keeps null/invalid in order.
+    num: dict[str, float] = {}
+    cat: dict[str, Any] = {}
+    max_chars = v.MAX_CATEGORY_CHARS
+    for name, value in zip(names, values):  # noqa: B905 - names and values of one mapping
+        kind = type(value)
+        if kind is float:
+            num[name] = value
+        elif kind is str:
+            if value and len(value) <= max_chars:
+                cat[name] = value
+            else:
+                return _type_flat_checked(names, values, empty_as_null)
+        elif kind is int:
+            try:
+                num[name] = float(value)
+            except OverflowError:
+                return _type_flat_checked(names, values, empty_as_null)
+        elif kind is bool:
+            cat[name] = "true" if value else "false"
+        else:
+            return _type_flat_checked(names, values, empty_as_null)
+    total = sum(num.values())
+    if total - total == 0.0:
+        return num, cat, None, None
+    return _type_flat_checked(names, values, empty_as_null)
+
+
+def _type_flat_checked(
+    names: tuple[str, ...], values: Iterable[Any], empty_as_null: bool
+) -> Flat | None:
+    """:func:`type_flat` value by value: nulls, invalid values and anything unusual."""
     num: dict[str, float] = {}
     cat: dict[str, Any] = {}
     null: list[str] | None = None

@@ -16,12 +16,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from mlmon_elk.contract import with_hash_suffix
 from mlmon_elk.producer import values as v
+from mlmon_elk.producer.encoding import encode_part
 from mlmon_elk.producer.fast_typing import type_flat
 from mlmon_elk.producer.names import raw_text, safe_name
 from mlmon_elk.producer.settings import DocumentSettings, PrivacyRule
@@ -56,6 +57,9 @@ class Plan:
     specials: tuple[_Special | None, ...]
     present: list[str]
     has_specials: bool
+    present_json: bytes
+    """``,"present":`` and ``present`` as JSON, by the documents' encoder: the
+    builder's line splices it instead of serialising the same names on every call."""
 
 
 class _Nested(Exception):
@@ -168,11 +172,12 @@ class FeatureTyper:
             for name, special in zip(names, specials, strict=True)
             if special is None or special.rule is None or special.rule.action != "drop"
         ]
-        return Plan(tuple(names), tuple(specials), present, any(specials))
+        present_json = b',"present":' + encode_part(present)
+        return Plan(tuple(names), tuple(specials), present, any(specials), present_json)
 
     # -- typing ------------------------------------------------------------------
 
-    def _type_values(self, plan: Plan, values: Iterable[Any], typed: Typed) -> None:
+    def _type_values(self, plan: Plan, values: Collection[Any], typed: Typed) -> None:
         """Type the values of one key set into ``typed``.
 
         Raises:

@@ -213,33 +213,49 @@ class PredictionHandler(logging.Handler):
             feature_names: Column names of a 2-D array batch.
         """
         try:
-            # Every field given, in PredictionCall's order: tuple.__new__ skips the named
-            # tuple's Python-level __new__, which costs 2 % of this call under callgrind.
-            call = _new_call(
-                PredictionCall,
-                (
-                    inputs,
-                    outputs,
-                    latency_ms,
-                    prediction_id,
-                    labels,
-                    timestamp,
-                    error,
-                    outcome,
-                    model,
-                    model_version,
-                    feature_names,
-                ),
-            )
             formatter = self.formatter
-            if type(inputs) is dict:  # one row: formatter.encode's fast path, inlined
+            if (
+                type(inputs) is dict  # one row, the usual call: formatter.encode's fast path,
+                and not labels  # inlined, and without a PredictionCall unless it declines
+                and error is None
+                and model is None
+                and model_version is None
+            ):
                 builder = formatter.builder
-                data = builder.prediction_line(call) or encode_line(builder.prediction(call))
+                data = builder.usual_line(
+                    inputs, outputs, latency_ms, prediction_id, timestamp, outcome
+                ) or encode_line(
+                    builder.prediction(
+                        PredictionCall(
+                            inputs,
+                            outputs,
+                            latency_ms,
+                            prediction_id,
+                            labels,
+                            timestamp,
+                            None,
+                            outcome,
+                        )
+                    )
+                )
                 if len(data) <= formatter.max_document_bytes:
                     self._sender.submit(data)
                 else:
                     self._submit(Encoded(b"", 1, ()))  # counted as oversize, not rebuilt
                 return
+            call = PredictionCall(
+                inputs,
+                outputs,
+                latency_ms,
+                prediction_id,
+                labels,
+                timestamp,
+                error,
+                outcome,
+                model,
+                model_version,
+                feature_names,
+            )
             self._submit(formatter.encode(call))
         except Exception as exc:
             self._dropped_call(exc)
@@ -336,8 +352,6 @@ class PredictionHandler(logging.Handler):
     def __repr__(self) -> str:
         return f"<PredictionHandler {self.url} model={self.settings.model!r}>"
 
-
-_new_call = tuple.__new__
 
 _LIVE_HANDLERS: weakref.WeakSet[PredictionHandler] = weakref.WeakSet()
 

@@ -213,6 +213,7 @@ class TestNeverHurtsTheApp:
 
         monkeypatch.setattr(handler.formatter.builder, "prediction", broken)
         monkeypatch.setattr(handler.formatter.builder, "prediction_line", broken)
+        monkeypatch.setattr(handler.formatter.builder, "usual_line", broken)
         handler.log_prediction(inputs={"x": 1})
         log_prediction(handler, inputs=[{"x": 1}])
         handler.close()
