@@ -532,6 +532,11 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:,.2f} MB" if n < 10e6 else f"{n / 1e6:,.0f} MB"
 
 
+def _load_average() -> str:
+    """The machine's load (other work on it slows the engine down)."""
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1, 5, 15 min)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=1_000_000, help="documents (largest window)")
@@ -553,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
         admin.options(ignore_status=404).indices.delete_data_stream(name=index)
         print(f"deleted {index}")
         return 0
-    print(f"engine: {engine} {version} at {url}; {os.cpu_count()} cores")
+    print(f"engine: {engine} {version} at {url}; {os.cpu_count()} cores; {_load_average()}")
     print(f"documents: 50 features ({N_NUM} numeric, {N_CAT} categorical, {N_TEXT} text)")
     present = indexed(admin, index)
     if present == sizes[-1] and not args.reindex:
@@ -593,20 +598,22 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     header = (
-        "| window | ours s | requests | bytes down | pull s | pull requests | pull bytes"
-        " | pull+profile s | Evidently s | ratio |"
+        "| window | ours s | requests | bytes down | engine took s | pull s | pull requests"
+        " | pull bytes | pull+profile s | Evidently s | ratio |"
     )
     print(header)
-    print("|---:" * 10 + "|")
+    print("|---:" * 11 + "|")
     for size, ours, theirs, evidently, _ in rows:
         ev = "–" if evidently is None else f"{evidently:.1f}"
         print(
             f"| {size:,} | {ours.seconds:.2f} | {ours.requests} | {_mb(ours.down)}"
-            f" | {theirs.seconds:.1f} | {theirs.requests} | {_mb(theirs.down)}"
+            f" | {ours.took_ms / 1000:.2f} | {theirs.seconds:.1f} | {theirs.requests}"
+            f" | {_mb(theirs.down)}"
             f" | {theirs.profile_seconds:.1f} | {ev}"
             f" | {theirs.profile_seconds / ours.seconds:.0f}× |"
         )
     print("\nratio = (pull + profile + checks) / ours.")
+    print(f"at the end: {_load_average()}")
     first, last = rows[0][1], rows[-1][1]
     largest = rows[-1]
     growth = last.seconds / first.seconds

@@ -19,13 +19,13 @@ and DataFrames, so every path counts alike::
         g0: terms mlmon.model.version (include / exclude the versions of other groups)
           failures, latency, latency_stats      (first request only) operational
           present, null                         (first request only) presence
-          <role>:<feature>:kinds                                      presence
+          <role>:<feature>:cat_docs, :num_values, :text_values        presence
           <role>:<feature>:bins, :stats                               numeric
           <role>:<feature>:top, :unseen, :count, :ntop, :nunseen, :ncount
                                                                       categorical
           <role>:<feature>:oov, :tokens, :docs                        text
 
-Unmapped fields are harmless: ``range``, ``terms``, ``filters`` with ``exists``
+Unmapped fields are harmless: ``range``, ``terms``, ``filter`` on ``exists``
 and ``value_count`` all count zero on them (unlike ``missing``, which would
 count every document); presence and nulls come from ``mlmon.present`` and
 ``mlmon.null`` for the same reason.
@@ -163,7 +163,7 @@ def _group_aggs(group: VersionGroup, options: PlanOptions) -> list[Agg]:
 
 def _feature_aggs(feature: FeatureProfile, examples: int) -> list[Agg]:
     prefix = _prefix(feature.role, feature.name)
-    aggs = [presence.kinds_aggregation(feature, prefix)]
+    aggs = presence.kinds_aggregations(feature, prefix)
     if feature.numeric is not None:
         aggs.extend(numeric.aggregations(feature, prefix))
     if feature.categorical is not None:
@@ -344,7 +344,7 @@ def _feature(
     examples: int,
 ) -> FeatureCounts:
     prefix = _prefix(feature.role, feature.name)
-    kinds = presence.parse_kinds(aggs, prefix)
+    kinds = presence.parse_kinds(aggs, feature, prefix)
     present_count, null_count = presence.present_and_null(feature, kinds, present, nulls)
     return FeatureCounts(
         name=feature.name,

@@ -122,7 +122,7 @@ def test_a_lower_cluster_bucket_limit_is_met_by_splitting(
     options = PlanOptions(max_versions=1, new_features=5)
     expected = ElasticsearchSource(es.client, es.namespace, options=options).fetch(CREDIT, WINDOW)
     assert not any("split into" in note for note in expected.notes)
-    es.client.cluster.put_settings(transient={"search.max_buckets": 30})
+    es.client.cluster.put_settings(transient={"search.max_buckets": 20})
     try:
         with pytest.raises(ApiError) as refused:  # the limit is really there
             es.client.search(
@@ -138,7 +138,7 @@ def test_a_lower_cluster_bucket_limit_is_met_by_splitting(
     finally:
         es.client.cluster.put_settings(transient={"search.max_buckets": None})
     assert "max_buckets" not in str(es.client.cluster.get_settings()["transient"])
-    assert "the cluster allows fewer buckets; splitting under 30" in caplog.text
+    assert "the cluster allows fewer buckets; splitting under 20" in caplog.text
     assert fetched.requests == 2  # the refused search, then the split _msearch
     assert any("split into" in note for note in fetched.notes)
     assert fetched.window == expected.window

@@ -57,15 +57,8 @@ def test_plan_is_one_search_with_every_aggregation_of_design_section_7() -> None
         "latency_stats": {"stats": {"field": "mlmon.latency_ms"}},
         "present": {"terms": {"field": "mlmon.present", "size": 8}},
         "null": {"terms": {"field": "mlmon.null", "size": 3, "include": ["age", "city", "note"]}},
-        "input:age:kinds": {
-            "filters": {
-                "filters": {
-                    "num": {"exists": {"field": "mlmon.inputs.num.age"}},
-                    "cat": {"exists": {"field": "mlmon.inputs.cat.age"}},
-                    "text": {"exists": {"field": "mlmon.token_count.age"}},
-                }
-            }
-        },
+        "input:age:cat_docs": {"filter": {"exists": {"field": "mlmon.inputs.cat.age"}}},
+        "input:age:text_values": {"value_count": {"field": "mlmon.token_count.age"}},
         "input:age:bins": {
             "range": {
                 "field": "mlmon.inputs.num.age",
@@ -79,15 +72,9 @@ def test_plan_is_one_search_with_every_aggregation_of_design_section_7() -> None
             }
         },
         "input:age:stats": {"extended_stats": {"field": "mlmon.inputs.num.age"}},
-        "input:city:kinds": {
-            "filters": {
-                "filters": {
-                    "num": {"exists": {"field": "mlmon.inputs.num.city"}},
-                    "cat": {"exists": {"field": "mlmon.inputs.cat.city"}},
-                    "text": {"exists": {"field": "mlmon.token_count.city"}},
-                }
-            }
-        },
+        "input:city:cat_docs": {"filter": {"exists": {"field": "mlmon.inputs.cat.city"}}},
+        "input:city:num_values": {"value_count": {"field": "mlmon.inputs.num.city"}},
+        "input:city:text_values": {"value_count": {"field": "mlmon.token_count.city"}},
         "input:city:top": {
             "terms": {"field": "mlmon.inputs.cat.city", "size": 1, "include": ["paris"]}
         },
@@ -95,26 +82,14 @@ def test_plan_is_one_search_with_every_aggregation_of_design_section_7() -> None
             "terms": {"field": "mlmon.inputs.cat.city", "size": 3, "exclude": ["paris", "rome"]}
         },
         "input:city:count": {"value_count": {"field": "mlmon.inputs.cat.city"}},
-        "input:note:kinds": {
-            "filters": {
-                "filters": {
-                    "num": {"exists": {"field": "mlmon.inputs.num.note"}},
-                    "cat": {"exists": {"field": "mlmon.inputs.cat.note"}},
-                    "text": {"exists": {"field": "mlmon.token_count.note"}},
-                }
-            }
-        },
+        "input:note:cat_docs": {"filter": {"exists": {"field": "mlmon.inputs.cat.note"}}},
+        "input:note:num_values": {"value_count": {"field": "mlmon.inputs.num.note"}},
+        "input:note:text_values": {"value_count": {"field": "mlmon.token_count.note"}},
         "input:note:oov": {"terms": {"field": "mlmon.tokens.note", "size": 3, "exclude": ["late"]}},
         "input:note:tokens": {"sum": {"field": "mlmon.token_count.note"}},
         "input:note:docs": {"filter": {"exists": {"field": "mlmon.tokens.note"}}},
-        "output:label:kinds": {
-            "filters": {
-                "filters": {
-                    "num": {"exists": {"field": "mlmon.outputs.num.label"}},
-                    "cat": {"exists": {"field": "mlmon.outputs.cat.label"}},
-                }
-            }
-        },
+        "output:label:cat_docs": {"filter": {"exists": {"field": "mlmon.outputs.cat.label"}}},
+        "output:label:num_values": {"value_count": {"field": "mlmon.outputs.num.label"}},
         "output:label:top": {
             "terms": {"field": "mlmon.outputs.cat.label", "size": 1, "include": ["yes"]}
         },
@@ -166,9 +141,8 @@ def test_plan_is_one_search_with_every_aggregation_of_design_section_7() -> None
         },
     }
     assert plan.bodies == (expected,)
-    # 2 history + 4 versions × (1 + present 8 + null 3 + kinds 3+3+3+2 + bins 4 + top 1+1
-    # + unseen 3+3 + oov 3)
-    assert plan.buckets == 2 + 4 * (1 + 8 + 3 + 11 + 4 + 2 + 6 + 3)
+    # 2 history + 4 versions × (1 + present 8 + null 3 + bins 4 + top 1+1 + unseen 3+3 + oov 3)
+    assert plan.buckets == 2 + 4 * (1 + 8 + 3 + 4 + 2 + 6 + 3)
 
 
 def test_versions_with_their_own_baseline_get_their_own_group() -> None:
@@ -253,13 +227,8 @@ def test_parsing_turns_aggregations_into_the_window_profile() -> None:
                             },
                             null={"buckets": [{"key": "age", "doc_count": 1}]},
                             **{
-                                "input:age:kinds": {
-                                    "buckets": {
-                                        "num": {"doc_count": 8},
-                                        "cat": {"doc_count": 0},
-                                        "text": {"doc_count": 0},
-                                    }
-                                },
+                                "input:age:cat_docs": {"doc_count": 0},
+                                "input:age:text_values": {"value": 0},
                                 "input:age:bins": {
                                     "buckets": {
                                         "b0": {"doc_count": 3},
