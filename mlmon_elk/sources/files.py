@@ -217,7 +217,7 @@ def read_lines(
 
 def _kept(lines: list[bytes], skip: Callable[[bytes], bool] | None) -> list[bytes]:
     """``lines`` less the blank ones and those ``skip`` passes over."""
-    kept = [line for line in lines if line.strip()]
+    kept = [line for line in lines if line and not line.isspace()]  # isspace: no copy
     return kept if skip is None else [line for line in kept if not skip(line)]
 
 

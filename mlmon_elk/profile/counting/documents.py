@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -133,31 +134,58 @@ def keyword_pairs(items: Sequence[Any], *, limit: int | None = KEYWORD_IGNORE_AB
 def keyword_totals(
     items: Sequence[Any], limit: int | None = KEYWORD_IGNORE_ABOVE
 ) -> tuple[Counter[str], int]:
-    """A keyword array field's indexed values counted over documents, and the documents with any.
+    """A keyword field's indexed values counted over documents, and the documents with any.
 
     The same values as :func:`keyword_pairs`, counted without materialising
-    the (document, value) pairs when the arrays hold plain strings: the
-    ``present`` lists and token lists, tens of values per document.
+    the (document, value) pairs when the documents hold plain strings (a
+    categorical column) or arrays of plain strings (the ``present`` lists and
+    token lists, tens of values per document).
     """
     if isinstance(items, _Absent):
         return Counter(), 0
-    if set(map(type, items)) <= {list, type(None)}:
-        try:
-            # Documents of one model mostly repeat a few arrays (the present
-            # names): count each distinct array once, weighted by its documents.
-            arrays = Counter(map(tuple, filter(None, items)))
-            counts: Counter[str] = Counter()
-            for array, documents in arrays.items():
-                for value in dict.fromkeys(array):
-                    counts[value] += documents
-        except TypeError:  # an unhashable element: a nested array or object
-            arrays = None
-        if arrays is not None:
-            plain = set(map(type, counts)) <= {str}
-            if plain and (limit is None or all(len(v) <= limit for v in counts)):
-                return counts, arrays.total()
+    counts: Counter[Any] | None = None
+    try:
+        counts = Counter(items)  # a scalar column; arrays are unhashable
+    except TypeError:
+        if set(map(type, items)) <= {list, type(None)}:
+            counts = _array_totals(items)
+        scalars = False
+    else:
+        counts.pop(None, None)
+        scalars = True  # one value per document: each value's count is its documents'
+    if counts is not None and set(map(type, counts)) <= {str}:
+        long = [] if limit is None else [v for v in counts if len(v) > limit]
+        if scalars:
+            for value in long:  # not indexed: as if the document had no value
+                del counts[value]
+            return counts, counts.total()
+        if not long:
+            return counts, sum(1 for array in items if array)
     pairs = keyword_pairs(items, limit=limit)
     return Counter(pairs.tolist()), pairs.index.nunique()
+
+
+_SAMPLE = 64
+"""Arrays looked at to tell repeated lists (names) from mostly distinct ones (tokens)."""
+
+
+def _array_totals(items: Sequence[Any]) -> Counter[str] | None:
+    """Documents per distinct element of arrays (``None`` if an element is unhashable)."""
+    arrays = [array for array in items if array]
+    try:
+        counts: Counter[str] = Counter()
+        sample = arrays[:_SAMPLE]
+        if len(set(map(tuple, sample))) * 2 <= len(sample):
+            # Documents of one model mostly repeat a few arrays (the present
+            # names): count each distinct array once, weighted by its documents.
+            for array, documents in Counter(map(tuple, arrays)).items():
+                for value in dict.fromkeys(array):
+                    counts[value] += documents
+        else:  # mostly distinct arrays (tokens): every document's values, in C
+            counts.update(chain.from_iterable(map(dict.fromkeys, arrays)))
+    except TypeError:  # an unhashable element: a nested array or object
+        return None
+    return counts
 
 
 def _within_limit(strings: pd.Series, limit: int | None) -> pd.Series:
