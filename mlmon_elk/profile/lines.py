@@ -32,7 +32,7 @@ from msgspec.structs import astuple
 
 from mlmon_elk.contract import Dataset, Role
 from mlmon_elk.profile.baseline import ModelBaselines
-from mlmon_elk.profile.counting.documents import absent, keyword_totals, numbers
+from mlmon_elk.profile.counting.documents import absent, keyword_totals, numbers, transpose
 from mlmon_elk.profile.records import Selected, parse_stamps, select
 
 _Names = tuple[str, ...]
@@ -69,8 +69,6 @@ class LineSchema:
             ("inputs", "cat"): inputs,
             ("outputs", "num"): outputs,
             ("outputs", "cat"): outputs,
-            ("token_count",): inputs,
-            ("tokens",): inputs,
         }
         typed = msgspec.defstruct(
             "Mlmon",
@@ -79,8 +77,9 @@ class LineSchema:
                 ("latency_ms", float | None, None),
                 ("inputs", self._values("Inputs", inputs) | None, None),
                 ("outputs", self._values("Outputs", outputs) | None, None),
-                ("token_count", _group("TokenCount", inputs, float, math.nan) | None, None),
-                ("tokens", _group("Tokens", inputs, list[str]) | None, None),
+                # Mappings, not structs: only text inputs have them, a few of many names.
+                ("token_count", dict[str, float | None] | None, None),
+                ("tokens", dict[str, list[str] | None] | None, None),
                 # Kept undecoded: a model's documents repeat a few name lists, each decoded once.
                 ("present", msgspec.Raw, msgspec.field(default_factory=msgspec.Raw)),
                 ("null", msgspec.Raw, msgspec.field(default_factory=msgspec.Raw)),
@@ -155,8 +154,11 @@ class Decoded:
     bad: int
 
 
-_NUMERIC_GROUPS = frozenset({("inputs", "num"), ("outputs", "num"), ("token_count",)})
+_NUMERIC_GROUPS = frozenset({("inputs", "num"), ("outputs", "num")})
 """The groups whose fields the schema types as numbers: read as one 2-D array each."""
+
+_MAPPINGS = frozenset({("token_count",), ("tokens",)})
+"""The groups the schema decodes as mappings (only the names a document has)."""
 
 
 class TypedChunk:
@@ -192,6 +194,9 @@ class TypedChunk:
             return [getattr(m, name) for m in self.mlmon]
         if key in _NUMERIC_GROUPS:
             return [None if math.isnan(x) else float(x) for x in self.numbers(*path).tolist()]
+        if key in _MAPPINGS and key not in self.columns:
+            groups = self._groups(key)
+            self.columns[key] = transpose([g or {} for g in groups]) if any(groups) else {}
         if key not in self.columns:
             rows = self._rows(key)
             names = self.names[key] if rows else ()
@@ -225,11 +230,16 @@ class TypedChunk:
         names = self.names.get(key, ())
         if not names:
             return []
-        groups: list[Any] = self.mlmon
-        for attr in key:
-            getter = attrgetter(attr)
-            groups = [None if g is None else getter(g) for g in groups]
+        groups = self._groups(key)
         if all(g is None for g in groups):
             return []
         nothing = (math.nan if key in _NUMERIC_GROUPS else None,) * len(names)
         return [nothing if g is None else astuple(g) for g in groups]
+
+    def _groups(self, key: tuple[str, ...]) -> list[Any]:
+        """Each document's group ``key`` (``None`` where it has none)."""
+        groups: list[Any] = self.mlmon
+        for attr in key:
+            getter = attrgetter(attr)
+            groups = [None if g is None else getter(g) for g in groups]
+        return groups

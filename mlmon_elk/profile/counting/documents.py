@@ -40,7 +40,7 @@ class Columns:
         *group, name = path
         key = tuple(group)
         if key not in self.groups:
-            self.groups[key] = _transpose([_dig(m, key) for m in self.mlmon])
+            self.groups[key] = transpose([_dig(m, key) for m in self.mlmon])
         found = self.groups[key].get(name)
         return found if found is not None else absent(len(self.mlmon))
 
@@ -54,7 +54,7 @@ def absent(n: int) -> Sequence[None]:
     return _Absent((None,) * n)
 
 
-def _transpose(records: Sequence[Mapping[str, Any]]) -> dict[str, Sequence[Any]]:
+def transpose(records: Sequence[Mapping[str, Any]]) -> dict[str, Sequence[Any]]:
     """Columns of ``records`` by key, ``None`` where a record lacks the key."""
     names = list(set().union(*records))
     if not names:
@@ -144,11 +144,12 @@ def keyword_totals(
     if isinstance(items, _Absent):
         return Counter(), 0
     counts: Counter[Any] | None = None
+    documents = 0
     try:
         counts = Counter(items)  # a scalar column; arrays are unhashable
     except TypeError:
         if set(map(type, items)) <= {list, type(None)}:
-            counts = _array_totals(items)
+            counts, documents = _array_totals(items)
         scalars = False
     else:
         counts.pop(None, None)
@@ -160,7 +161,7 @@ def keyword_totals(
                 del counts[value]
             return counts, counts.total()
         if not long:
-            return counts, sum(1 for array in items if array)
+            return counts, documents
     pairs = keyword_pairs(items, limit=limit)
     return Counter(pairs.tolist()), pairs.index.nunique()
 
@@ -169,8 +170,9 @@ _SAMPLE = 64
 """Arrays looked at to tell repeated lists (names) from mostly distinct ones (tokens)."""
 
 
-def _array_totals(items: Sequence[Any]) -> Counter[str] | None:
-    """Documents per distinct element of arrays (``None`` if an element is unhashable)."""
+def _array_totals(items: Sequence[Any]) -> tuple[Counter[str] | None, int]:
+    """Documents per distinct element of arrays (``None`` if an element is unhashable), and
+    the documents with a non-empty array."""
     arrays = [array for array in items if array]
     try:
         counts: Counter[str] = Counter()
@@ -184,8 +186,8 @@ def _array_totals(items: Sequence[Any]) -> Counter[str] | None:
         else:  # mostly distinct arrays (tokens): every document's values, in C
             counts.update(chain.from_iterable(map(dict.fromkeys, arrays)))
     except TypeError:  # an unhashable element: a nested array or object
-        return None
-    return counts
+        return None, 0
+    return counts, len(arrays)
 
 
 def _within_limit(strings: pd.Series, limit: int | None) -> pd.Series:
