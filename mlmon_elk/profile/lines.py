@@ -140,8 +140,8 @@ class LineSchema:
             and d.mlmon.model is not None
             and d.mlmon.model.name == self.model
         ]
-        stamps, valid = parse_stamps([d.timestamp for d in keep])
-        versions = [d.mlmon.model.version for d in keep]
+        stamps, valid = parse_stamps(list(map(attrgetter("timestamp"), keep)))
+        versions = list(map(attrgetter("mlmon.model.version"), keep))
         return Selected(keep, stamps, valid, versions, lambda docs: TypedChunk(docs, self.names))
 
 

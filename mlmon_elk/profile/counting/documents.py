@@ -9,6 +9,7 @@ numeric field coerces numeric strings.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from itertools import chain
@@ -49,6 +50,7 @@ class _Absent(tuple[None, ...]):
     """A column no document of the chunk has (a feature of another kind): all ``None``."""
 
 
+@functools.lru_cache(maxsize=8)
 def absent(n: int) -> Sequence[None]:
     """A column of ``n`` documents none of which has the value (read without a scan)."""
     return _Absent((None,) * n)
