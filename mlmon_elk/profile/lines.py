@@ -18,28 +18,33 @@ counts the same whichever path each line took; only the speed differs.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import msgspec
+import numpy as np
 import orjson
 from msgspec.structs import astuple
 
 from mlmon_elk.contract import Dataset, Role
 from mlmon_elk.profile.baseline import ModelBaselines
-from mlmon_elk.profile.counting.documents import absent, keyword_totals
+from mlmon_elk.profile.counting.documents import absent, keyword_totals, numbers, transpose
 from mlmon_elk.profile.records import Selected, parse_stamps, select
 
 _Names = tuple[str, ...]
 
 
-def _group(title: str, names: Iterable[str], kind: Any) -> type[msgspec.Struct]:
+def _group(
+    title: str, names: Iterable[str], kind: Any, missing: Any = None
+) -> type[msgspec.Struct]:
     """A struct of optional ``kind`` fields named ``names`` in JSON (``f<i>`` in Python, so
-    any feature name works)."""
+    any feature name works), ``missing`` where a document has no such field."""
     fields = [
-        (f"f{i}", kind | None, msgspec.field(default=None, name=name))
+        (f"f{i}", kind | None, msgspec.field(default=missing, name=name))
         for i, name in enumerate(names)
     ]
     return msgspec.defstruct(title, fields, gc=False)
@@ -64,8 +69,6 @@ class LineSchema:
             ("inputs", "cat"): inputs,
             ("outputs", "num"): outputs,
             ("outputs", "cat"): outputs,
-            ("token_count",): inputs,
-            ("tokens",): inputs,
         }
         typed = msgspec.defstruct(
             "Mlmon",
@@ -74,8 +77,9 @@ class LineSchema:
                 ("latency_ms", float | None, None),
                 ("inputs", self._values("Inputs", inputs) | None, None),
                 ("outputs", self._values("Outputs", outputs) | None, None),
-                ("token_count", _group("TokenCount", inputs, float) | None, None),
-                ("tokens", _group("Tokens", inputs, list[str]) | None, None),
+                # Mappings, not structs: only text inputs have them, a few of many names.
+                ("token_count", dict[str, float | None] | None, None),
+                ("tokens", dict[str, list[str] | None] | None, None),
                 # Kept undecoded: a model's documents repeat a few name lists, each decoded once.
                 ("present", msgspec.Raw, msgspec.field(default_factory=msgspec.Raw)),
                 ("null", msgspec.Raw, msgspec.field(default_factory=msgspec.Raw)),
@@ -98,7 +102,8 @@ class LineSchema:
         return _struct(
             title,
             [
-                ("num", _group(f"{title}Num", names, float)),
+                # NaN where absent (JSON has no NaN): a group converts to floats in one C call.
+                ("num", _group(f"{title}Num", names, float, math.nan)),
                 ("cat", _group(f"{title}Cat", names, str)),
             ],
         )
@@ -135,8 +140,8 @@ class LineSchema:
             and d.mlmon.model is not None
             and d.mlmon.model.name == self.model
         ]
-        stamps, valid = parse_stamps([d.timestamp for d in keep])
-        versions = [d.mlmon.model.version for d in keep]
+        stamps, valid = parse_stamps(list(map(attrgetter("timestamp"), keep)))
+        versions = list(map(attrgetter("mlmon.model.version"), keep))
         return Selected(keep, stamps, valid, versions, lambda docs: TypedChunk(docs, self.names))
 
 
@@ -149,15 +154,23 @@ class Decoded:
     bad: int
 
 
+_NUMERIC_GROUPS = frozenset({("inputs", "num"), ("outputs", "num")})
+"""The groups whose fields the schema types as numbers: read as one 2-D array each."""
+
+_MAPPINGS = frozenset({("token_count",), ("tokens",)})
+"""The groups the schema decodes as mappings (only the names a document has)."""
+
+
 class TypedChunk:
     """A :class:`~mlmon_elk.profile.records.Chunk` of typed documents: the same columns the
-    dict path reads, with ``None`` where a document has no value."""
+    dict path reads, with ``None`` (NaN for numbers) where a document has no value."""
 
     def __init__(self, docs: Sequence[Any], names: dict[tuple[str, ...], _Names]) -> None:
         self.docs = docs
         self.mlmon = [d.mlmon for d in docs]
         self.names = names
         self.columns: dict[tuple[str, ...], dict[str, Sequence[Any]]] = {}
+        self.arrays: dict[tuple[str, ...], tuple[dict[str, int], np.ndarray]] = {}
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -168,7 +181,7 @@ class TypedChunk:
     def name_totals(self, name: str) -> Counter[str]:
         """Each distinct list decoded once, its counts weighted by the documents holding it."""
         totals: Counter[str] = Counter()
-        for raw, documents in Counter(bytes(getattr(m, name)) for m in self.mlmon).items():
+        for raw, documents in Counter(map(bytes, map(attrgetter(name), self.mlmon))).items():
             if raw:  # b"": the document has no such list
                 for value, n in keyword_totals([msgspec.json.decode(raw)])[0].items():
                     totals[value] += n * documents
@@ -179,21 +192,54 @@ class TypedChunk:
         key = tuple(group)
         if not key:  # a field of mlmon itself
             return [getattr(m, name) for m in self.mlmon]
+        if key in _NUMERIC_GROUPS:
+            return [None if math.isnan(x) else float(x) for x in self.numbers(*path).tolist()]
+        if key in _MAPPINGS and key not in self.columns:
+            groups = self._groups(key)
+            self.columns[key] = transpose([g or {} for g in groups]) if any(groups) else {}
         if key not in self.columns:
-            self.columns[key] = self._transpose(key)
+            rows = self._rows(key)
+            names = self.names[key] if rows else ()
+            self.columns[key] = dict(zip(names, zip(*rows, strict=True), strict=True))
         found = self.columns[key].get(name)
         # An all-None column (a feature of another kind) scans fast: None is None.
         if found is None or (found[0] is None and found.count(None) == len(found)):
             return absent(len(self.docs))
         return found
 
-    def _transpose(self, key: tuple[str, ...]) -> dict[str, Sequence[Any]]:
+    def numbers(self, *path: str) -> np.ndarray:
+        *group, name = path
+        key = tuple(group)
+        if key not in _NUMERIC_GROUPS:
+            return numbers(self.values(*path))
+        if key not in self.arrays:
+            # Floats, NaN where absent (None only for an explicit null): one C-level
+            # conversion of the whole group.
+            rows = self._rows(key)
+            names = self.names[key] if rows else ()
+            table = np.array(rows, dtype=float) if rows else np.empty((0, 0))
+            self.arrays[key] = ({n: i for i, n in enumerate(names)}, table)
+        index, table = self.arrays[key]
+        if name not in index or not table.size:
+            return np.full(len(self.docs), np.nan)
+        return table[:, index[name]]
+
+    def _rows(self, key: tuple[str, ...]) -> list[tuple[Any, ...]]:
+        """Each document's fields of the group ``key``, in the schema's order (none when no
+        document has the group)."""
         names = self.names.get(key, ())
         if not names:
-            return {}
+            return []
+        groups = self._groups(key)
+        if all(g is None for g in groups):
+            return []
+        nothing = (math.nan if key in _NUMERIC_GROUPS else None,) * len(names)
+        return [nothing if g is None else astuple(g) for g in groups]
+
+    def _groups(self, key: tuple[str, ...]) -> list[Any]:
+        """Each document's group ``key`` (``None`` where it has none)."""
         groups: list[Any] = self.mlmon
         for attr in key:
-            groups = [None if g is None else getattr(g, attr) for g in groups]
-        nothing = (None,) * len(names)
-        rows = [nothing if g is None else astuple(g) for g in groups]
-        return dict(zip(names, zip(*rows, strict=True), strict=True))
+            getter = attrgetter(attr)
+            groups = [None if g is None else getter(g) for g in groups]
+        return groups

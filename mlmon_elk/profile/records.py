@@ -27,7 +27,6 @@ from mlmon_elk.profile.counting.categorical import CategoricalSum
 from mlmon_elk.profile.counting.documents import (
     Columns,
     keyword,
-    keyword_pairs,
     keyword_totals,
     numbers,
 )
@@ -78,8 +77,7 @@ class _VersionSum:
         """Count a chunk of this version's documents (already filtered to the window)."""
         self.count += len(chunk)
         self.failures += chunk.failures()
-        column = chunk.values
-        latency = numbers(column("latency_ms"))
+        latency = chunk.numbers("latency_ms")
         latency = latency[np.isfinite(latency)]
         if len(latency):
             self.latencies.append(latency)
@@ -88,25 +86,26 @@ class _VersionSum:
 
         for (role, name), acc in self.features.items():
             group = "inputs" if role is Role.INPUT else "outputs"
-            num = numbers(column(group, "num", name))
+            num = chunk.numbers(group, "num", name)
             num_values = num[np.isfinite(num)]
-            cat_values = keyword_pairs(column(group, "cat", name))
+            cat_counts, cat_documents = keyword_totals(chunk.values(group, "cat", name))
             acc.kinds[Kind.NUM] += len(num_values)
-            acc.kinds[Kind.CAT] += cat_values.index.nunique()
+            acc.kinds[Kind.CAT] += cat_documents
             token_counts = np.empty(0)
             if role is Role.INPUT:
-                token_counts = numbers(column("token_count", name))
+                token_counts = chunk.numbers("token_count", name)
                 acc.kinds[Kind.TEXT] += int(np.count_nonzero(~np.isnan(token_counts)))
             profile = acc.profile
             if acc.numeric is not None and profile.numeric is not None:
                 acc.numeric.add(numeric.count(num_values, profile.numeric))
             if acc.categorical is not None and profile.categorical is not None:
-                values = cat_values.reset_index(drop=True)
                 if profile.categorical.coded and len(num_values):
-                    values = pd.concat([values, categorical.codes(num_values)], ignore_index=True)
-                acc.categorical.add(categorical.count(values, profile.categorical, examples=_ALL))
+                    cat_counts += categorical.code_counts(num_values)
+                acc.categorical.add(
+                    categorical.count_values(cat_counts, profile.categorical, examples=_ALL)
+                )
             if acc.text is not None and profile.text is not None:
-                tokens, documents = keyword_totals(column("tokens", name), TOKEN_IGNORE_ABOVE)
+                tokens, documents = keyword_totals(chunk.values("tokens", name), TOKEN_IGNORE_ABOVE)
                 acc.text.add_documents(
                     tokens, documents, int(np.nansum(token_counts)), profile.text
                 )
@@ -161,6 +160,10 @@ class Chunk(Protocol):
         """The value at ``mlmon.<path...>`` of every document (``None`` where absent)."""
         ...
 
+    def numbers(self, *path: str) -> np.ndarray:
+        """:meth:`values` as a numeric field reads them (:func:`~.documents.numbers`)."""
+        ...
+
     def name_totals(self, name: str) -> Counter[str]:
         """Documents per name of the ``mlmon.<name>`` keyword array (``present``, ``null``)."""
         ...
@@ -178,6 +181,9 @@ class DocumentChunk:
 
     def failures(self) -> int:
         return sum(1 for d in self.docs if (d.get("event") or {}).get("outcome") == "failure")
+
+    def numbers(self, *path: str) -> np.ndarray:
+        return numbers(self.values(*path))
 
     def name_totals(self, name: str) -> Counter[str]:
         return keyword_totals(self.values(name))[0]
@@ -280,10 +286,17 @@ class WindowCounter:
             slots = np.searchsorted(self._edges, stamps[earlier], side="right") - 1
             self.history += np.bincount(slots, minlength=len(self.history))[: len(self.history)]
         by_version: dict[str, list[Any]] = {}
-        for i in np.flatnonzero(in_window).tolist():
-            version = selected.versions[i]
-            if version is not None:
-                by_version.setdefault(version, []).append(selected.docs[i])
+        kept = np.flatnonzero(in_window).tolist()
+        versions = set(selected.versions)
+        only = versions.pop() if len(versions) == 1 else None
+        if only is not None:  # the usual chunk: one version
+            docs = selected.docs
+            by_version[only] = list(docs) if len(kept) == len(docs) else [docs[i] for i in kept]
+        else:
+            for i in kept:
+                version = selected.versions[i]
+                if version is not None:
+                    by_version.setdefault(version, []).append(selected.docs[i])
         for version, version_docs in by_version.items():
             if version not in self.versions:
                 baseline = self.model.for_version(version)

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from mlmon_elk.contract import Kind
 from mlmon_elk.profile.lines import LineSchema
 from mlmon_elk.profile.records import WindowCounter
 from tests.analyzer.test_fetch_differential import (
@@ -71,3 +72,24 @@ def test_the_differential_documents_count_alike_on_both_paths() -> None:
     exact = WindowCounter(model, WINDOW, history=3)
     exact.add(docs)
     assert_same_profile(fast.result(), exact.result())
+
+
+def test_a_chunk_of_one_document_counts_its_values() -> None:
+    """The smallest chunk still reads every group of its one document."""
+    model = model_baselines()
+    doc = prediction(
+        WINDOW.start + timedelta(minutes=1),
+        inputs={"age": 41, "income": 1000.0, "marital": "single", "note": "late car"},
+        outputs={"score": 0.5, "label": "approve"},
+    )
+    decoded = LineSchema(model).decode(_lines([doc]))
+    assert len(decoded.typed.docs) == 1
+
+    fast = WindowCounter(model, WINDOW)
+    fast.add_selected(decoded.typed)
+    exact = WindowCounter(model, WINDOW)
+    exact.add([doc])
+    assert_same_profile(fast.result(), exact.result())
+    counts = fast.result().versions["1.0"].features
+    assert sum(f.kinds.get(Kind.NUM, 0) for f in counts.values()) == 3
+    assert sum(f.kinds.get(Kind.CAT, 0) for f in counts.values()) == 2

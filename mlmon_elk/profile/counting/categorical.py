@@ -160,6 +160,33 @@ def count(
     )
 
 
+def count_values(
+    counts: Mapping[str, int], profile: CategoricalProfile, *, examples: int = EXAMPLES
+) -> CategoricalCounts:
+    """:func:`count` from documents per value already counted (a chunk of documents)."""
+    vocabulary = profile.vocabulary
+    unseen_counts = {value: n for value, n in counts.items() if value not in vocabulary}
+    top = tuple((name, int(counts.get(name, 0))) for name in profile.top_names)
+    total = sum(counts.values())
+    unseen = sum(unseen_counts.values())
+    return CategoricalCounts(
+        top=top,
+        other=total - unseen - sum(c for _, c in top),
+        unseen=unseen,
+        count=total,
+        unseen_examples=most_frequent(unseen_counts, examples),
+    )
+
+
+def code_counts(numbers: np.ndarray) -> Counter[str]:
+    """Documents per category text of integer-coded categories that arrived as numbers."""
+    values, documents = np.unique(numbers, return_counts=True)
+    counts: Counter[str] = Counter()
+    for x, n in zip(values.tolist(), documents.tolist(), strict=True):
+        counts[number_to_category(x)] += n
+    return counts
+
+
 def _in_vocabulary(index: pd.Index, vocabulary: frozenset[str]) -> np.ndarray:
     """Membership of each distinct window value, by hashing into the vocabulary set.
 

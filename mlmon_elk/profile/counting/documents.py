@@ -9,8 +9,10 @@ numeric field coerces numeric strings.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -39,7 +41,7 @@ class Columns:
         *group, name = path
         key = tuple(group)
         if key not in self.groups:
-            self.groups[key] = _transpose([_dig(m, key) for m in self.mlmon])
+            self.groups[key] = transpose([_dig(m, key) for m in self.mlmon])
         found = self.groups[key].get(name)
         return found if found is not None else absent(len(self.mlmon))
 
@@ -48,12 +50,13 @@ class _Absent(tuple[None, ...]):
     """A column no document of the chunk has (a feature of another kind): all ``None``."""
 
 
+@functools.lru_cache(maxsize=8)
 def absent(n: int) -> Sequence[None]:
     """A column of ``n`` documents none of which has the value (read without a scan)."""
     return _Absent((None,) * n)
 
 
-def _transpose(records: Sequence[Mapping[str, Any]]) -> dict[str, Sequence[Any]]:
+def transpose(records: Sequence[Mapping[str, Any]]) -> dict[str, Sequence[Any]]:
     """Columns of ``records`` by key, ``None`` where a record lacks the key."""
     names = list(set().union(*records))
     if not names:
@@ -133,31 +136,60 @@ def keyword_pairs(items: Sequence[Any], *, limit: int | None = KEYWORD_IGNORE_AB
 def keyword_totals(
     items: Sequence[Any], limit: int | None = KEYWORD_IGNORE_ABOVE
 ) -> tuple[Counter[str], int]:
-    """A keyword array field's indexed values counted over documents, and the documents with any.
+    """A keyword field's indexed values counted over documents, and the documents with any.
 
     The same values as :func:`keyword_pairs`, counted without materialising
-    the (document, value) pairs when the arrays hold plain strings: the
-    ``present`` lists and token lists, tens of values per document.
+    the (document, value) pairs when the documents hold plain strings (a
+    categorical column) or arrays of plain strings (the ``present`` lists and
+    token lists, tens of values per document).
     """
     if isinstance(items, _Absent):
         return Counter(), 0
-    if set(map(type, items)) <= {list, type(None)}:
-        try:
-            # Documents of one model mostly repeat a few arrays (the present
-            # names): count each distinct array once, weighted by its documents.
-            arrays = Counter(map(tuple, filter(None, items)))
-            counts: Counter[str] = Counter()
-            for array, documents in arrays.items():
-                for value in dict.fromkeys(array):
-                    counts[value] += documents
-        except TypeError:  # an unhashable element: a nested array or object
-            arrays = None
-        if arrays is not None:
-            plain = set(map(type, counts)) <= {str}
-            if plain and (limit is None or all(len(v) <= limit for v in counts)):
-                return counts, arrays.total()
+    counts: Counter[Any] | None = None
+    documents = 0
+    try:
+        counts = Counter(items)  # a scalar column; arrays are unhashable
+    except TypeError:
+        if set(map(type, items)) <= {list, type(None)}:
+            counts, documents = _array_totals(items)
+        scalars = False
+    else:
+        counts.pop(None, None)
+        scalars = True  # one value per document: each value's count is its documents'
+    if counts is not None and set(map(type, counts)) <= {str}:
+        long = [] if limit is None else [v for v in counts if len(v) > limit]
+        if scalars:
+            for value in long:  # not indexed: as if the document had no value
+                del counts[value]
+            return counts, counts.total()
+        if not long:
+            return counts, documents
     pairs = keyword_pairs(items, limit=limit)
     return Counter(pairs.tolist()), pairs.index.nunique()
+
+
+_SAMPLE = 64
+"""Arrays looked at to tell repeated lists (names) from mostly distinct ones (tokens)."""
+
+
+def _array_totals(items: Sequence[Any]) -> tuple[Counter[str] | None, int]:
+    """Documents per distinct element of arrays (``None`` if an element is unhashable), and
+    the documents with a non-empty array."""
+    arrays = [array for array in items if array]
+    try:
+        counts: Counter[str] = Counter()
+        sample = arrays[:_SAMPLE]
+        if len(set(map(tuple, sample))) * 2 <= len(sample):
+            # Documents of one model mostly repeat a few arrays (the present
+            # names): count each distinct array once, weighted by its documents.
+            for array, documents in Counter(map(tuple, arrays)).items():
+                for value in dict.fromkeys(array):
+                    counts[value] += documents
+        else:  # mostly distinct arrays (tokens): every document's values, in C
+            counts.update(chain.from_iterable(map(dict.fromkeys, arrays)))
+    except TypeError:  # an unhashable element: a nested array or object
+        return None, 0
+    return counts, len(arrays)
 
 
 def _within_limit(strings: pd.Series, limit: int | None) -> pd.Series:

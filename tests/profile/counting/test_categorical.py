@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
+import numpy as np
 import pandas as pd
 
 from mlmon_elk.profile.baseline import CategoricalProfile
@@ -28,3 +31,16 @@ def test_categorical_splits_top_other_and_unseen() -> None:
 def test_integer_coded_categories_count_as_their_text() -> None:
     """A category logged as the number 22.0 counts as "22"."""
     assert categorical.codes([22.0, 2.5]).tolist() == ["22", "2.5"]
+
+
+def test_counts_of_values_already_counted_are_the_same() -> None:
+    """A chunk's documents per value give the counts its values give."""
+    values = ["a", "a", "b", "c", "d", "x", "y", "y", "z"]
+    from_counts = categorical.count_values(Counter(values), CAT, examples=2)
+    assert from_counts == categorical.count(pd.Series(values), CAT, examples=2)
+
+
+def test_coded_numbers_count_as_their_texts_per_document() -> None:
+    """Numbers of integer-coded categories counted by text: 22.0 and 22 are both "22"."""
+    counts = categorical.code_counts(np.array([22.0, 22.0, 2.5, -0.0, 0.0]))
+    assert counts == Counter({"22": 2, "2.5": 1, "0": 2})
