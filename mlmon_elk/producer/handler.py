@@ -221,28 +221,15 @@ class PredictionHandler(logging.Handler):
                 and model is None
                 and model_version is None
             ):
-                builder = formatter.builder
-                data = builder.usual_line(
+                data = formatter.builder.usual_line(
                     inputs, outputs, latency_ms, prediction_id, timestamp, outcome
-                ) or encode_line(
-                    builder.prediction(
-                        PredictionCall(
-                            inputs,
-                            outputs,
-                            latency_ms,
-                            prediction_id,
-                            labels,
-                            timestamp,
-                            None,
-                            outcome,
-                        )
-                    )
                 )
-                if len(data) <= formatter.max_document_bytes:
-                    self._sender.submit(data)
-                else:
-                    self._submit(Encoded(b"", 1, ()))  # counted as oversize, not rebuilt
-                return
+                if data is not None:
+                    if len(data) <= formatter.max_document_bytes:
+                        self._sender.submit(data)
+                    else:
+                        self._submit(Encoded(b"", 1, ()))  # counted as oversize, not rebuilt
+                    return
             call = PredictionCall(
                 inputs,
                 outputs,
