@@ -24,7 +24,6 @@ from mlmon_elk.profile.counting.aggregation import (
     Agg,
     Body,
     most_frequent,
-    most_frequent_of,
     term_counts,
     total_and_examples,
 )
@@ -146,18 +145,8 @@ def count(
 ) -> CategoricalCounts:
     """The same counts of string ``values`` (one per document and distinct value, no nulls)."""
     counts = values.value_counts(sort=False)
-    seen = _in_vocabulary(counts.index, profile.vocabulary)
-    unseen_counts = counts[~seen]
-    top = tuple((name, int(counts.get(name, 0))) for name in profile.top_names)
-    total = int(counts.sum())
-    unseen = int(unseen_counts.sum())
-    return CategoricalCounts(
-        top=top,
-        other=total - unseen - sum(c for _, c in top),
-        unseen=unseen,
-        count=total,
-        unseen_examples=most_frequent_of(unseen_counts, examples),
-    )
+    per_value = dict(zip(counts.index, counts.to_numpy().tolist(), strict=True))
+    return count_values(per_value, profile, examples=examples)
 
 
 def count_values(
@@ -185,15 +174,6 @@ def code_counts(numbers: np.ndarray) -> Counter[str]:
     for x, n in zip(values.tolist(), documents.tolist(), strict=True):
         counts[number_to_category(x)] += n
     return counts
-
-
-def _in_vocabulary(index: pd.Index, vocabulary: frozenset[str]) -> np.ndarray:
-    """Membership of each distinct window value, by hashing into the vocabulary set.
-
-    A window has far fewer distinct values than a large vocabulary, so probing
-    the set beats building an index of the whole vocabulary on every call.
-    """
-    return np.fromiter((v in vocabulary for v in index), dtype=bool, count=len(index))
 
 
 @dataclass(slots=True)
