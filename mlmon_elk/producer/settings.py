@@ -127,7 +127,10 @@ class DocumentSettings:
                 ``hash`` rule is configured and ``hash_key_env`` is not set.
         """
         model = options.model
-        if not isinstance(model, str) or not model:
+        if model == "":
+            msg = "model is required: the name of the model, e.g. model='churn'"
+            raise ConfigError(msg)
+        if not isinstance(model, str):
             msg = f"model: expected a non-empty string, got {model!r}"
             raise ConfigError(msg)
         text_inputs = options.text_inputs

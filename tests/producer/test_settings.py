@@ -18,8 +18,10 @@ def test_privacy_rules_are_parsed() -> None:
 
 def test_settings_validation() -> None:
     """A missing model or a bad namespace is a ConfigError naming the option."""
-    with pytest.raises(ConfigError, match="model"):
+    with pytest.raises(ConfigError, match="model is required"):
         DocumentSettings.create(DocumentOptions())
+    with pytest.raises(ConfigError, match="model: expected a non-empty string, got 3"):
+        DocumentSettings.create(DocumentOptions(model=3))  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="namespace"):
         DocumentSettings.create(DocumentOptions(model="m", namespace="Bad-NS"))
     with pytest.raises(ConfigError, match="max_text_chars"):
