@@ -127,11 +127,12 @@ class DocumentSettings:
                 ``hash`` rule is configured and ``hash_key_env`` is not set.
         """
         model = options.model
-        if model == "":
-            msg = "model is required: the name of the model, e.g. model='churn'"
-            raise ConfigError(msg)
-        if not isinstance(model, str):
-            msg = f"model: expected a non-empty string, got {model!r}"
+        if not isinstance(model, str) or not model:
+            msg = (
+                "model is required: the name of the model, e.g. model='churn'"
+                if model in ("", None)
+                else f"model: expected a non-empty string, got {model!r}"
+            )
             raise ConfigError(msg)
         text_inputs = options.text_inputs
         if isinstance(text_inputs, str):
