@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from operator import attrgetter
 from typing import Any
 
@@ -39,12 +40,23 @@ _Names = tuple[str, ...]
 
 
 def _group(
-    title: str, names: Iterable[str], kind: Any, missing: Any = None
+    title: str,
+    names: Iterable[str],
+    kind: Any,
+    missing: Any = None,
+    expected: Collection[str] | None = None,
 ) -> type[msgspec.Struct]:
     """A struct of optional ``kind`` fields named ``names`` in JSON (``f<i>`` in Python, so
-    any feature name works), ``missing`` where a document has no such field."""
+    any feature name works), ``missing`` where a document has no such field.
+
+    Names outside ``expected`` (when given) accept only null: a value there does not fit,
+    and its line is decoded whole."""
     fields = [
-        (f"f{i}", kind | None, msgspec.field(default=missing, name=name))
+        (
+            f"f{i}",
+            kind | None if expected is None or name in expected else None,
+            msgspec.field(default=missing, name=name),
+        )
         for i, name in enumerate(names)
     ]
     return msgspec.defstruct(title, fields, gc=False)
@@ -64,19 +76,32 @@ class LineSchema:
         }
         inputs = tuple(sorted(name for role, name in features if role is Role.INPUT))
         outputs = tuple(sorted(name for role, name in features if role is Role.OUTPUT))
+        # Keywords are expected only of categorical features: a keyword under a numeric
+        # feature (a type mismatch, rare) sends its line to the exact path, so the typed
+        # path reads a dozen keyword columns of fifty, not fifty mostly empty ones.
+        categorical = {
+            f.name
+            for baseline in model.by_version.values()
+            for f in baseline.features
+            if f.categorical is not None
+        }
         self.names: dict[tuple[str, ...], _Names] = {
             ("inputs", "num"): inputs,
             ("inputs", "cat"): inputs,
             ("outputs", "num"): outputs,
             ("outputs", "cat"): outputs,
         }
+        self.keywords: dict[tuple[str, ...], _Names] = {
+            ("inputs", "cat"): tuple(n for n in inputs if n in categorical),
+            ("outputs", "cat"): tuple(n for n in outputs if n in categorical),
+        }
         typed = msgspec.defstruct(
             "Mlmon",
             [
                 ("model", _struct("Model", [("name", str), ("version", str)]) | None, None),
                 ("latency_ms", float | None, None),
-                ("inputs", self._values("Inputs", inputs) | None, None),
-                ("outputs", self._values("Outputs", outputs) | None, None),
+                ("inputs", self._values("Inputs", inputs, categorical) | None, None),
+                ("outputs", self._values("Outputs", outputs, categorical) | None, None),
                 # Mappings, not structs: only text inputs have them, a few of many names.
                 ("token_count", dict[str, float | None] | None, None),
                 ("tokens", dict[str, list[str] | None] | None, None),
@@ -98,13 +123,13 @@ class LineSchema:
         self._decode = msgspec.json.Decoder(document).decode
 
     @staticmethod
-    def _values(title: str, names: _Names) -> type[msgspec.Struct]:
+    def _values(title: str, names: _Names, categorical: Collection[str]) -> type[msgspec.Struct]:
         return _struct(
             title,
             [
                 # NaN where absent (JSON has no NaN): a group converts to floats in one C call.
                 ("num", _group(f"{title}Num", names, float, math.nan)),
-                ("cat", _group(f"{title}Cat", names, str)),
+                ("cat", _group(f"{title}Cat", names, str, expected=categorical)),
             ],
         )
 
@@ -130,19 +155,42 @@ class LineSchema:
                     bad += 1
         return Decoded(self._select(typed), select(whole, self.model), bad)
 
-    def _select(self, docs: Sequence[Any]) -> Selected:
-        keep = [
+    def _select(self, docs: list[Any]) -> Selected:
+        keep = self._predictions(docs)
+        stamps, valid = parse_stamps(list(map(_TIMESTAMP, keep)))
+        versions = list(map(_VERSION, keep))
+        return Selected(keep, stamps, valid, versions, self._chunk)
+
+    def _predictions(self, docs: list[Any]) -> list[Any]:
+        """The documents that are predictions of this model."""
+        try:  # the usual chunk, all of them: told by two C-level passes
+            datasets = list(map(_DATASET, docs))
+            models = list(map(_MODEL_NAME, docs))
+        except AttributeError:  # a document without an event or a model
+            pass
+        else:
+            n = len(docs)
+            if datasets.count(_PREDICTION) == n and models.count(self.model) == n:
+                return docs
+        return [
             d
             for d in docs
             if d.event is not None
-            and d.event.dataset == Dataset.PREDICTION
+            and d.event.dataset == _PREDICTION
             and d.mlmon is not None
             and d.mlmon.model is not None
             and d.mlmon.model.name == self.model
         ]
-        stamps, valid = parse_stamps(list(map(attrgetter("timestamp"), keep)))
-        versions = list(map(attrgetter("mlmon.model.version"), keep))
-        return Selected(keep, stamps, valid, versions, lambda docs: TypedChunk(docs, self.names))
+
+    def _chunk(self, docs: Sequence[Any]) -> TypedChunk:
+        return TypedChunk(docs, self.names, self.keywords)
+
+
+_PREDICTION = Dataset.PREDICTION.value
+_DATASET = attrgetter("event.dataset")
+_MODEL_NAME = attrgetter("mlmon.model.name")
+_TIMESTAMP = attrgetter("timestamp")
+_VERSION = attrgetter("mlmon.model.version")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,10 +213,16 @@ class TypedChunk:
     """A :class:`~mlmon_elk.profile.records.Chunk` of typed documents: the same columns the
     dict path reads, with ``None`` (NaN for numbers) where a document has no value."""
 
-    def __init__(self, docs: Sequence[Any], names: dict[tuple[str, ...], _Names]) -> None:
+    def __init__(
+        self,
+        docs: Sequence[Any],
+        names: dict[tuple[str, ...], _Names],
+        keywords: dict[tuple[str, ...], _Names],
+    ) -> None:
         self.docs = docs
         self.mlmon = [d.mlmon for d in docs]
         self.names = names
+        self.keywords = keywords
         self.columns: dict[tuple[str, ...], dict[str, Sequence[Any]]] = {}
         self.arrays: dict[tuple[str, ...], tuple[dict[str, int], np.ndarray]] = {}
 
@@ -198,9 +252,7 @@ class TypedChunk:
             groups = self._groups(key)
             self.columns[key] = transpose([g or {} for g in groups]) if any(groups) else {}
         if key not in self.columns:
-            rows = self._rows(key)
-            names = self.names[key] if rows else ()
-            self.columns[key] = dict(zip(names, zip(*rows, strict=True), strict=True))
+            self.columns[key] = self._keyword_columns(key)
         found = self.columns[key].get(name)
         # An all-None column (a feature of another kind) scans fast: None is None.
         if found is None or (found[0] is None and found.count(None) == len(found)):
@@ -213,28 +265,53 @@ class TypedChunk:
         if key not in _NUMERIC_GROUPS:
             return numbers(self.values(*path))
         if key not in self.arrays:
-            # Floats, NaN where absent (None only for an explicit null): one C-level
-            # conversion of the whole group.
-            rows = self._rows(key)
-            names = self.names[key] if rows else ()
-            table = np.array(rows, dtype=float) if rows else np.empty((0, 0))
-            self.arrays[key] = ({n: i for i, n in enumerate(names)}, table)
+            self.arrays[key] = self._table(key)
         index, table = self.arrays[key]
         if name not in index or not table.size:
             return np.full(len(self.docs), np.nan)
-        return table[:, index[name]]
+        column: np.ndarray = table[index[name]]
+        return column
 
-    def _rows(self, key: tuple[str, ...]) -> list[tuple[Any, ...]]:
-        """Each document's fields of the group ``key``, in the schema's order (none when no
-        document has the group)."""
+    def _table(self, key: tuple[str, ...]) -> tuple[dict[str, int], np.ndarray]:
+        """The numeric group ``key`` as floats, one row per field (NaN where absent): the
+        documents' fields are converted in one C pass, straight from their tuples."""
         names = self.names.get(key, ())
-        if not names:
-            return []
+        groups = self._groups(key) if names else []
+        if groups.count(None) == len(groups):
+            return {}, np.empty((0, 0))
+        nothing = (math.nan,) * len(names)
+        try:
+            flat = np.fromiter(
+                chain.from_iterable(nothing if g is None else astuple(g) for g in groups),
+                dtype=float,
+                count=len(groups) * len(names),
+            )
+        except TypeError:  # an explicit null (None): NaN, as the general conversion makes it
+            rows = [nothing if g is None else astuple(g) for g in groups]
+            flat = np.array(rows, dtype=float)
+        # Field-major: each feature's column is then contiguous for the counting after.
+        table = np.ascontiguousarray(flat.reshape(len(groups), len(names)).T)
+        return {n: i for i, n in enumerate(names)}, table
+
+    def _keyword_columns(self, key: tuple[str, ...]) -> dict[str, Sequence[Any]]:
+        """The keyword group ``key``'s columns of the fields that may hold keywords."""
+        wanted = self.keywords.get(key, ())
+        if not wanted:
+            return {}
         groups = self._groups(key)
-        if all(g is None for g in groups):
-            return []
-        nothing = (math.nan if key in _NUMERIC_GROUPS else None,) * len(names)
-        return [nothing if g is None else astuple(g) for g in groups]
+        if groups.count(None) == len(groups):
+            return {}
+        position = {n: i for i, n in enumerate(self.names[key])}
+        fields = [f"f{position[n]}" for n in wanted]
+        rows: list[tuple[Any, ...]]
+        if len(fields) == 1:
+            one = attrgetter(fields[0])
+            rows = [(None,) if g is None else (one(g),) for g in groups]
+        else:
+            several = attrgetter(*fields)
+            nothing = (None,) * len(fields)
+            rows = [nothing if g is None else several(g) for g in groups]
+        return dict(zip(wanted, zip(*rows, strict=True), strict=True))
 
     def _groups(self, key: tuple[str, ...]) -> list[Any]:
         """Each document's group ``key`` (``None`` where it has none)."""
