@@ -91,9 +91,10 @@ class LineSchema:
             ("outputs", "num"): outputs,
             ("outputs", "cat"): outputs,
         }
-        self.keywords: dict[tuple[str, ...], _Names] = {
-            ("inputs", "cat"): tuple(n for n in inputs if n in categorical),
-            ("outputs", "cat"): tuple(n for n in outputs if n in categorical),
+        # The struct field (``f<i>``) of each name that may hold a keyword.
+        self.keywords: dict[tuple[str, ...], dict[str, str]] = {
+            key: {n: f"f{i}" for i, n in enumerate(self.names[key]) if n in categorical}
+            for key in (("inputs", "cat"), ("outputs", "cat"))
         }
         typed = msgspec.defstruct(
             "Mlmon",
@@ -155,42 +156,22 @@ class LineSchema:
                     bad += 1
         return Decoded(self._select(typed), select(whole, self.model), bad)
 
-    def _select(self, docs: list[Any]) -> Selected:
-        keep = self._predictions(docs)
-        stamps, valid = parse_stamps(list(map(_TIMESTAMP, keep)))
-        versions = list(map(_VERSION, keep))
-        return Selected(keep, stamps, valid, versions, self._chunk)
-
-    def _predictions(self, docs: list[Any]) -> list[Any]:
-        """The documents that are predictions of this model."""
-        try:  # the usual chunk, all of them: told by two C-level passes
-            datasets = list(map(_DATASET, docs))
-            models = list(map(_MODEL_NAME, docs))
-        except AttributeError:  # a document without an event or a model
-            pass
-        else:
-            n = len(docs)
-            if datasets.count(_PREDICTION) == n and models.count(self.model) == n:
-                return docs
-        return [
+    def _select(self, docs: Sequence[Any]) -> Selected:
+        keep = [
             d
             for d in docs
             if d.event is not None
-            and d.event.dataset == _PREDICTION
+            and d.event.dataset == Dataset.PREDICTION
             and d.mlmon is not None
             and d.mlmon.model is not None
             and d.mlmon.model.name == self.model
         ]
+        stamps, valid = parse_stamps(list(map(attrgetter("timestamp"), keep)))
+        versions = list(map(attrgetter("mlmon.model.version"), keep))
+        return Selected(keep, stamps, valid, versions, self._chunk)
 
     def _chunk(self, docs: Sequence[Any]) -> TypedChunk:
         return TypedChunk(docs, self.names, self.keywords)
-
-
-_PREDICTION = Dataset.PREDICTION.value
-_DATASET = attrgetter("event.dataset")
-_MODEL_NAME = attrgetter("mlmon.model.name")
-_TIMESTAMP = attrgetter("timestamp")
-_VERSION = attrgetter("mlmon.model.version")
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +198,7 @@ class TypedChunk:
         self,
         docs: Sequence[Any],
         names: dict[tuple[str, ...], _Names],
-        keywords: dict[tuple[str, ...], _Names],
+        keywords: dict[tuple[str, ...], dict[str, str]],
     ) -> None:
         self.docs = docs
         self.mlmon = [d.mlmon for d in docs]
@@ -225,6 +206,8 @@ class TypedChunk:
         self.keywords = keywords
         self.columns: dict[tuple[str, ...], dict[str, Sequence[Any]]] = {}
         self.arrays: dict[tuple[str, ...], tuple[dict[str, int], np.ndarray]] = {}
+        self._found: dict[tuple[str, ...], list[Any]] = {}
+        self._complete: dict[tuple[str, ...], bool] = {}
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -251,11 +234,14 @@ class TypedChunk:
         if key in _MAPPINGS and key not in self.columns:
             groups = self._groups(key)
             self.columns[key] = transpose([g or {} for g in groups]) if any(groups) else {}
-        if key not in self.columns:
-            self.columns[key] = self._keyword_columns(key)
-        found = self.columns[key].get(name)
+        columns = self.columns.setdefault(key, {})
+        if name not in columns and key not in _MAPPINGS:
+            column = self._keyword_column(key, name)
+            if column is not None:
+                columns[name] = column
+        found = columns.get(name)
         # An all-None column (a feature of another kind) scans fast: None is None.
-        if found is None or (found[0] is None and found.count(None) == len(found)):
+        if not found or (found[0] is None and found.count(None) == len(found)):
             return absent(len(self.docs))
         return found
 
@@ -282,7 +268,11 @@ class TypedChunk:
         nothing = (math.nan,) * len(names)
         try:
             flat = np.fromiter(
-                chain.from_iterable(nothing if g is None else astuple(g) for g in groups),
+                chain.from_iterable(
+                    map(astuple, groups)
+                    if None not in groups
+                    else (nothing if g is None else astuple(g) for g in groups)
+                ),
                 dtype=float,
                 count=len(groups) * len(names),
             )
@@ -293,30 +283,30 @@ class TypedChunk:
         table = np.ascontiguousarray(flat.reshape(len(groups), len(names)).T)
         return {n: i for i, n in enumerate(names)}, table
 
-    def _keyword_columns(self, key: tuple[str, ...]) -> dict[str, Sequence[Any]]:
-        """The keyword group ``key``'s columns of the fields that may hold keywords."""
-        wanted = self.keywords.get(key, ())
-        if not wanted:
-            return {}
+    def _keyword_column(self, key: tuple[str, ...], name: str) -> Sequence[Any] | None:
+        """The keyword group ``key``'s column ``name`` (``None``: the schema takes no keyword
+        there, or no document has the group)."""
+        field = self.keywords.get(key, {}).get(name)
+        if field is None:
+            return None
         groups = self._groups(key)
+        if self._complete[key]:  # every document has the group: one pass in C
+            return list(map(attrgetter(field), groups))
         if groups.count(None) == len(groups):
-            return {}
-        position = {n: i for i, n in enumerate(self.names[key])}
-        fields = [f"f{position[n]}" for n in wanted]
-        rows: list[tuple[Any, ...]]
-        if len(fields) == 1:
-            one = attrgetter(fields[0])
-            rows = [(None,) if g is None else (one(g),) for g in groups]
-        else:
-            several = attrgetter(*fields)
-            nothing = (None,) * len(fields)
-            rows = [nothing if g is None else several(g) for g in groups]
-        return dict(zip(wanted, zip(*rows, strict=True), strict=True))
+            return None
+        getter = attrgetter(field)
+        return [None if g is None else getter(g) for g in groups]
 
     def _groups(self, key: tuple[str, ...]) -> list[Any]:
         """Each document's group ``key`` (``None`` where it has none)."""
-        groups: list[Any] = self.mlmon
-        for attr in key:
-            getter = attrgetter(attr)
-            groups = [None if g is None else getter(g) for g in groups]
+        if key in self._found:
+            return self._found[key]
+        above = self._groups(key[:-1]) if len(key) > 1 else self.mlmon
+        getter = attrgetter(key[-1])
+        if None in above:
+            groups = [None if g is None else getter(g) for g in above]
+        else:  # every document has the enclosing group: one pass in C
+            groups = list(map(getter, above))
+        self._found[key] = groups
+        self._complete[key] = None not in groups
         return groups
