@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import attrgetter
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import numpy as np
@@ -44,22 +44,48 @@ def _group(
     names: Iterable[str],
     kind: Any,
     missing: Any = None,
-    expected: Collection[str] | None = None,
+    kinds: Mapping[str, Any] | None = None,
 ) -> type[msgspec.Struct]:
     """A struct of optional ``kind`` fields named ``names`` in JSON (``f<i>`` in Python, so
     any feature name works), ``missing`` where a document has no such field.
 
-    Names outside ``expected`` (when given) accept only null: a value there does not fit,
-    and its line is decoded whole."""
+    With ``kinds``, each name has its own kind, and a name outside it accepts only null:
+    a value there does not fit, and its line is decoded whole."""
     fields = [
         (
             f"f{i}",
-            kind | None if expected is None or name in expected else None,
+            kind | None if kinds is None else kinds[name] | None if name in kinds else None,
             msgspec.field(default=missing, name=name),
         )
         for i, name in enumerate(names)
     ]
     return msgspec.defstruct(title, fields, gc=False)
+
+
+def _keyword_kinds(model: ModelBaselines) -> dict[str, Any]:
+    """The keyword type of each categorical feature: one of its training categories when
+    every baseline calls its vocabulary closed and complete, any string otherwise.
+
+    A closed vocabulary's values decode to the shared category strings (no string
+    made, freed and hashed per value: a third of a keyword column's cost); a value
+    outside it (unseen, rare by the baseline's measure) sends its line to the exact path.
+    """
+    vocabularies: dict[str, set[str] | None] = {}
+    for baseline in model.by_version.values():
+        for f in baseline.features:
+            c = f.categorical
+            if c is None:
+                continue
+            known = vocabularies.setdefault(f.name, set())
+            if known is None or not c.closed or len(c.vocabulary) < c.vocabulary_size:
+                vocabularies[f.name] = None
+            else:
+                known.update(c.vocabulary)
+    one_of: Any = Literal
+    return {
+        name: str if known is None or not known else one_of[tuple(sorted(known))]
+        for name, known in vocabularies.items()
+    }
 
 
 def _struct(title: str, fields: Sequence[tuple[str, Any]]) -> type[msgspec.Struct]:
@@ -79,12 +105,7 @@ class LineSchema:
         # Keywords are expected only of categorical features: a keyword under a numeric
         # feature (a type mismatch, rare) sends its line to the exact path, so the typed
         # path reads a dozen keyword columns of fifty, not fifty mostly empty ones.
-        categorical = {
-            f.name
-            for baseline in model.by_version.values()
-            for f in baseline.features
-            if f.categorical is not None
-        }
+        categorical = _keyword_kinds(model)
         self.names: dict[tuple[str, ...], _Names] = {
             ("inputs", "num"): inputs,
             ("inputs", "cat"): inputs,
@@ -124,13 +145,13 @@ class LineSchema:
         self._decode = msgspec.json.Decoder(document).decode
 
     @staticmethod
-    def _values(title: str, names: _Names, categorical: Collection[str]) -> type[msgspec.Struct]:
+    def _values(title: str, names: _Names, categorical: Mapping[str, Any]) -> type[msgspec.Struct]:
         return _struct(
             title,
             [
                 # NaN where absent (JSON has no NaN): a group converts to floats in one C call.
                 ("num", _group(f"{title}Num", names, float, math.nan)),
-                ("cat", _group(f"{title}Cat", names, str, expected=categorical)),
+                ("cat", _group(f"{title}Cat", names, str, kinds=categorical)),
             ],
         )
 

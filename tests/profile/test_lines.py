@@ -96,3 +96,24 @@ def test_a_chunk_of_one_document_counts_its_values() -> None:
     counts = fast.result().versions["1.0"].features
     assert sum(f.kinds.get(Kind.NUM, 0) for f in counts.values()) == 3
     assert sum(f.kinds.get(Kind.CAT, 0) for f in counts.values()) == 2
+
+
+def test_an_unseen_category_of_a_closed_vocabulary_is_counted_exactly() -> None:
+    """A closed vocabulary's categories are decoded as those categories; a value outside it
+    sends its line to the exact path, where it counts as unseen."""
+    model = model_baselines()
+    at = WINDOW.start + timedelta(minutes=2)
+    docs = [prediction(at, inputs={"marital": "single", "age": 30}) for _ in range(5)]
+    docs.append(prediction(at, inputs={"marital": "cohabiting", "age": 30}))
+    decoded = LineSchema(model).decode(_lines(docs))
+    assert (len(decoded.typed.docs), len(decoded.whole.docs)) == (5, 1)
+
+    fast = WindowCounter(model, WINDOW)
+    fast.add_selected(decoded.typed)
+    fast.add_selected(decoded.whole)
+    exact = WindowCounter(model, WINDOW)
+    exact.add(docs)
+    assert_same_profile(fast.result(), exact.result())
+    marital = fast.result().versions["1.0"].features[(Role.INPUT, "marital")].categorical
+    assert marital is not None
+    assert (marital.count, marital.unseen) == (6, 1)
