@@ -178,14 +178,15 @@ class LineSchema:
         return Decoded(self._select(typed), select(whole, self.model), bad)
 
     def _select(self, docs: Sequence[Any]) -> Selected:
+        prediction, name = Dataset.PREDICTION.value, self.model  # locals: read per document
         keep = [
             d
             for d in docs
-            if d.event is not None
-            and d.event.dataset == Dataset.PREDICTION
-            and d.mlmon is not None
-            and d.mlmon.model is not None
-            and d.mlmon.model.name == self.model
+            if (event := d.event) is not None
+            and event.dataset == prediction
+            and (mlmon := d.mlmon) is not None
+            and (model := mlmon.model) is not None
+            and model.name == name
         ]
         stamps, valid = parse_stamps(list(map(attrgetter("timestamp"), keep)))
         versions = list(map(attrgetter("mlmon.model.version"), keep))
@@ -193,6 +194,9 @@ class LineSchema:
 
     def _chunk(self, docs: Sequence[Any]) -> TypedChunk:
         return TypedChunk(docs, self.names, self.keywords)
+
+
+_OUTCOME = attrgetter("event.outcome")
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +238,7 @@ class TypedChunk:
         return len(self.docs)
 
     def failures(self) -> int:
-        return sum(1 for d in self.docs if d.event.outcome == "failure")
+        return list(map(_OUTCOME, self.docs)).count("failure")
 
     def name_totals(self, name: str) -> Counter[str]:
         """Each distinct list decoded once, its counts weighted by the documents holding it."""
