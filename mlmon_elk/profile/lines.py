@@ -22,7 +22,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, groupby
 from operator import attrgetter
 from typing import Any, Literal
 
@@ -242,8 +242,12 @@ class TypedChunk:
 
     def name_totals(self, name: str) -> Counter[str]:
         """Each distinct list decoded once, its counts weighted by the documents holding it."""
+        # Runs of equal lists compared in place (no copy, no hash of each document's list).
+        runs: Counter[bytes] = Counter()
+        for raw, same in groupby(map(attrgetter(name), self.mlmon)):
+            runs[bytes(raw)] += len(list(same))
         totals: Counter[str] = Counter()
-        for raw, documents in Counter(map(bytes, map(attrgetter(name), self.mlmon))).items():
+        for raw, documents in runs.items():
             if raw:  # b"": the document has no such list
                 for value, n in keyword_totals([msgspec.json.decode(raw)])[0].items():
                     totals[value] += n * documents
