@@ -10,7 +10,9 @@ into dicts, where most of a window's time went.
 
 A line the schema does not fit — a string under ``num`` (a numeric field
 coerces it), a number or an array under ``cat`` (a keyword field indexes it as
-text, an array once per distinct value), anything unusual — is decoded whole
+text, an array once per distinct value), a keyword of a feature the baselines
+do not call categorical, a category outside a closed vocabulary, anything
+unusual — is decoded whole
 with orjson and counted by the exact, dict-reading path. Both paths end in the
 same column readers (:mod:`mlmon_elk.profile.counting.documents`), so a chunk
 counts the same whichever path each line took; only the speed differs.
