@@ -204,7 +204,8 @@ def read_lines(
                 raw: list[bytes] = []
                 tail = b""
                 while block := stream.read(READ_BLOCK_BYTES):
-                    lines = (tail + block).split(b"\n")
+                    lines = block.split(b"\n")
+                    lines[0] = tail + lines[0]  # not tail + block: a copy of the whole block
                     tail = lines.pop()
                     raw += _kept(lines, skip)
                     while len(raw) >= chunk_rows:

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from mlmon_elk.contract import Kind
+from mlmon_elk.contract import Kind, Role
 from mlmon_elk.profile.lines import LineSchema
 from mlmon_elk.profile.records import WindowCounter
 from tests.analyzer.test_fetch_differential import (
@@ -26,7 +26,7 @@ def _type_mixed_documents() -> list[dict[str, Any]]:
         prediction(at, inputs={"age": 30 + i, "marital": "single", "note": "late car"})
         for i in range(20)
     ]
-    odd = [prediction(at, inputs={"age": 41}) for _ in range(7)]
+    odd = [prediction(at, inputs={"age": 41}) for _ in range(8)]
     odd[0]["mlmon"]["inputs"]["num"]["age"] = "52.5"  # a numeric string: the engine coerces it
     odd[1]["mlmon"]["inputs"]["num"]["age"] = "old"  # not a number: no value
     odd[2]["mlmon"]["inputs"]["cat"] = {"marital": 3}  # a number under a keyword: its text
@@ -34,6 +34,7 @@ def _type_mixed_documents() -> list[dict[str, Any]]:
     odd[4]["mlmon"]["inputs"]["cat"] = {"region": True}  # a boolean keyword: "true"
     odd[5]["mlmon"]["tokens"] = {"note": ["late", 7]}  # a number among the tokens
     odd[6]["mlmon"]["model"]["version"] = 2.0  # a numeric version: its text, "2.0"
+    odd[7]["mlmon"]["inputs"]["cat"] = {"age": "unknown"}  # a keyword of a numeric feature
     return clean + odd
 
 
@@ -47,7 +48,7 @@ def test_type_mixed_lines_count_exactly_like_whole_documents() -> None:
     docs = _type_mixed_documents()
     lines = [*_lines(docs), b"not json", b"[1, 2]", b'{"@timestamp": "2024-05-01T12:0']
     decoded = LineSchema(model).decode(lines)
-    assert (len(decoded.typed.docs), len(decoded.whole.docs), decoded.bad) == (20, 7, 3)
+    assert (len(decoded.typed.docs), len(decoded.whole.docs), decoded.bad) == (20, 8, 3)
 
     fast = WindowCounter(model, WINDOW, history=3)
     fast.add_selected(decoded.typed)
@@ -56,6 +57,8 @@ def test_type_mixed_lines_count_exactly_like_whole_documents() -> None:
     exact.add(docs)
     assert_same_profile(fast.result(), exact.result())
     assert fast.result().versions["2.0"].count == 1
+    age = fast.result().versions["1.0"].features[(Role.INPUT, "age")]
+    assert age.kinds[Kind.CAT] == 1, "the keyword under a numeric feature is counted"
 
 
 def test_the_differential_documents_count_alike_on_both_paths() -> None:
@@ -93,3 +96,24 @@ def test_a_chunk_of_one_document_counts_its_values() -> None:
     counts = fast.result().versions["1.0"].features
     assert sum(f.kinds.get(Kind.NUM, 0) for f in counts.values()) == 3
     assert sum(f.kinds.get(Kind.CAT, 0) for f in counts.values()) == 2
+
+
+def test_an_unseen_category_of_a_closed_vocabulary_is_counted_exactly() -> None:
+    """A closed vocabulary's categories are decoded as those categories; a value outside it
+    sends its line to the exact path, where it counts as unseen."""
+    model = model_baselines()
+    at = WINDOW.start + timedelta(minutes=2)
+    docs = [prediction(at, inputs={"marital": "single", "age": 30}) for _ in range(5)]
+    docs.append(prediction(at, inputs={"marital": "cohabiting", "age": 30}))
+    decoded = LineSchema(model).decode(_lines(docs))
+    assert (len(decoded.typed.docs), len(decoded.whole.docs)) == (5, 1)
+
+    fast = WindowCounter(model, WINDOW)
+    fast.add_selected(decoded.typed)
+    fast.add_selected(decoded.whole)
+    exact = WindowCounter(model, WINDOW)
+    exact.add(docs)
+    assert_same_profile(fast.result(), exact.result())
+    marital = fast.result().versions["1.0"].features[(Role.INPUT, "marital")].categorical
+    assert marital is not None
+    assert (marital.count, marital.unseen) == (6, 1)
