@@ -31,6 +31,9 @@ from mlmon_elk.producer.tokens import tokenize
 DEFAULT_OUTPUT_NAME: Final = "prediction"
 """Name of the output when the model's output is a bare value rather than a mapping."""
 
+FEW_OUTPUTS: Final = 4
+"""Up to this many outputs are typed without a plan (the usual few)."""
+
 MAX_NESTING: Final = 4
 """_Nested mappings deeper than this are invalid features, not flattened further."""
 
@@ -120,7 +123,8 @@ class FeatureTyper:
     def __init__(self, settings: DocumentSettings) -> None:
         self.settings = settings
         self._empty_as_null = settings.empty_as_null
-        self._names: dict[object, str] = {}
+        self.names: dict[object, str] = {}
+        """Sanitised names of keys (read directly by the builder's hot path)."""
         self.plans: dict[tuple[object, ...], Plan] = {}
         """Plans of input key sets (read directly by the builder's hot path)."""
         self._output_plans: dict[tuple[object, ...], Plan] = {}
@@ -134,12 +138,12 @@ class FeatureTyper:
 
     def name(self, raw: object) -> str:
         """Sanitised feature name of a key (cached)."""
-        name = self._names.get(raw)
+        name = self.names.get(raw)
         if name is None:
             name = safe_name(raw)
-            if len(self._names) >= _NAME_CACHE_SIZE:
-                self._names.clear()
-            self._names[raw] = name
+            if len(self.names) >= _NAME_CACHE_SIZE:
+                self.names.clear()
+            self.names[raw] = name
         return name
 
     def plan(self, keys: tuple[object, ...], *, inputs: bool) -> Plan:
@@ -328,10 +332,10 @@ class FeatureTyper:
             outputs = given
         else:
             outputs = {DEFAULT_OUTPUT_NAME: given}
-        if len(outputs) <= 4:  # the usual few outputs: skip the plan machinery
+        if len(outputs) <= FEW_OUTPUTS:  # the usual few outputs: skip the plan machinery
             num: dict[str, float] = {}
             cat: dict[str, str] = {}
-            name_of = self._names.get
+            name_of = self.names.get
             for key, value in outputs.items():
                 name = name_of(key) or self.name(key)
                 if name in num or name in cat:

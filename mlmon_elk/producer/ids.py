@@ -19,8 +19,10 @@ class IdGenerator:
 
     def reset(self) -> None:
         """Draw a new prefix and restart the counter."""
-        self._prefix = secrets.token_hex(8) + "-"
-        self._counter = itertools.count(1)
+        # Public for the builder's usual line, which writes ``prefix`` and the next
+        # count inline (a call less); both are replaced together, only after fork.
+        self.prefix = secrets.token_hex(8) + "-"
+        self.counter = itertools.count(1)
 
     def __call__(self) -> str:
-        return self._prefix + format(next(self._counter), "x")
+        return f"{self.prefix}{next(self.counter):x}"

@@ -564,7 +564,7 @@ def test_prediction_line_is_the_documents_line(
     declines (returns None) it changed nothing: the two builders stay in step."""
     lines, documents = builder(**options), builder(**options)
     documents.new_id = lines.new_id.__class__()
-    documents.new_id._prefix = lines.new_id._prefix
+    documents.new_id.prefix = lines.new_id.prefix
     documents._next_id = documents.new_id.__call__
     for call in calls * 2:  # the second time on cached templates
         args = tuple(call[name] for name in LINE_ARGUMENTS)
