@@ -191,7 +191,9 @@ class DocumentBuilder:
         num: dict[str, float] = {}
         cat: dict[str, Any] = {}
         total = _NAN  # stays NaN when the pass gives up: then typed value by value
-        for name, value in zip(plan.names, inputs.values()):  # noqa: B905 - one mapping
+        # The items as they are when the keys are the names (a pairing less per value).
+        pairs = inputs.items() if plan.keys_are_names else zip(plan.names, inputs.values())  # noqa: B905
+        for name, value in pairs:
             kind = type(value)
             if kind is float:
                 num[name] = value

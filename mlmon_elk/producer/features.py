@@ -63,6 +63,9 @@ class Plan:
     present_json: bytes
     """``,"present":`` and ``present`` as JSON, by the documents' encoder: the
     builder's line splices it instead of serialising the same names on every call."""
+    keys_are_names: bool
+    """Every key is a ``str`` equal to its name: the builder's line reads the
+    mapping's items as they are, without pairing names and values."""
 
 
 class _Nested(Exception):
@@ -177,7 +180,12 @@ class FeatureTyper:
             if special is None or special.rule is None or special.rule.action != "drop"
         ]
         present_json = b',"present":' + encode_part(present)
-        return Plan(tuple(names), tuple(specials), present, any(specials), present_json)
+        keys_are_names = all(
+            type(raw) is str and raw == name for (raw, _), name in zip(keyed, names, strict=True)
+        )
+        return Plan(
+            tuple(names), tuple(specials), present, any(specials), present_json, keys_are_names
+        )
 
     # -- typing ------------------------------------------------------------------
 
