@@ -230,13 +230,13 @@ class DocumentBuilder:
             latency: float | None = latency_ms
         else:
             latency = _latency(latency_ms)
-        if outcome not in OUTCOMES:
-            outcome = "success"
         if latency is not None:
             tail["latency_ms"] = latency
             duration = _DURATION % round(latency * 1e6)
         else:
             duration = b""
+        if outcome is None or outcome not in OUTCOMES:  # None first: no string compared
+            outcome = "success"
         if num:
             tail["inputs"] = {"num": num, "cat": cat} if cat else {"num": num}
         elif cat:
