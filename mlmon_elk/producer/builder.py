@@ -223,7 +223,7 @@ class DocumentBuilder:
         # From here on as prediction(), in its order: the id is drawn first.
         if prediction_id is None:
             ids = self.new_id  # IdGenerator.__call__, inlined
-            tail: Document = {"prediction_id": f"{ids.prefix}{next(ids.counter):x}"}
+            tail: Document = {"prediction_id": next(ids.pool, None) or ids.refill()}
         else:
             tail = {"prediction_id": self._prediction_id(prediction_id)}
         if type(latency_ms) is float and 0.0 <= latency_ms < _MAX_LATENCY_MS:
