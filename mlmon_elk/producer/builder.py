@@ -22,7 +22,7 @@ from mlmon_elk.producer import encoding
 from mlmon_elk.producer import values as v
 from mlmon_elk.producer.call import PredictionCall
 from mlmon_elk.producer.fast_typing import type_flat, type_flat_checked
-from mlmon_elk.producer.features import FEW_OUTPUTS, FeatureTyper, Typed
+from mlmon_elk.producer.features import FEW_OUTPUTS, FeatureTyper, Plan, Typed
 from mlmon_elk.producer.ids import IdGenerator
 from mlmon_elk.producer.labels import label_values
 from mlmon_elk.producer.names import raw_text
@@ -97,6 +97,10 @@ class DocumentBuilder:
         self._stamp_open: tuple[int, bytes] = (-1, b"")
         self._codec = encoding.dumps_bare
         self._line_head, self._event_close = self._line_templates()
+        self._last_plan: tuple[tuple[object, ...] | None, Plan] = (
+            None,
+            self._plan((), inputs=True),
+        )
 
     def _line_templates(self) -> tuple[bytes | None, dict[str, bytes]]:
         """The fixed bytes of a prediction line, each made by the encoder of the
@@ -182,7 +186,10 @@ class DocumentBuilder:
         if head is None or codec is None:
             return None
         keys = tuple(inputs)
-        plan = self._plans.get(keys) or self._plan(keys, inputs=True)
+        last_keys, plan = self._last_plan
+        if keys != last_keys:  # the same key set as last time: no hash, no cache lookup
+            plan = self._plans.get(keys) or self._plan(keys, inputs=True)
+            self._last_plan = (keys, plan)
         if plan.has_specials:
             return None
         # type_flat's first pass, inlined: a Python call here costs as much as typing
