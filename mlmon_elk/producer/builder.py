@@ -281,14 +281,14 @@ class DocumentBuilder:
             when = time.time() if created is None else created
         else:
             when = epoch_seconds(timestamp)
-        second, stamp_open = self._stamp_open
-        if second == int(when) and when >= 0.0:
-            stamp = stamp_open + MILLIS_BYTES[int((when - second) * 1000.0)]
+        second, stamp = self._stamp_open
+        if second == int(when) and when >= 0.0:  # joined below: one concatenation less
+            millis = MILLIS_BYTES[int((when - second) * 1000.0)]
         else:
             text = self._timestamp(when)
             second, prefix = self.format_timestamp.cached
             self._stamp_open = (second, _TIMESTAMP_OPEN + prefix.encode("ascii"))
-            stamp = _TIMESTAMP_OPEN + text.encode("ascii")
+            stamp, millis = _TIMESTAMP_OPEN + text.encode("ascii"), b""
         try:
             body = codec(tail)
         except (TypeError, ValueError, UnicodeError):  # e.g. a lone surrogate: repaired
@@ -298,7 +298,16 @@ class DocumentBuilder:
         if null or invalid:
             end = _null_and_invalid(null, invalid) + end
         return b"".join(
-            (stamp, head, duration, self._event_close[outcome], body[1:-1], plan.present_json, end)
+            (
+                stamp,
+                millis,
+                head,
+                duration,
+                self._event_close[outcome],
+                body[1:-1],
+                plan.present_json,
+                end,
+            )
         )
 
     # -- documents ---------------------------------------------------------------
