@@ -256,7 +256,9 @@ class DocumentBuilder:
             name_of = self._name_of
             for key, value in outputs.items():
                 name = name_of(key)
-                if not name or name in out_num or name in out_cat:
+                # Keys that are their own names are distinct names, as keys are; any other
+                # (a new key, or one that is not its name: two may share it) goes to the typer.
+                if name != key or name is None:
                     break
                 kind = type(value)
                 if kind is float and value - value == 0.0:
