@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import hashlib
 import hmac
 import json
@@ -643,3 +644,19 @@ def test_prediction_line_names_odd_keys_as_the_document_does(key: object) -> Non
         call = PredictionCall(inputs, outputs, 2.0, None, None, FIXED)
         line = lines.prediction_line(call)
         assert line == encode_line(documents.prediction(call))
+
+
+def test_prediction_line_of_str_enum_keys_equal_to_earlier_plain_keys() -> None:
+    """A ``StrEnum`` key equal to a plain key seen before shares its plan: still the
+    document's line (the encoder is given plain names)."""
+
+    class Key(enum.StrEnum):
+        AGE = "age"
+
+    lines, documents = builder(), builder()
+    documents.new_id = lines.new_id.__class__()
+    documents.new_id.prefix = lines.new_id.prefix
+    documents._next_id = documents.new_id.__call__
+    for inputs in ({"age": 1.5}, {Key.AGE: 2.5}, {"age": 3.5}):
+        call = PredictionCall(inputs, {Key.AGE: 0.5}, None, None, None, FIXED)
+        assert lines.prediction_line(call) == encode_line(documents.prediction(call))
