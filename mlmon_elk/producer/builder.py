@@ -21,8 +21,8 @@ from mlmon_elk.contract import ECS_VERSION, SCHEMA_VERSION, Dataset
 from mlmon_elk.producer import encoding
 from mlmon_elk.producer import values as v
 from mlmon_elk.producer.call import PredictionCall
-from mlmon_elk.producer.fast_typing import type_flat
-from mlmon_elk.producer.features import FeatureTyper, Typed
+from mlmon_elk.producer.fast_typing import type_flat, type_flat_checked
+from mlmon_elk.producer.features import FEW_OUTPUTS, FeatureTyper, Plan, Typed
 from mlmon_elk.producer.ids import IdGenerator
 from mlmon_elk.producer.labels import label_values
 from mlmon_elk.producer.names import raw_text
@@ -40,6 +40,8 @@ _MAX_LATENCY_MS = 1e12  # ~31 years: beyond this the nanosecond duration overflo
 _TIMESTAMP_OPEN: Final = b'{"@timestamp":"'
 _DURATION: Final = b',"duration":%d'
 _LINE_END: Final = b"}}\n"
+_MAX_CATEGORY_CHARS: Final = v.MAX_CATEGORY_CHARS
+_NAN: Final = float("nan")
 
 
 def error_type(exc: BaseException) -> str:
@@ -76,6 +78,7 @@ class DocumentBuilder:
         self._plan = self._typer.plan
         self.type_outputs = self._typer.type_outputs
         self.name = self._typer.name
+        self._name_of = self._typer.names.get  # the name cache is emptied, never replaced
         self._empty_as_null = settings.empty_as_null
         self._ecs = {"version": ECS_VERSION}
         self._data_stream = {
@@ -94,6 +97,10 @@ class DocumentBuilder:
         self._stamp_open: tuple[int, bytes] = (-1, b"")
         self._codec = encoding.dumps_bare
         self._line_head, self._event_close = self._line_templates()
+        self._last_plan: tuple[tuple[object, ...] | None, Plan] = (
+            None,
+            self._plan((), inputs=True),
+        )
 
     def _line_templates(self) -> tuple[bytes | None, dict[str, bytes]]:
         """The fixed bytes of a prediction line, each made by the encoder of the
@@ -179,34 +186,95 @@ class DocumentBuilder:
         if head is None or codec is None:
             return None
         keys = tuple(inputs)
-        plan = self._plans.get(keys) or self._plan(keys, inputs=True)
+        last_keys, plan = self._last_plan
+        if keys != last_keys:  # the same key set as last time: no hash, no cache lookup
+            plan = self._plans.get(keys) or self._plan(keys, inputs=True)
+            self._last_plan = (keys, plan)
         if plan.has_specials:
             return None
-        flat = type_flat(plan.names, inputs.values(), self._empty_as_null)
-        if flat is None:  # a mapping among the values: flattened by the builder
-            return None
-        num, cat, null, invalid = flat
+        # type_flat's first pass, inlined: a Python call here costs as much as typing
+        # one or two values (bench/handler.py, callgrind). fast_typing.type_flat stays
+        # the rule: the property tests hold this line to the document it types.
+        num: dict[str, float] = {}
+        cat: dict[str, Any] = {}
+        total = _NAN  # stays NaN when the pass gives up: then typed value by value
+        # The items as they are when the keys are the names (a pairing less per value).
+        pairs = inputs.items() if plan.keys_are_names else zip(plan.names, inputs.values())  # noqa: B905
+        for name, value in pairs:
+            kind = type(value)
+            if kind is float:
+                num[name] = value
+            elif kind is str:
+                if value and len(value) <= _MAX_CATEGORY_CHARS:
+                    cat[name] = value
+                else:
+                    break
+            elif kind is int:
+                try:
+                    num[name] = float(value)
+                except OverflowError:
+                    break
+            elif kind is bool:
+                cat[name] = "true" if value else "false"
+            else:
+                break
+        else:
+            total = sum(num.values())  # finite floats sum finite, unless it overflows
+        if total - total == 0.0:
+            null = invalid = None
+        else:
+            flat = type_flat_checked(plan.names, inputs.values(), self._empty_as_null)
+            if flat is None:  # a mapping among the values: flattened by the builder
+                return None
+            num, cat, null, invalid = flat
         # From here on as prediction(), in its order: the id is drawn first.
-        tail: Document = {
-            "prediction_id": self._next_id()
-            if prediction_id is None
-            else self._prediction_id(prediction_id)
-        }
+        if prediction_id is None:
+            ids = self.new_id  # IdGenerator.__call__, inlined
+            tail: Document = {"prediction_id": next(ids.pool, None) or ids.refill()}
+        else:
+            tail = {"prediction_id": self._prediction_id(prediction_id)}
         if type(latency_ms) is float and 0.0 <= latency_ms < _MAX_LATENCY_MS:
             latency: float | None = latency_ms
         else:
             latency = _latency(latency_ms)
-        if outcome not in OUTCOMES:
-            outcome = "success"
         if latency is not None:
             tail["latency_ms"] = latency
             duration = _DURATION % round(latency * 1e6)
         else:
             duration = b""
+        if outcome is None or outcome not in OUTCOMES:  # None first: no string compared
+            outcome = "success"
         if num:
             tail["inputs"] = {"num": num, "cat": cat} if cat else {"num": num}
         elif cat:
             tail["inputs"] = {"cat": cat}
+        if type(outputs) is dict and len(outputs) <= FEW_OUTPUTS:
+            # FeatureTyper.type_outputs' loop for a few plain outputs with known
+            # names, inlined for the same reason; anything else goes to it.
+            out_num: dict[str, float] = {}
+            out_cat: dict[str, str] = {}
+            name_of = self._name_of
+            for key, value in outputs.items():
+                name = name_of(key)
+                # Keys that are their own names are distinct names, as keys are; any other
+                # (a new key, or one that is not its name: two may share it) goes to the typer.
+                if name != key or name is None:
+                    break
+                kind = type(value)
+                if kind is float and value - value == 0.0:
+                    out_num[name] = value
+                elif kind is str and value and len(value) <= _MAX_CATEGORY_CHARS:
+                    out_cat[name] = value
+                else:
+                    break
+            else:
+                if out_num:
+                    tail["outputs"] = (
+                        {"num": out_num, "cat": out_cat} if out_cat else {"num": out_num}
+                    )
+                elif out_cat:
+                    tail["outputs"] = {"cat": out_cat}
+                outputs = None  # typed
         if outputs is not None:
             out = self.type_outputs(outputs)
             if out:
@@ -215,14 +283,14 @@ class DocumentBuilder:
             when = time.time() if created is None else created
         else:
             when = epoch_seconds(timestamp)
-        second, stamp_open = self._stamp_open
-        if second == int(when) and when >= 0.0:
-            stamp = stamp_open + MILLIS_BYTES[int((when - second) * 1000.0)]
+        second, stamp = self._stamp_open
+        if second == int(when) and when >= 0.0:  # joined below: one concatenation less
+            millis = MILLIS_BYTES[int((when - second) * 1000.0)]
         else:
             text = self._timestamp(when)
             second, prefix = self.format_timestamp.cached
             self._stamp_open = (second, _TIMESTAMP_OPEN + prefix.encode("ascii"))
-            stamp = _TIMESTAMP_OPEN + text.encode("ascii")
+            stamp, millis = _TIMESTAMP_OPEN + text.encode("ascii"), b""
         try:
             body = codec(tail)
         except (TypeError, ValueError, UnicodeError):  # e.g. a lone surrogate: repaired
@@ -232,7 +300,16 @@ class DocumentBuilder:
         if null or invalid:
             end = _null_and_invalid(null, invalid) + end
         return b"".join(
-            (stamp, head, duration, self._event_close[outcome], body[1:-1], plan.present_json, end)
+            (
+                stamp,
+                millis,
+                head,
+                duration,
+                self._event_close[outcome],
+                body[1:-1],
+                plan.present_json,
+                end,
+            )
         )
 
     # -- documents ---------------------------------------------------------------

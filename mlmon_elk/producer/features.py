@@ -31,6 +31,9 @@ from mlmon_elk.producer.tokens import tokenize
 DEFAULT_OUTPUT_NAME: Final = "prediction"
 """Name of the output when the model's output is a bare value rather than a mapping."""
 
+FEW_OUTPUTS: Final = 4
+"""Up to this many outputs are typed without a plan (the usual few)."""
+
 MAX_NESTING: Final = 4
 """_Nested mappings deeper than this are invalid features, not flattened further."""
 
@@ -60,6 +63,9 @@ class Plan:
     present_json: bytes
     """``,"present":`` and ``present`` as JSON, by the documents' encoder: the
     builder's line splices it instead of serialising the same names on every call."""
+    keys_are_names: bool
+    """Every key is a ``str`` equal to its name: the builder's line reads the
+    mapping's items as they are, without pairing names and values."""
 
 
 class _Nested(Exception):
@@ -120,7 +126,8 @@ class FeatureTyper:
     def __init__(self, settings: DocumentSettings) -> None:
         self.settings = settings
         self._empty_as_null = settings.empty_as_null
-        self._names: dict[object, str] = {}
+        self.names: dict[object, str] = {}
+        """Sanitised names of keys (read directly by the builder's hot path)."""
         self.plans: dict[tuple[object, ...], Plan] = {}
         """Plans of input key sets (read directly by the builder's hot path)."""
         self._output_plans: dict[tuple[object, ...], Plan] = {}
@@ -134,12 +141,12 @@ class FeatureTyper:
 
     def name(self, raw: object) -> str:
         """Sanitised feature name of a key (cached)."""
-        name = self._names.get(raw)
+        name = self.names.get(raw)
         if name is None:
             name = safe_name(raw)
-            if len(self._names) >= _NAME_CACHE_SIZE:
-                self._names.clear()
-            self._names[raw] = name
+            if len(self.names) >= _NAME_CACHE_SIZE:
+                self.names.clear()
+            self.names[raw] = name
         return name
 
     def plan(self, keys: tuple[object, ...], *, inputs: bool) -> Plan:
@@ -173,7 +180,12 @@ class FeatureTyper:
             if special is None or special.rule is None or special.rule.action != "drop"
         ]
         present_json = b',"present":' + encode_part(present)
-        return Plan(tuple(names), tuple(specials), present, any(specials), present_json)
+        keys_are_names = all(
+            type(raw) is str and raw == name for (raw, _), name in zip(keyed, names, strict=True)
+        )
+        return Plan(
+            tuple(names), tuple(specials), present, any(specials), present_json, keys_are_names
+        )
 
     # -- typing ------------------------------------------------------------------
 
@@ -328,10 +340,10 @@ class FeatureTyper:
             outputs = given
         else:
             outputs = {DEFAULT_OUTPUT_NAME: given}
-        if len(outputs) <= 4:  # the usual few outputs: skip the plan machinery
+        if len(outputs) <= FEW_OUTPUTS:  # the usual few outputs: skip the plan machinery
             num: dict[str, float] = {}
             cat: dict[str, str] = {}
-            name_of = self._names.get
+            name_of = self.names.get
             for key, value in outputs.items():
                 name = name_of(key) or self.name(key)
                 if name in num or name in cat:

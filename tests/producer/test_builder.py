@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import hashlib
 import hmac
 import json
@@ -564,7 +565,7 @@ def test_prediction_line_is_the_documents_line(
     declines (returns None) it changed nothing: the two builders stay in step."""
     lines, documents = builder(**options), builder(**options)
     documents.new_id = lines.new_id.__class__()
-    documents.new_id._prefix = lines.new_id._prefix
+    documents.new_id.prefix = lines.new_id.prefix
     documents._next_id = documents.new_id.__call__
     for call in calls * 2:  # the second time on cached templates
         args = tuple(call[name] for name in LINE_ARGUMENTS)
@@ -624,3 +625,38 @@ def test_prediction_line_leaves_the_unusual_to_the_builder(
     b = builder(text_inputs=("text",))
     assert b.prediction_line(PredictionCall(inputs, **call)) is None
     assert b.prediction(PredictionCall(inputs, **call))["mlmon"]["prediction_id"].endswith("-1")
+
+
+ODD_KEYS = (None, 1, 1.5, "", "a b", "a_b", "A.B", "x" * 300, "plain")
+
+
+@pytest.mark.parametrize("key", ODD_KEYS)
+def test_prediction_line_names_odd_keys_as_the_document_does(key: object) -> None:
+    """Keys that are not their own names (None, numbers, empty, unsafe, long, colliding),
+    as inputs and as outputs, first and again (cached): the line is the document's."""
+    lines, documents = builder(), builder()
+    documents.new_id = lines.new_id.__class__()
+    documents.new_id.prefix = lines.new_id.prefix
+    documents._next_id = documents.new_id.__call__
+    inputs = {key: 1.5, "a_b": "x", "n": 2}
+    outputs = {key: 0.25, "a_b": "yes"}
+    for _ in range(3):
+        call = PredictionCall(inputs, outputs, 2.0, None, None, FIXED)
+        line = lines.prediction_line(call)
+        assert line == encode_line(documents.prediction(call))
+
+
+def test_prediction_line_of_str_enum_keys_equal_to_earlier_plain_keys() -> None:
+    """A ``StrEnum`` key equal to a plain key seen before shares its plan: still the
+    document's line (the encoder is given plain names)."""
+
+    class Key(enum.StrEnum):
+        AGE = "age"
+
+    lines, documents = builder(), builder()
+    documents.new_id = lines.new_id.__class__()
+    documents.new_id.prefix = lines.new_id.prefix
+    documents._next_id = documents.new_id.__call__
+    for inputs in ({"age": 1.5}, {Key.AGE: 2.5}, {"age": 3.5}):
+        call = PredictionCall(inputs, {Key.AGE: 0.5}, None, None, None, FIXED)
+        assert lines.prediction_line(call) == encode_line(documents.prediction(call))
