@@ -72,9 +72,11 @@ def test_100k_records_through_an_outage(tmp_path: Path) -> None:
                     peer.start()
             assert process.wait(60) == 0
         expected = {f"id{i}" for i in range(count)}
-        assert peer.wait_for_ids(expected, timeout=60)
+        arrived = peer.wait_for_ids(expected, timeout=60)
         received = peer.prediction_ids()
     counters = last_json(lines)
+    missing = expected - set(received)
+    assert arrived, f"{len(missing)} ids never arrived (e.g. {sorted(missing)[:3]}); {counters}"
     assert counters["errors"] > 0, "the outage hit the run"
     assert counters["spooled"] > 0
     assert counters["dropped"] == 0
