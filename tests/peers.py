@@ -184,6 +184,11 @@ class JsonLinesPeer(_Peer):
         """Listen (on the same port as before, after a stop)."""
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # A crashed peer loses what its kernel acknowledged but it had not read: the
+        # handler's resend window (8 MiB) covers a default Linux receive buffer (at
+        # most 6 MiB), but this machine lets one grow to 32 MiB, which a peer slowed
+        # by a whole test suite fills. Cap it like a default host (Linux doubles it).
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         listener.bind((self.host, self.port))
         listener.listen(64)
         self.port = listener.getsockname()[1]
