@@ -211,6 +211,20 @@ def _polyline(
     return [line]
 
 
+def _legend_line(x0: float, y: float, length: float, colour: str, dash: str) -> str:
+    """A legend's sample of a line: ``length`` wide from ``x0``, at height ``y``."""
+    return _tag(
+        "line",
+        x1=x0,
+        y1=y,
+        x2=x0 + length,
+        y2=y,
+        stroke=colour,
+        stroke_width=1.5,
+        stroke_dasharray=dash,
+    )
+
+
 def _bare_svg(width: int, height: int, parts: list[str]) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"'
@@ -222,16 +236,7 @@ def _marks_legend(x_right: int, y: int) -> str:
     """The legend of :func:`timeline`, drawn with the very marks it explains."""
 
     def line(x0: float, colour: str, dash: str) -> str:
-        return _tag(
-            "line",
-            x1=x0,
-            y1=y - 3.0,
-            x2=x0 + 14,
-            y2=y - 3.0,
-            stroke=colour,
-            stroke_width=1.5,
-            stroke_dasharray=dash,
-        )
+        return _legend_line(x0, y - 3.0, 14, colour, dash)
 
     def dot(x0: float, colour: str) -> str:
         return _tag("circle", cx=x0 + 7, cy=y - 3.0, r=3.2, fill=colour)
@@ -504,32 +509,12 @@ def _performance_legend(x_right: int, y: int) -> str:
         if label == "labelled share":
             parts.append(_tag("rect", x=x0 + 2, y=y - 8, width=12, height=10, fill=SHARE_COLOUR))
         elif label == "baseline":
-            parts.append(
-                _tag(
-                    "line",
-                    x1=x0,
-                    y1=y - 3.0,
-                    x2=x0 + 16,
-                    y2=y - 3.0,
-                    stroke=BASELINE_COLOUR,
-                    stroke_width=1.5,
-                    stroke_dasharray="2 3",
-                )
-            )
+            parts.append(_legend_line(x0, y - 3.0, 16, BASELINE_COLOUR, "2 3"))
         else:
             colour = ESTIMATE_COLOUR if label == "estimated" else WINDOW_COLOUR
             dash = "5 3" if label == "estimated" else "none"
             parts.append(
-                _tag(
-                    "line",
-                    x1=x0,
-                    y1=y - 3.0,
-                    x2=x0 + 16,
-                    y2=y - 3.0,
-                    stroke=colour,
-                    stroke_width=1.5,
-                    stroke_dasharray=dash,
-                )
+                _legend_line(x0, y - 3.0, 16, colour, dash)
                 + _performance_dot(x0 + 8, y - 3.0, colour, hollow=label == "estimated")
             )
         parts.append(_text(label, x=x0 + 20, y=y + 1, **_FONT))
