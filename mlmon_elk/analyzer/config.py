@@ -26,7 +26,7 @@ from mlmon_elk.checks.settings import CheckSettings
 from mlmon_elk.contract import DEFAULT_NAMESPACE, validate_namespace
 from mlmon_elk.engine.client import DEFAULT_MAX_BUCKETS, DISTRIBUTIONS, EsConnection
 from mlmon_elk.errors import ConfigError
-from mlmon_elk.profile.defaults import EXAMPLES
+from mlmon_elk.profile.defaults import DEFAULT_SAMPLE_ROWS, EXAMPLES
 from mlmon_elk.retry import Retry
 from mlmon_elk.sinks.unsent import DEFAULT_NAME as UNSENT_RUNS
 from mlmon_elk.sources.files import DEFAULT_CHUNK_ROWS
@@ -43,6 +43,9 @@ class ElasticsearchConfig:
     """The cluster's ``search.max_buckets``; larger plans are split into ``_msearch``."""
     max_versions: int = 10
     """Most model versions counted per window on the default baseline."""
+    sample_rows: int = DEFAULT_SAMPLE_ROWS
+    """Above this many predictions of a version in a window, its features are
+    counted on a random sample of about this many; 0 counts every one."""
     retry: Retry = field(default_factory=Retry)
     unsent_runs: Path | None = None
     """Where run summaries that could not be written wait for the next run
@@ -209,6 +212,7 @@ def _elasticsearch(r: _Node, base: Path, path: Path | None) -> ElasticsearchConf
         "distribution",
         "max_buckets",
         "max_versions",
+        "sample_rows",
         "retry",
         "unsent_runs",
     )
@@ -246,6 +250,7 @@ def _elasticsearch(r: _Node, base: Path, path: Path | None) -> ElasticsearchConf
         connection=connection,
         max_buckets=r.get("max_buckets", DEFAULT_MAX_BUCKETS, _integer(minimum=100)),
         max_versions=r.get("max_versions", 10, _integer(minimum=1)),
+        sample_rows=r.get("sample_rows", DEFAULT_SAMPLE_ROWS, _integer(minimum=0)),
         retry=retry,
         unsent_runs=_resolve(base, unsent)
         if unsent

@@ -24,7 +24,14 @@ from mlmon_elk.errors import DataError, SourceError
 from mlmon_elk.profile.baseline import ModelBaselines
 from mlmon_elk.profile.counting.operational import DEFAULT_PERCENTS
 from mlmon_elk.profile.defaults import EXAMPLES
-from mlmon_elk.profile.engine_plan import PlanOptions, QueryPlan, build_plan, parse_responses
+from mlmon_elk.profile.engine_plan import (
+    PlanOptions,
+    QueryPlan,
+    build_plan,
+    count_body,
+    parse_counts,
+    parse_responses,
+)
 from mlmon_elk.profile.lines import LineSchema
 from mlmon_elk.profile.records import WindowCounter
 from mlmon_elk.profile.window import ModelWindow
@@ -137,9 +144,18 @@ class ElasticsearchSource:
         Raises:
             SourceError: Elasticsearch stayed unreachable or refused the query.
         """
-        plan = self.query_plan(model, window, history=history, percents=percents)
         what = f"counting {model.model} in {window}"
         requests = 0
+        options = replace(self.options, history=history, percents=tuple(percents))
+        counts = None
+        if options.sample_rows:
+            # A cheap first search says whether a version is large enough to sample.
+            response, tries = self._searches.search(
+                self.index, count_body(model, window, options), what
+            )
+            requests += tries
+            counts = parse_counts(response)
+        plan = build_plan(model, window, self.index, options, counts)
         # A cluster with a lower search.max_buckets than configured says so in
         # its error; re-plan with its limit instead of failing the run.
         for _ in range(3):
@@ -153,13 +169,17 @@ class ElasticsearchSource:
                     "%s: the cluster allows fewer buckets; splitting under %d", what, smaller
                 )
                 plan = build_plan(
-                    model, window, self.index, replace(plan.options, max_buckets=max(smaller, 1))
+                    model,
+                    window,
+                    self.index,
+                    replace(plan.options, max_buckets=max(smaller, 1)),
+                    counts,
                 )
                 continue
             requests += tries
             parsed = parse_responses(plan, responses)
             notes = parsed.notes
-            if len(plan.bodies) > 1:
+            if len(plan.bodies) > 1 and not plan.sampled:
                 notes = (*notes, f"{model.model}: split into {len(plan.bodies)} searches")
             return FetchResult(parsed.window, notes, requests)
         msg = f"{what}: the cluster keeps refusing the number of buckets; lower max_buckets"

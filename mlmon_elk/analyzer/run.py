@@ -124,6 +124,7 @@ class Analyzer:
             options = PlanOptions(
                 max_buckets=es.max_buckets,
                 max_versions=es.max_versions,
+                sample_rows=es.sample_rows,
                 examples=config.analysis.examples,
                 new_features=config.analysis.new_features,
             )

@@ -30,6 +30,9 @@ class CheckResult:
     """Raw (uncorrected) p-value where a test applies."""
     count: int = 0
     """Rows of the window the check looked at (``mlmon.window.count``)."""
+    sample_rate: float | None = None
+    """Set when those rows were a random sample of the window's predictions, with
+    the probability each was kept (``mlmon.window.sample_rate``)."""
     expected: float | None = None
     observed: float | None = None
     feature: str | None = None

@@ -24,7 +24,7 @@ from mlmon_elk.checks.settings import CheckSettings
 from mlmon_elk.contract import Check, Kind, Role, Status
 from mlmon_elk.errors import MlmonError
 from mlmon_elk.profile.baseline import Baseline, FeatureProfile
-from mlmon_elk.profile.window import FeatureCounts, WindowProfile
+from mlmon_elk.profile.window import FeatureCounts, Sample, WindowProfile
 
 
 @dataclass(slots=True)
@@ -66,6 +66,8 @@ def check_run(jobs: Sequence[ModelJob]) -> list[WindowResult]:
             i if isinstance(i, CheckResult) else decide(i, adjusted.get(id(i)), p.job.settings)
             for i in p.items
         )
+        if p.profile is not None and p.profile.sample is not None:
+            checks = tuple(_sampled(r, p.profile.sample, p.profile.count) for r in checks)
         window = p.job.window
         results.append(
             WindowResult(
@@ -112,6 +114,20 @@ def performance_run(jobs: Sequence[ModelJob]) -> list[WindowResult]:
         )
         for p in pending
     ]
+
+
+# Checks that read the window's operational counts or its outcomes: exact even
+# when the engine counted the features on a sample.
+_EXACT = frozenset({Check.LATENCY, Check.ERROR_RATE, Check.PERFORMANCE})
+
+
+def _sampled(result: CheckResult, sample: Sample, predictions: int) -> CheckResult:
+    """``result`` saying that it tested a random sample of the window."""
+    if result.check in _EXACT:
+        return result
+    said = f"a random sample of {sample.rows:,} of {predictions:,} predictions"
+    summary = f"{result.summary}; {said}" if result.summary else said
+    return replace(result, sample_rate=sample.rate, summary=summary)
 
 
 def _version_findings(
@@ -162,9 +178,9 @@ def _feature_checks(
     settings: CheckSettings,
 ) -> list[tuple[Check, Callable[[], Finding]]]:
     """The checks that apply to one feature, by role and kind."""
-    requests = window.count
+    requests = window.feature_rows
     if feature.role is Role.OUTPUT:
-        requests -= window.failures  # failed predictions have no outputs
+        requests -= window.feature_failures  # failed predictions have no outputs
         # A model returns every output: a successful prediction without a value
         # for one (NaN, None — the handler logs neither) is a missing output,
         # not a vanished feature, whichever source counted it.

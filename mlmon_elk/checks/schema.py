@@ -48,7 +48,7 @@ def new_feature(baseline: Baseline, window: WindowProfile, settings: CheckSettin
     Never ``critical``: the model cannot be using an input it was not trained
     on, so this is an interface change to look at, not an outage.
     """
-    n = window.count
+    n = window.feature_rows
     base = Finding(Check.NEW_FEATURE, "new_feature_share", n)
     if n < settings.min_rows:
         return replace(base, insufficient=too_few(n, settings.min_rows, "requests"))

@@ -11,3 +11,8 @@ MIN_EXPECTED_COUNT = 5
 """Top categories expected fewer than this many times in a window are pooled
 into "other" (χ² validity; stops rare ids from dominating PSI). The checks'
 ``min_expected_count`` and the calibration's must match: both default to this."""
+
+DEFAULT_SAMPLE_ROWS = 50_000
+"""Predictions of one version above which the engine counts a window's features on a
+random sample of about this many: large enough that a check still sees a 0.1-point
+rate change or a 0.05 σ shift, small enough that a window's cost stops growing."""

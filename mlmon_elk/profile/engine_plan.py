@@ -25,6 +25,13 @@ and DataFrames, so every path counts alike::
                                                                       categorical
           <role>:<feature>:oov, :tokens, :docs                        text
 
+A version with more than ``sample_rows`` predictions (known from
+:func:`count_body`, sent first) changes the layout: one body counts every
+version's operational aggregations exactly (and ``history``), then each version's
+features go in a body of their own (``include`` that version), the large ones
+under a seeded random score with ``min_score`` — a uniform sample whose size and
+failures the profile keeps (:class:`~mlmon_elk.profile.window.Sample`).
+
 Unmapped fields are harmless: ``range``, ``terms``, ``filter`` on ``exists``
 and ``value_count`` all count zero on them (unlike ``missing``, which would
 count every document); presence and nulls come from ``mlmon.present`` and
@@ -34,7 +41,7 @@ count every document); presence and nulls come from ``mlmon.present`` and
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -52,9 +59,12 @@ from mlmon_elk.profile.counting import (
 )
 from mlmon_elk.profile.counting.aggregation import Agg, Body
 from mlmon_elk.profile.counting.operational import DEFAULT_PERCENTS
-from mlmon_elk.profile.defaults import EXAMPLES
-from mlmon_elk.profile.window import FeatureCounts, ModelWindow, WindowProfile
+from mlmon_elk.profile.defaults import DEFAULT_SAMPLE_ROWS, EXAMPLES
+from mlmon_elk.profile.window import FeatureCounts, ModelWindow, Sample, WindowProfile
 from mlmon_elk.windows import Window, format_time
+
+SAMPLE_SEED = 20_261_207
+"""Fixed, so counting the same window again keeps the same predictions."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +84,16 @@ class PlanOptions:
     """Input names beyond the baseline's that are counted (``new_feature``)."""
     percents: tuple[float, ...] = DEFAULT_PERCENTS
     """Latency percentiles fetched."""
+    sample_rows: int = DEFAULT_SAMPLE_ROWS
+    """Above this many predictions of one version in the window, its features are
+    counted on a uniform random sample of about this many; 0 counts every one."""
 
     def __post_init__(self) -> None:
         if self.max_buckets < 1 or self.max_versions < 1 or self.examples < 0:
             msg = "max_buckets and max_versions must be positive, examples not negative"
+            raise ValueError(msg)
+        if self.sample_rows < 0:
+            msg = "sample_rows must not be negative (0 counts every prediction)"
             raise ValueError(msg)
 
 
@@ -107,15 +123,64 @@ class QueryPlan:
     buckets: int
     """Buckets the whole plan may create (before any split)."""
     options: PlanOptions = field(default_factory=PlanOptions)
+    rates: tuple[float | None, ...] = ()
+    """Per body: ``None`` for a body counting whole versions; for a body of one
+    version's features alone, the share of its predictions it counts (1: all)."""
+
+    def __post_init__(self) -> None:
+        if not self.rates:
+            object.__setattr__(self, "rates", (None,) * len(self.bodies))
+
+    @property
+    def sampled(self) -> bool:
+        return any(rate is not None and rate < 1 for rate in self.rates)
 
 
 # ------------------------------------------------------------------------ build
 
 
+def count_body(model: ModelBaselines, window: Window, options: PlanOptions | None = None) -> Body:
+    """A cheap search for the window's predictions per version, split as the plan splits them.
+
+    Its answer (:func:`parse_counts`) tells :func:`build_plan` which versions
+    hold more than ``sample_rows`` predictions.
+    """
+    groups = _version_groups(model, options or PlanOptions())
+    return _body(model.model, window, [(group, []) for group in groups], history=0)
+
+
+def parse_counts(response: Mapping[str, Any]) -> dict[str, int]:
+    """Version → predictions in the window, from the answer to :func:`count_body`.
+
+    Raises:
+        SourceError: the response is partial.
+    """
+    if problem := response_problem(response):
+        raise SourceError(problem)
+    window_aggs = (response.get("aggregations") or {}).get("window") or {}
+    return {
+        str(bucket["key"]): int(bucket["doc_count"])
+        for split in window_aggs.values()
+        if isinstance(split, Mapping)
+        for bucket in split.get("buckets", [])
+    }
+
+
 def build_plan(
-    model: ModelBaselines, window: Window, index: str, options: PlanOptions | None = None
+    model: ModelBaselines,
+    window: Window,
+    index: str,
+    options: PlanOptions | None = None,
+    counts: Mapping[str, int] | None = None,
 ) -> QueryPlan:
     """The query plan counting ``model``'s predictions in ``window`` in ``index``.
+
+    Given the window's ``counts`` per version (:func:`parse_counts`) and a
+    version above ``sample_rows``, the plan counts operational figures exactly
+    in one body and each version's features in a body of its own, on a uniform
+    random sample for the large ones (the engine keeps a document when its
+    seeded random score, a hash of its ``_seq_no``, clears ``1 − rate``): the
+    engine's work on a window then stops growing with its size.
 
     Raises:
         SourceError: one feature alone needs more buckets than ``max_buckets``.
@@ -130,12 +195,51 @@ def build_plan(
         + version_buckets
         + sum(g.size * sum(a.buckets for a in aggs) for g, aggs in per_group)
     )
-    parts = _split(per_group, budget=options.max_buckets - history_buckets - version_buckets)
+    budget = options.max_buckets - history_buckets - version_buckets
+    large = options.sample_rows and any(n > options.sample_rows for n in (counts or {}).values())
+    if counts and large:
+        bodies, rates = _sampled_bodies(model.model, window, groups, counts, options, budget=budget)
+        return QueryPlan(model.model, window, index, groups, bodies, total, options, rates)
+    parts = _split(per_group, budget)
     bodies = tuple(
         _body(model.model, window, part, history=options.history if i == 0 else 0)
         for i, part in enumerate(parts)
     )
     return QueryPlan(model.model, window, index, groups, bodies, total, options)
+
+
+def _sampled_bodies(
+    model: str,
+    window: Window,
+    groups: tuple[VersionGroup, ...],
+    counts: Mapping[str, int],
+    options: PlanOptions,
+    *,
+    budget: int,
+) -> tuple[tuple[Body, ...], tuple[float | None, ...]]:
+    """Operational counts of every version, exact; then each version's features alone."""
+    operational_aggs = operational.aggregations(options.percents)
+    parts = _split([(group, operational_aggs) for group in groups], budget)
+    bodies = [
+        _body(model, window, part, history=options.history if i == 0 else 0)
+        for i, part in enumerate(parts)
+    ]
+    rates: list[float | None] = [None] * len(bodies)
+    for version, n in sorted(counts.items()):
+        group = _group_of(groups, version)
+        rate = min(1.0, options.sample_rows / n) if n else 1.0
+        alone = VersionGroup(group.name, group.baseline, include=(version,), size=1)
+        # The failures among the counted predictions: failed ones carry no outputs.
+        aggs = [operational.failures_aggregation(), *_feature_group_aggs(group.baseline, options)]
+        for part in _split([(alone, aggs)], options.max_buckets - 1):
+            bodies.append(_body(model, window, part, history=0, rate=rate))
+            rates.append(rate)
+    return tuple(bodies), tuple(rates)
+
+
+def _group_of(groups: tuple[VersionGroup, ...], version: str) -> VersionGroup:
+    """The group whose ``terms`` aggregation counts ``version`` (the catch-all otherwise)."""
+    return next((g for g in groups if version in g.include), groups[0])
 
 
 def _version_groups(model: ModelBaselines, options: PlanOptions) -> tuple[VersionGroup, ...]:
@@ -150,12 +254,16 @@ def _version_groups(model: ModelBaselines, options: PlanOptions) -> tuple[Versio
 
 def _group_aggs(group: VersionGroup, options: PlanOptions) -> list[Agg]:
     """Every aggregation under one version bucket of ``group``, operational ones first."""
-    baseline = group.baseline
-    inputs = sorted(f.name for f in baseline.inputs)
-    aggs = [
+    return [
         *operational.aggregations(options.percents),
-        *presence.name_aggregations(inputs, options.new_features),
+        *_feature_group_aggs(group.baseline, options),
     ]
+
+
+def _feature_group_aggs(baseline: Baseline, options: PlanOptions) -> list[Agg]:
+    """The presence of input names and every feature's counts."""
+    inputs = sorted(f.name for f in baseline.inputs)
+    aggs = presence.name_aggregations(inputs, options.new_features)
     for feature in baseline.features:
         aggs.extend(_feature_aggs(feature, options.examples))
     return aggs
@@ -210,7 +318,7 @@ def _part_of(per_group: _Part, chosen: dict[str, list[Agg]]) -> _Part:
     return [(group, chosen.get(group.name, [])) for group, _ in per_group]
 
 
-def _body(model: str, window: Window, part: _Part, *, history: int) -> Body:
+def _body(model: str, window: Window, part: _Part, *, history: int, rate: float = 1.0) -> Body:
     start = window.start - window.length * history
     query: Body = {
         "bool": {
@@ -237,6 +345,15 @@ def _body(model: str, window: Window, part: _Part, *, history: int) -> Body:
     }
     if history:
         body["aggs"][operational.HISTORY] = operational.history_aggregation(window, history)
+    if rate < 1:
+        body["query"] = {
+            "function_score": {
+                "query": query,
+                "functions": [{"random_score": {"seed": SAMPLE_SEED, "field": "_seq_no"}}],
+                "boost_mode": "replace",
+            }
+        }
+        body["min_score"] = 1 - rate
     return body
 
 
@@ -264,6 +381,9 @@ class ParsedWindow:
     """Limits that were hit (e.g. more versions than ``max_versions``)."""
 
 
+_SAMPLE_OWN = frozenset({"key", "doc_count", operational.FAILURES})
+
+
 def parse_responses(plan: QueryPlan, responses: Sequence[Mapping[str, Any]]) -> ParsedWindow:
     """Merge the responses to ``plan``'s requests into the model's window profile.
 
@@ -278,13 +398,25 @@ def parse_responses(plan: QueryPlan, responses: Sequence[Mapping[str, Any]]) -> 
             raise SourceError(problem)
     notes: list[str] = []
     merged: dict[str, tuple[VersionGroup, dict[str, Any]]] = {}
-    for i, response in enumerate(responses):
+    features: dict[str, dict[str, Any]] = {}
+    samples: dict[str, Sample] = {}
+    for i, (response, rate) in enumerate(zip(responses, plan.rates, strict=True)):
         window_aggs = (response.get("aggregations") or {}).get("window") or {}
         for group in plan.groups:
             split = window_aggs.get(group.name) or {}
             for bucket in split.get("buckets", []):
-                entry = merged.setdefault(str(bucket["key"]), (group, {}))
-                entry[1].update(bucket)
+                version = str(bucket["key"])
+                if rate is None:
+                    merged.setdefault(version, (group, {}))[1].update(bucket)
+                    continue
+                # A body of one version's features: its own count and failures
+                # are the sample's, never the window's.
+                rows, failed = int(bucket["doc_count"]), operational.parse_failures(bucket)
+                features.setdefault(version, {}).update(
+                    (k, v) for k, v in bucket.items() if k not in _SAMPLE_OWN
+                )
+                if rate < 1:
+                    samples[version] = Sample(rate, rows, failed)
             if i == 0 and split.get("sum_other_doc_count"):
                 notes.append(
                     f"{split['sum_other_doc_count']} predictions of versions beyond the"
@@ -293,8 +425,16 @@ def parse_responses(plan: QueryPlan, responses: Sequence[Mapping[str, Any]]) -> 
     versions: dict[str, WindowProfile] = {}
     for version in sorted(merged):
         group, aggs = merged[version]
-        profile, profile_notes = _profile(plan, group.baseline, version, aggs)
-        versions[version] = profile
+        sample = samples.get(version)
+        if plan.sampled and version not in features:
+            # Predictions of a version that appeared after the window was
+            # counted: its features were not counted, so none can be checked.
+            sample = Sample(0.0, 0)
+            notes.append(f"{plan.model} {version}: arrived after the count; features not checked")
+        profile, profile_notes = _profile(
+            plan, group.baseline, version, {**aggs, **features.get(version, {})}
+        )
+        versions[version] = replace(profile, sample=sample)
         notes.extend(profile_notes)
     return ParsedWindow(
         ModelWindow(

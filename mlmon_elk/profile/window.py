@@ -101,6 +101,23 @@ class LatencyStats:
 
 
 @dataclass(frozen=True, slots=True)
+class Sample:
+    """The random share of a window's predictions its feature counts were made on.
+
+    A large window on the engine is counted exactly for its operational figures
+    (traffic, failures, latency) and on a uniform random sample for its features:
+    the checks then test the sample, with its own size as their ``n``.
+    """
+
+    rate: float
+    """The probability with which each prediction was kept."""
+    rows: int
+    """Predictions in the sample."""
+    failures: int = 0
+    """Failed predictions among them (they carry no outputs)."""
+
+
+@dataclass(frozen=True, slots=True)
 class WindowProfile:
     """Counts of one model version's predictions in ``[start, end)``."""
 
@@ -118,9 +135,22 @@ class WindowProfile:
     present_names: Mapping[str, int] = field(default_factory=dict)
     """Every input name in ``mlmon.present`` with its document count, including
     names the baseline does not know (``new_feature``)."""
+    sample: Sample | None = None
+    """Set when ``features`` and ``present_names`` count a random sample of the
+    window rather than every prediction."""
 
     def feature(self, role: Role, name: str) -> FeatureCounts | None:
         return self.features.get((role, name))
+
+    @property
+    def feature_rows(self) -> int:
+        """Predictions the feature counts were made on."""
+        return self.sample.rows if self.sample is not None else self.count
+
+    @property
+    def feature_failures(self) -> int:
+        """Failed predictions among :attr:`feature_rows`."""
+        return self.sample.failures if self.sample is not None else self.failures
 
 
 @dataclass(frozen=True, slots=True)

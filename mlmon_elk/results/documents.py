@@ -180,6 +180,8 @@ def _result_fields(window: WindowResult, result: CheckResult, key: AlertKey) -> 
         "status": str(result.status),
         "window": {"count": result.count},
     }
+    if result.sample_rate is not None:
+        fields["window"]["sample_rate"] = result.sample_rate
     if window.version is not None:
         fields["model"]["version"] = window.version
     if result.feature is not None:

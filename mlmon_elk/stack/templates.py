@@ -265,7 +265,7 @@ def result_mappings(*, data_streams: bool = True, engine: Engine = "elasticsearc
             "transition": _KEYWORD,
             "clear_windows": _LONG,
             "key": _KEYWORD,
-            "window": {"properties": {"count": _LONG}},
+            "window": {"properties": {"count": _LONG, "sample_rate": _DOUBLE}},
             "expected": _DOUBLE,
             "observed": _DOUBLE,
             # A performance result's realized metrics, whichever one it is about.

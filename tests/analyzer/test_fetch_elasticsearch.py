@@ -41,7 +41,7 @@ def test_no_stream_yet_is_an_empty_window(es: EsTarget) -> None:
     fetched = ElasticsearchSource(es.client, es.namespace).fetch(CREDIT, WINDOW, history=2)
     assert fetched.window.versions == {}
     assert fetched.window.history == (0, 0)
-    assert fetched.requests == 1
+    assert fetched.requests == 2  # the count per version, then the plan
 
 
 def test_never_mapped_features_count_zero_not_every_document(es: EsTarget) -> None:
@@ -110,7 +110,7 @@ def test_a_cluster_back_within_the_retries_answers_the_fetch(es: EsTarget) -> No
         proxy.stop()
         client.close()
     assert fetched.window.versions["1.0"].count == 20
-    assert fetched.requests == 2
+    assert fetched.requests == 3  # the count's refused try and its retry, then the plan
 
 
 def test_a_lower_cluster_bucket_limit_is_met_by_splitting(
@@ -139,7 +139,7 @@ def test_a_lower_cluster_bucket_limit_is_met_by_splitting(
         es.client.cluster.put_settings(transient={"search.max_buckets": None})
     assert "max_buckets" not in str(es.client.cluster.get_settings()["transient"])
     assert "the cluster allows fewer buckets; splitting under 20" in caplog.text
-    assert fetched.requests == 2  # the refused search, then the split _msearch
+    assert fetched.requests == 3  # the count, the refused search, then the split _msearch
     assert any("split into" in note for note in fetched.notes)
     assert fetched.window == expected.window
 
@@ -212,3 +212,44 @@ def test_a_server_that_never_answers_times_out_and_fails_clearly() -> None:
         client.close()
         silent.close()
     assert len(waits) == 1
+
+
+def test_a_large_version_is_counted_exactly_for_operations_and_on_a_sample_for_features(
+    es: EsTarget,
+) -> None:
+    """3,000 predictions over a 600-row limit: traffic and failures exact; features on a
+    seeded random fifth of them, the same fifth every time the window is counted."""
+    docs = [
+        prediction(
+            START + timedelta(milliseconds=150 * i),
+            inputs={"age": 20 + i % 50, "marital": "single", "note": "late payment"},
+            outputs={"score": 0.4},
+            failure=i % 10 == 0,
+            prediction_id=f"p{i}",
+        )
+        for i in range(3_000)
+    ]
+    index_documents(es.client, stream_name(Dataset.PREDICTION, es.namespace), docs)
+    source = ElasticsearchSource(es.client, es.namespace, options=PlanOptions(sample_rows=600))
+    fetched = source.fetch(CREDIT, WINDOW)
+    assert fetched.requests == 2  # the count, then one _msearch
+    profile = fetched.window.versions["1.0"]
+    assert (profile.count, profile.failures) == (3_000, 300)
+    assert profile.sample is not None
+    assert profile.sample.rate == 0.2
+    # Binomial(3,000, 0.2): mean 600, sd 22; the failures are a tenth of it.
+    assert 490 < profile.sample.rows < 710
+    assert 0.05 < profile.sample.failures / profile.sample.rows < 0.15
+    age = profile.feature(Role.INPUT, "age")
+    assert age is not None
+    assert age.present == profile.sample.rows
+    assert age.numeric is not None
+    assert age.numeric.count == profile.sample.rows
+    assert profile.present_names["age"] == profile.sample.rows
+    assert source.fetch(CREDIT, WINDOW).window == fetched.window
+
+    exact = ElasticsearchSource(es.client, es.namespace, options=PlanOptions(sample_rows=0))
+    whole = exact.fetch(CREDIT, WINDOW)
+    assert whole.requests == 1  # sampling off: no count first
+    assert whole.window.versions["1.0"].sample is None
+    assert whole.window.versions["1.0"].feature_rows == 3_000

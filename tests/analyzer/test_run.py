@@ -195,12 +195,15 @@ def test_elasticsearch_unreachable_mid_run_is_recorded_then_recovered(
         scenario.documents(0) + scenario.documents(1, injected=True),
     )
     proxy = TcpProxy(es.url).start()
-    outage_after_search = {"armed": False}
+    # Searches left before the outage: the count per version, then the plan.
+    outage_after_search = {"armed": False, "left": 2}
 
     def after(method: str, path: str) -> None:
         endpoint = path.split("?", maxsplit=1)[0]
         if outage_after_search["armed"] and endpoint.endswith(("_search", "_msearch")):
-            proxy.stop()
+            outage_after_search["left"] -= 1
+            if not outage_after_search["left"]:
+                proxy.stop()
 
     client = connect_via(es, proxy.url, after=after)
     data = config_data(
@@ -394,3 +397,53 @@ def test_two_analyzer_processes_on_one_window_write_every_document_once(
                 existing += int(line.split(" already there")[0].rsplit(" ", 1)[1])
     assert written == checks + alerts
     assert existing == checks + alerts
+
+
+def test_a_sampled_window_raises_exactly_the_injected_alerts_and_says_it_sampled(
+    es: EsTarget, baseline: tuple[Baseline, Path], tmp_path: Path
+) -> None:
+    """With sample_rows under the window's 1,000 predictions the engine counts the
+    features of about half of them: the clean window stays quiet, the faulty one
+    raises exactly the injected alerts, and every feature result says it tested a
+    random sample — in its message and in ``mlmon.window.sample_rate`` — while
+    traffic, errors and latency stay counted on every prediction."""
+    index_documents(
+        es.client,
+        stream_name(Dataset.PREDICTION, es.namespace),
+        scenario.documents(0) + scenario.documents(1, injected=True),
+    )
+    source = {
+        "elasticsearch": {"hosts": [es.url], "sample_rows": 500},
+        "namespace": es.namespace,
+    }
+    config = config_from_dict(config_data(baseline[1], **source), base=tmp_path)
+    analyzer = Analyzer.from_config(config, client=es.client)
+
+    clean = analyzer.run(window(0))
+    assert clean.summary.ok, clean.summary.errors
+    assert alerting(clean) == set()
+    faulty = analyzer.run(window(1))
+    assert alerting(faulty) == scenario.INJECTED
+
+    (version,) = [w for w in faulty.results if w.version is not None]
+    assert version.count == scenario.WINDOW_ROWS
+    by_check = {(r.check, r.feature): r for r in version.results}
+    vanished = by_check[Check.FEATURE_VANISHED, "income"]
+    assert vanished.sample_rate == 0.5
+    assert 400 < vanished.count < 600
+    assert f"of {scenario.WINDOW_ROWS:,} predictions" in vanished.summary
+    assert by_check[Check.ERROR_RATE, None].sample_rate is None
+    assert by_check[Check.ERROR_RATE, None].count == scenario.WINDOW_ROWS
+
+    index = stream_name(Dataset.CHECK, es.namespace)
+    es.client.indices.refresh(index=index)
+    found = es.client.search(
+        index=index,
+        query={"range": {"mlmon.window.sample_rate": {"gt": 0}}},
+        size=0,
+        track_total_hits=True,
+    )
+    sampled_results = sum(
+        r.sample_rate is not None for o in (clean, faulty) for w in o.results for r in w.results
+    )
+    assert found["hits"]["total"]["value"] == sampled_results > 0

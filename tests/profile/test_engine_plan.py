@@ -11,8 +11,15 @@ from mlmon_elk.contract import Kind, Role
 from mlmon_elk.engine.retries import response_problem
 from mlmon_elk.errors import SourceError
 from mlmon_elk.profile.baseline import ModelBaselines
-from mlmon_elk.profile.engine_plan import PlanOptions, build_plan, parse_responses
-from mlmon_elk.profile.window import CategoricalCounts, NumericCounts, TextCounts
+from mlmon_elk.profile.engine_plan import (
+    SAMPLE_SEED,
+    PlanOptions,
+    build_plan,
+    count_body,
+    parse_counts,
+    parse_responses,
+)
+from mlmon_elk.profile.window import CategoricalCounts, NumericCounts, Sample, TextCounts
 from mlmon_elk.windows import Window
 from tests.factories import baseline, categorical, numeric, text
 
@@ -332,3 +339,148 @@ def test_versions_beyond_max_versions_are_reported() -> None:
         "12 predictions of versions beyond the 1 most frequent were not counted"
         " (elasticsearch.max_versions)",
     )
+
+
+# ------------------------------------------------------------------- sampling
+
+
+def test_the_count_search_splits_versions_as_the_plan_does() -> None:
+    """The first, cheap search: the same filters and version groups, no other aggregation."""
+    own = baseline("m", "2", [numeric("age", (50.0,))])
+    model = ModelBaselines("m", {**tiny().by_version, "2": own}, default_version="1")
+    body = count_body(model, WINDOW)
+    plan_body = build_plan(model, WINDOW, INDEX).bodies[0]
+    assert body["query"] == plan_body["query"]
+    groups = body["aggs"]["window"]["aggs"]
+    assert {name: g["terms"] for name, g in groups.items()} == {
+        name: g["terms"] for name, g in plan_body["aggs"]["window"]["aggs"].items()
+    }
+    assert all(g["aggs"] == {} for g in groups.values())
+    response = _shards_ok(
+        window={
+            "g0": {"buckets": [{"key": "1", "doc_count": 900}, {"key": "0", "doc_count": 5}]},
+            "g1": {"buckets": [{"key": "2", "doc_count": 40}]},
+        }
+    )
+    assert parse_counts(response) == {"1": 900, "0": 5, "2": 40}
+
+
+def _shards_ok(**aggregations: Any) -> dict[str, Any]:
+    return {"_shards": {"total": 1, "failed": 0}, "aggregations": aggregations}
+
+
+def test_windows_under_sample_rows_keep_the_single_exact_search() -> None:
+    """Counts at or under the limit change nothing: one body counting everything."""
+    options = PlanOptions(sample_rows=1_000)
+    plain = build_plan(tiny(), WINDOW, INDEX, options)
+    counted = build_plan(tiny(), WINDOW, INDEX, options, counts={"1": 1_000, "0": 3})
+    assert counted.bodies == plain.bodies
+    assert counted.rates == (None,)
+    assert not counted.sampled
+    off = build_plan(tiny(), WINDOW, INDEX, PlanOptions(sample_rows=0), counts={"1": 10**9})
+    assert off.bodies == plain.bodies
+
+
+def test_a_large_version_counts_operations_exactly_and_features_on_a_sample() -> None:
+    """Body 0 counts every prediction's operational figures; then one body per version
+    counts its features, the large one through a seeded random score that keeps
+    a document with probability sample_rows / count."""
+    options = PlanOptions(sample_rows=1_000, history=2)
+    plan = build_plan(tiny(), WINDOW, INDEX, options, counts={"1": 4_000, "0": 300})
+    assert plan.sampled
+    assert plan.rates == (None, 1.0, 0.25)  # operations; version "0" whole; version "1"
+    operations, small, large = plan.bodies
+    op_aggs = operations["aggs"]["window"]["aggs"]["g0"]["aggs"]
+    assert sorted(op_aggs) == ["failures", "latency", "latency_stats"]
+    assert "history" in operations["aggs"]
+    assert "function_score" not in operations["query"]
+
+    exact = build_plan(tiny(), WINDOW, INDEX, options).bodies[0]["aggs"]["window"]["aggs"]["g0"]
+    feature_names = sorted(set(exact["aggs"]) - {"latency", "latency_stats"})
+    for body, version in ((small, "0"), (large, "1")):
+        group = body["aggs"]["window"]["aggs"]["g0"]
+        assert group["terms"] == {"field": "mlmon.model.version", "size": 1, "include": [version]}
+        assert sorted(group["aggs"]) == feature_names  # failures: the sample's own
+        assert "history" not in body["aggs"]
+    assert small["query"] == _window_query()
+    assert "min_score" not in small
+    assert large["min_score"] == 0.75
+    assert large["query"] == {
+        "function_score": {
+            "query": _window_query(),
+            "functions": [{"random_score": {"seed": SAMPLE_SEED, "field": "_seq_no"}}],
+            "boost_mode": "replace",
+        }
+    }
+
+
+def _window_query() -> Any:
+    """The plan's filters over the window alone (no history)."""
+    return build_plan(tiny(), WINDOW, INDEX).bodies[0]["query"]
+
+
+def test_a_sampled_window_reads_as_exact_operations_and_sampled_features() -> None:
+    """count, failures and latency come from every prediction; feature counts and
+    present names from the sample, whose size and failures the profile keeps."""
+    plan = build_plan(tiny(), WINDOW, INDEX, PlanOptions(sample_rows=1_000), counts={"1": 4_000})
+    operations = _shards_ok(
+        window={
+            "g0": {
+                "buckets": [
+                    {
+                        "key": "1",
+                        "doc_count": 4_000,
+                        "failures": {"doc_count": 40},
+                        "latency_stats": {"count": 3_960, "avg": 5.0, "max": 20.0},
+                    }
+                ]
+            }
+        }
+    )
+    features = _shards_ok(
+        window={
+            "g0": {
+                "buckets": [
+                    {
+                        "key": "1",
+                        "doc_count": 1_010,
+                        "failures": {"doc_count": 9},
+                        "present": {"buckets": [{"key": "age", "doc_count": 1_001}]},
+                        "input:age:bins": {
+                            "buckets": {"b0": {"doc_count": 600}, "b1": {"doc_count": 401}}
+                        },
+                    }
+                ]
+            }
+        }
+    )
+    profile = parse_responses(plan, [operations, features]).window.versions["1"]
+    assert (profile.count, profile.failures, profile.latency.count) == (4_000, 40, 3_960)
+    assert profile.sample == Sample(rate=0.25, rows=1_010, failures=9)
+    assert (profile.feature_rows, profile.feature_failures) == (1_010, 9)
+    assert profile.present_names == {"age": 1_001}
+    age = profile.feature(Role.INPUT, "age")
+    assert age is not None
+    assert age.numeric is not None
+    assert age.numeric.bins == (600, 401)
+
+
+def test_a_version_that_arrives_after_the_count_is_not_feature_checked() -> None:
+    """Its operational counts are real; with no feature counts, its sample is empty
+    (checks then say insufficient data instead of 'every feature vanished')."""
+    plan = build_plan(tiny(), WINDOW, INDEX, PlanOptions(sample_rows=1_000), counts={"1": 4_000})
+    operations = _shards_ok(
+        window={
+            "g0": {
+                "buckets": [
+                    {"key": "1", "doc_count": 4_000},
+                    {"key": "9", "doc_count": 12},
+                ]
+            }
+        }
+    )
+    features = _shards_ok(window={"g0": {"buckets": [{"key": "1", "doc_count": 990}]}})
+    parsed = parse_responses(plan, [operations, features])
+    late = parsed.window.versions["9"]
+    assert (late.count, late.feature_rows) == (12, 0)
+    assert any("9: arrived after the count" in note for note in parsed.notes)

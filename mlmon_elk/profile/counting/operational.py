@@ -23,10 +23,15 @@ HISTORY = "history"
 """Aggregation names (``history`` at the top of a request, the others per version)."""
 
 
+def failures_aggregation() -> Agg:
+    """Failed predictions (``event.outcome: failure``)."""
+    return Agg(FAILURES, {"filter": {"term": {Field.EVENT_OUTCOME: "failure"}}}, 0)
+
+
 def aggregations(percents: Sequence[float]) -> list[Agg]:
     """Failed predictions, latency percentiles and latency stats."""
     return [
-        Agg(FAILURES, {"filter": {"term": {Field.EVENT_OUTCOME: "failure"}}}, 0),
+        failures_aggregation(),
         Agg(
             LATENCY,
             {
