@@ -115,9 +115,9 @@ def measure(block: Path, copies: int, baseline: Path, package: Path | None) -> d
     env = dict(os.environ)
     root = Path(__file__).resolve().parent.parent
     env["PYTHONPATH"] = os.pathsep.join(str(p) for p in (package, root) if p is not None)
+    command = [sys.executable, "-m", "bench.embedded_memory", "--child", str(block)]
     out = subprocess.run(
-        [sys.executable, "-m", "bench.embedded_memory", "--child"]
-        + [str(block), str(copies), str(baseline)],
+        [*command, str(copies), str(baseline)],
         env=env,
         cwd=package or root,
         check=True,
