@@ -33,9 +33,9 @@ from mlmon_elk.profile.counting.documents import (
 from mlmon_elk.profile.counting.numeric import NumericSum
 from mlmon_elk.profile.counting.operational import DEFAULT_PERCENTS
 from mlmon_elk.profile.counting.presence import present_and_null
+from mlmon_elk.profile.counting.quantiles import QuantileSketch
 from mlmon_elk.profile.counting.text import TextSum
 from mlmon_elk.profile.defaults import EXAMPLES
-from mlmon_elk.profile.quantiles import QuantileSketch
 from mlmon_elk.profile.window import FeatureCounts, ModelWindow, WindowProfile
 from mlmon_elk.windows import EPOCH, Window
 

@@ -18,8 +18,8 @@ from mlmon_elk.analyzer.run import Analyzer, RunOutcome
 from mlmon_elk.checks.result import CheckResult
 from mlmon_elk.contract import Check, Dataset, Kind, stream_name
 from mlmon_elk.profile.baseline import ModelBaselines
+from mlmon_elk.profile.counting.quantiles import RELATIVE_ACCURACY
 from mlmon_elk.profile.engine_plan import PlanOptions
-from mlmon_elk.profile.quantiles import RELATIVE_ACCURACY
 from mlmon_elk.profile.window import ModelWindow
 from mlmon_elk.windows import Window, parse_time
 from tests.conftest import EsTarget

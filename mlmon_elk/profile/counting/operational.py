@@ -9,7 +9,7 @@ from numpy.typing import ArrayLike
 
 from mlmon_elk.contract import Field
 from mlmon_elk.profile.counting.aggregation import Agg, Body, number
-from mlmon_elk.profile.quantiles import QuantileSketch
+from mlmon_elk.profile.counting.quantiles import QuantileSketch
 from mlmon_elk.profile.window import LatencyStats
 from mlmon_elk.windows import Window, format_time
 

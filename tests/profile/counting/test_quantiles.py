@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from mlmon_elk.profile.quantiles import MAX_BUCKETS, RELATIVE_ACCURACY, QuantileSketch
+from mlmon_elk.profile.counting.quantiles import MAX_BUCKETS, RELATIVE_ACCURACY, QuantileSketch
 
 PERCENTS = [0, 1, 10, 25, 50, 75, 90, 95, 99, 99.9, 100]
 
