@@ -288,6 +288,9 @@ class FileSource:
                         for counter in counters:
                             counter.add_selected(decoded.typed)
                             counter.add_selected(decoded.whole)
+                        # Freed before the next chunk is read and decoded, not after:
+                        # one chunk's documents alive at a time, not two.
+                        del decoded, lines
             except files.Vanished:
                 # Rotated or compressed while being read: count again from a fresh list.
                 counters = [c.fresh() for c in counters]

@@ -33,6 +33,7 @@ from mlmon_elk.profile.counting.documents import (
 from mlmon_elk.profile.counting.numeric import NumericSum
 from mlmon_elk.profile.counting.operational import DEFAULT_PERCENTS
 from mlmon_elk.profile.counting.presence import present_and_null
+from mlmon_elk.profile.counting.quantiles import QuantileSketch
 from mlmon_elk.profile.counting.text import TextSum
 from mlmon_elk.profile.defaults import EXAMPLES
 from mlmon_elk.profile.window import FeatureCounts, ModelWindow, WindowProfile
@@ -68,7 +69,8 @@ class _VersionSum:
         self.percents = tuple(sorted(set(percents)))
         self.count = 0
         self.failures = 0
-        self.latencies: list[np.ndarray] = []
+        # Latencies counted into a sketch (bounded memory), not kept per prediction.
+        self.latency = QuantileSketch()
         self.present: Counter[str] = Counter()
         self.null: Counter[str] = Counter()
         self.features = {(f.role, f.name): _FeatureSum(f) for f in baseline.features}
@@ -77,10 +79,7 @@ class _VersionSum:
         """Count a chunk of this version's documents (already filtered to the window)."""
         self.count += len(chunk)
         self.failures += chunk.failures()
-        latency = chunk.numbers("latency_ms")
-        latency = latency[np.isfinite(latency)]
-        if len(latency):
-            self.latencies.append(latency)
+        self.latency.add(chunk.numbers("latency_ms"))
         for counter, field_name in ((self.present, "present"), (self.null, "null")):
             counter.update(chunk.name_totals(field_name))
 
@@ -113,8 +112,6 @@ class _VersionSum:
     def result(
         self, model: str, version: str, window: Window, examples: int, names: int
     ) -> WindowProfile:
-        # Sorted: the mean then does not depend on how the documents were chunked.
-        latencies = np.sort(np.concatenate(self.latencies)) if self.latencies else np.empty(0)
         features = {}
         for key, acc in self.features.items():
             role, name = key
@@ -141,7 +138,7 @@ class _VersionSum:
             end=window.end,
             count=self.count,
             failures=self.failures,
-            latency=operational.latency_stats(latencies, self.percents),
+            latency=operational.latency_sketch_stats(self.latency, self.percents),
             features=features,
             present_names=dict(most_frequent(self.present, names)),
         )
