@@ -393,7 +393,7 @@ def _check_hints() -> dict[str, Any]:
 
 # Extra constraints for known fields; other fields are checked by their type only.
 _POSITIVE = ("latency_sla_ms", "critical_factor")
-_PROBABILITY = ("family_alpha", "max_error_rate", "min_volume_ratio")
+_PROBABILITY = ("family_alpha", "break_alpha", "max_error_rate", "min_volume_ratio")
 
 
 def _check_value(name: str, value: object, where: str) -> Any:

@@ -8,7 +8,9 @@ finding into a :class:`CheckResult` with :func:`decide`:
 
 * too few rows → ``insufficient_data``, never an alert;
 * fires ⇔ effect ≥ threshold **and** (no test applies, or the test is
-  significant after Holm's correction at ``family_alpha``);
+  significant after Holm's correction at ``family_alpha`` — or, for a test
+  with its own per-check level ``alpha`` (the zero-rate break tests,
+  ``break_alpha``), its raw p-value is at most that level);
 * a firing check is ``critical`` when its effect is at least
   ``critical_factor`` × threshold (or by the check's own documented rule),
   ``warning`` otherwise;
@@ -44,6 +46,9 @@ class Finding:
     threshold: float | None = None
     p_value: float | None = None
     """Raw one-sided p-value; ``None`` when the effect alone decides."""
+    alpha: float | None = None
+    """The test's own per-check level, outside the run's correction (a
+    zero-rate break test at ``break_alpha``); ``None``: Holm's at ``family_alpha``."""
     expected: float | None = None
     observed: float | None = None
     head: str = ""
@@ -70,7 +75,7 @@ class Finding:
     @property
     def tested(self) -> bool:
         """Takes part in the run's multiple-testing correction."""
-        return self.p_value is not None and not self.insufficient
+        return self.p_value is not None and not self.insufficient and self.alpha is None
 
 
 def decide(finding: Finding, p_adjusted: float | None, settings: CheckSettings) -> CheckResult:
@@ -81,9 +86,15 @@ def decide(finding: Finding, p_adjusted: float | None, settings: CheckSettings) 
         return _result(f, Status.INSUFFICIENT_DATA, f"insufficient data: {f.insufficient}", context)
     over = f.value is not None and f.threshold is not None and f.value >= f.threshold
     large = (over or bool(f.alternative)) and not f.negligible
-    significant = f.p_value is None or (
-        p_adjusted is not None and p_adjusted <= settings.family_alpha
-    )
+    if f.alpha is not None:
+        significant = f.p_value is None or f.p_value <= f.alpha
+        level = f"at {f.alpha:g} per check"
+        context["break_alpha"] = f.alpha
+    else:
+        significant = f.p_value is None or (
+            p_adjusted is not None and p_adjusted <= settings.family_alpha
+        )
+        level = "after correction"
     if p_adjusted is not None:
         context["p_adjusted"] = p_adjusted
     status = Status.OK
@@ -104,8 +115,12 @@ def decide(finding: Finding, p_adjusted: float | None, settings: CheckSettings) 
     if f.negligible:
         text += f", but {f.negligible}"
     if large and not significant:
-        text += f" but not significant after correction (p={f.p_value:.2g})"
-    if status is Status.NOTICE:
+        text += f" but not significant {level} (p={f.p_value:.2g})"
+    if large and significant and f.alpha is not None:
+        text += f", {_p(f.p_value)} ≤ {f.alpha:g} per check"
+    if status is Status.NOTICE and f.alpha is not None:
+        text += f", significant but small ({_p(f.p_value)} ≤ {f.alpha:g} per check): notice"
+    elif status is Status.NOTICE:
         text += f", significant but small (p={p_adjusted:.2g} corrected): notice"
     if f.detail:
         text += f"; {f.detail}"
@@ -131,6 +146,11 @@ def _result(f: Finding, status: Status, summary: str, context: dict[str, Any]) -
 
 
 # ------------------------------------------------------------------ formatting
+
+
+def _p(p: float | None) -> str:
+    """A raw p-value; one that underflowed reads as a bound, not ``p=0``."""
+    return f"p={p:.2g}" if p else "p<1e-300"
 
 
 def pct(x: float) -> str:

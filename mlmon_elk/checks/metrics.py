@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy import special
 
 from mlmon_elk.profile import distributions
 
@@ -133,6 +134,43 @@ def rate_rise_pvalue(hits: int, n: int, expected_rate: float, reference_n: float
         ref_hits = min(max(round(expected_rate * m), 0), m)
         return distributions.hypergeom_sf(hits - 1, m + n, ref_hits + hits, n)
     return distributions.binom_sf(hits - 1, n, min(max(expected_rate, 0.0), 1.0))
+
+
+def zero_rate_pvalue(hits: int, n: int, reference_n: float) -> float:
+    """Exact unconditional one-sided p-value of ``hits`` in ``n`` window trials when
+    ``reference_n`` reference trials had none (a rate that was zero in training).
+
+    Under the null hypothesis window and reference share one rate ``r``, unknown
+    and possibly tiny. The p-value is the largest chance, over every ``r``, of
+    what was seen or more extreme — none in the reference and at least ``hits``
+    in the window::
+
+        p = sup_r P(Binomial(n, r) >= hits) · (1 − r)^reference_n
+
+    Rejecting when ``p <= alpha`` rejects exactly on "no reference hit and at
+    least k* window hits", k* the fewest hits with ``p <= alpha``, an event of
+    probability ``(1 − r)^m · P(Binomial(n, r) >= k*) <= p(k*) <= alpha`` at
+    every ``r``: the size holds whatever the true rate. Fisher's test instead
+    conditions on the total count, which a tiny rate makes a poor guide. The
+    product is log-concave in ``r`` (a Beta CDF times a power of ``1 − r``), so
+    successively finer grids on ``log r`` around the best point find the maximum.
+    """
+    if hits <= 0 or n <= 0:
+        return 1.0
+    if reference_n <= 0:
+        return 1.0  # nothing showed the zero: r near 1 explains any count
+    k, m = min(hits, n), float(reference_n)
+    low, high = np.log(1e-15), np.log1p(-1e-12)
+    best = high
+    for _ in range(4):
+        log_r = np.linspace(low, high, 201)
+        r = np.exp(log_r)
+        with np.errstate(divide="ignore"):
+            log_p = np.log(special.bdtrc(k - 1, n, r)) + m * np.log1p(-r)
+        i = int(np.argmax(log_p))
+        best = float(log_p[i])
+        low, high = log_r[max(i - 1, 0)], log_r[min(i + 1, r.size - 1)]
+    return float(min(1.0, np.exp(best)))
 
 
 def holm(p_values: Sequence[float]) -> list[float]:

@@ -11,15 +11,26 @@ rise follows the baseline rate: ``max(min_rise_floor, min(min_…, rate))``.
 
 A rate that was *zero* — a feature never null or always present in training,
 a closed vocabulary — has no natural variation, so its minimum is a count,
-``min_break_count`` occurrences, and the test decides: a significant handful
-is a break in the pipeline. The test then uses every row that showed the zero:
-training plus held-out rows (when the calibration saw the held-out rate at zero
-too); for new values, the training rows each left out in turn (no category seen
-only once) plus the held-out rows. The larger the reference, the fewer
-occurrences are significant: with ~83,000 reference rows, three in 5,000 rows
-and two in 500 pass a family-wise 1 % correction over a few dozen tests; two in
-5,000 cannot (p ≈ 0.003 before correction), whatever the test — reaching that
-needs either a reference of ~300,000 rows or taking the zero as exact.
+``min_break_count`` occurrences, and a test decides whether the handful is a
+break in the pipeline. The test uses every row that showed the zero: training
+plus held-out rows (when the calibration saw the held-out rate at zero too);
+for new values, the training rows each left out in turn (no category seen only
+once) plus the held-out rows. It is judged at its own per-check level,
+``break_alpha`` (0.001), outside the run's Holm family, with the exact
+unconditional p-value of :func:`~mlmon_elk.checks.metrics.zero_rate_pvalue`:
+the largest chance, over every true rate, of no occurrence in the reference
+and as many in the window — so at most one check in 1,000 breaks on noise,
+whatever the rate. Inside the family (p ≈ 2.5e-4 needed over a few dozen
+tests) two occurrences in 5,000 rows could never alert. With 83,079
+reference rows, 2 in 500 rows (p = 1e-5) and 2 in 5,000 (p = 0.00091) are
+breaks; in 50,000 rows it takes 6 (2 give p = 0.05): the larger the window
+against the reference, the more a count looks like a rare but real rate.
+
+The guarantee is over training samples: a rate just too rare to show in the
+reference (about 1 in 43,000 here) sets off 2 of 5,000 in ~0.6 % of windows —
+it had an ~15 % chance to leave the reference clean, and the product stays
+under 0.001. Any rule that alerts on two occurrences has that exposure; a
+larger reference shrinks it.
 
 Text tokens of one document are not independent trials, so the token test is
 optimistic; the calibration, which resamples whole held-out *documents*,
@@ -62,6 +73,7 @@ def feature_vanished(
         minimum=rate_minimum(settings.min_presence_drop, expected, requests, settings),
         settings=settings,
         reference_n=reference,
+        breaks=True,
     )
     what = "requests" if feature.role is Role.INPUT else "predictions"
     return replace(
@@ -93,6 +105,7 @@ def missing_spike(
         minimum=rate_minimum(settings.min_null_rise, feature.null_rate, n, settings),
         settings=settings,
         reference_n=reference,
+        breaks=True,
     )
     return replace(
         f,
@@ -131,6 +144,7 @@ def unseen_categories(
         minimum=minimum,
         settings=settings,
         reference_n=reference,
+        breaks=True,
     )
     context = dict(f.context)
     context["examples"] = [list(pair) for pair in cat.unseen_examples]
@@ -236,16 +250,26 @@ def _rise(
     settings: CheckSettings,
     reference_n: float,
     n: int | None = None,
+    breaks: bool = False,
 ) -> Finding:
-    """Rise of ``hits / trials`` over ``expected``; ``n`` rows size the threshold."""
+    """Rise of ``hits / trials`` over ``expected``; ``n`` rows size the threshold.
+
+    With ``breaks``, a rate that was zero in ``reference_n`` trials gets the
+    zero-rate break test at its own level ``break_alpha`` (module docstring)."""
     observed = hits / trials
     value = observed - expected
     thr, context = threshold(feature, base.check, minimum, n or trials, settings)
+    zero = breaks and expected <= 0 and reference_n > 0
+    if zero:
+        p_value = metrics.zero_rate_pvalue(hits, trials, reference_n)
+    else:
+        p_value = metrics.rate_rise_pvalue(hits, trials, expected, reference_n)
     return replace(
         base,
         value=value,
         threshold=thr,
-        p_value=metrics.rate_rise_pvalue(hits, trials, expected, reference_n),
+        p_value=p_value,
+        alpha=settings.break_alpha if zero else None,
         expected=expected,
         observed=observed,
         effect=f"{'+' if value >= 0 else ''}{_points(value)} pts",

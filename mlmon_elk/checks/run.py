@@ -6,7 +6,9 @@ check result, ``ok`` and ``insufficient_data`` included — plus one model-level
 result (version ``None``) with ``volume`` and ``model_version``. Holm's
 correction at ``family_alpha`` covers every statistical test of every job, so
 the chance that a run raises any alert from sampling noise alone stays below
-``family_alpha`` however many models and features it checks.
+``family_alpha`` however many models and features it checks — except the
+zero-rate break tests (``Finding.alpha`` set), each judged at its own per-check
+level ``break_alpha`` outside the family (``rates`` module docstring).
 """
 
 from __future__ import annotations

@@ -23,7 +23,17 @@ class CheckSettings:
     Holm's correction over every statistical test of the run (all models,
     versions, features and checks) keeps it, so a run of 500 checks is no
     noisier than a run of 5. 1% is one noise-driven alert per hundred runs *at
-    most*; the effect gates below make it far rarer in practice."""
+    most*; the effect gates below make it far rarer in practice. The zero-rate
+    break tests are outside this family (``break_alpha``)."""
+    break_alpha: float = 0.001
+    """Per-check level of the zero-rate break tests (``feature_vanished``,
+    ``missing_spike``, ``unseen_categories`` where the reference had none):
+    outside Holm's family, with an exact unconditional p-value whose size holds
+    whatever the true tiny rate, so no check raises more than one false break
+    per 1,000 windows. Inside the family they would need p ≈ 2.5e-4 in a run of
+    a few dozen tests, and two occurrences in 5,000 rows could never alert. A
+    run of B such tests may raise up to ``B · break_alpha`` noise-driven alerts
+    on top of ``family_alpha``."""
     min_rows: int = 200
     """Windows (or features) with fewer rows give ``insufficient_data``: below
     ~200 rows a 10-bin histogram has ~20 values per bin and PSI's own noise
@@ -58,8 +68,8 @@ class CheckSettings:
     """Minimum effect of the same checks, in occurrences per window, where the
     baseline rate is zero: a feature never null or always present in training
     and held-out data, or a closed vocabulary, has no natural variation, so a
-    significant handful (tested against every row that showed the zero) is a
-    pipeline break. One occurrence alone never alerts: a single stray value is
+    significant handful (tested at ``break_alpha`` against every row that
+    showed the zero) is a pipeline break. One occurrence alone never alerts: a single stray value is
     what genuinely rare events look like."""
     min_share_shift: float = 0.05
     """``category_shift`` / categorical ``prediction_drift`` also fire when one

@@ -73,7 +73,7 @@ def test_elasticsearch_section_maps_onto_the_connection(tmp_path: Path) -> None:
 
 def test_check_overrides_map_onto_check_settings_fields_by_name(tmp_path: Path) -> None:
     """Shared checks apply to every model; a model's own checks and shortcuts win."""
-    data = minimal(checks={"min_rows": 500, "family_alpha": 0.05})
+    data = minimal(checks={"min_rows": 500, "family_alpha": 0.05, "break_alpha": 0.0005})
     data["models"][0].update(
         {
             "latency_sla_ms": {95: 250, "99": 800.5},
@@ -85,6 +85,7 @@ def test_check_overrides_map_onto_check_settings_fields_by_name(tmp_path: Path) 
     settings = config_from_dict(data, base=tmp_path).models[0].settings
     assert settings.min_rows == 1000
     assert settings.family_alpha == 0.05
+    assert settings.break_alpha == 0.0005
     assert settings.latency_sla_ms == {95.0: 250.0, 99.0: 800.5}
     assert settings.max_error_rate == 0.02
     assert settings.expected_versions == frozenset({"1.0", "2"})
@@ -114,6 +115,10 @@ def test_check_overrides_map_onto_check_settings_fields_by_name(tmp_path: Path) 
         (
             lambda d: d["models"][0].update(max_error_rate=1.5),
             "models[0].max_error_rate: expected a number between 0 and 1, got 1.5",
+        ),
+        (
+            lambda d: d["models"][0].update(checks={"break_alpha": 5}),
+            "models[0].checks.break_alpha: expected a number between 0 and 1, got 5",
         ),
         (
             lambda d: d["models"][0].update(latency_sla_ms={100: 5}),

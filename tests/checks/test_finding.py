@@ -68,6 +68,46 @@ def test_a_second_effect_can_make_it_large_and_a_negligible_one_caps_it_at_notic
     assert "but W/σ 0.003 < 0.02" in r.summary
 
 
+BREAK = Finding(
+    Check.MISSING_SPIKE,
+    "null_rate_rise",
+    5_000,
+    feature="distance",
+    value=0.0004,
+    threshold=0.0004,
+    p_value=0.00091,
+    alpha=0.001,
+    head="NA 0.0% → 0.04%",
+    effect="+0.04 pts",
+    bound="0.04 pts",
+    detail="null in 2 rows, where 83,079 reference rows had none",
+)
+
+
+def test_a_test_with_its_own_level_is_judged_there_and_says_so() -> None:
+    """A zero-rate break test is outside Holm's family: its raw p-value meets its own
+    per-check level, and the message names that level."""
+    assert not BREAK.tested
+    r = decide(BREAK, None, CheckSettings())
+    assert r.status is Status.WARNING
+    assert r.summary == (
+        "NA 0.0% → 0.04% (+0.04 pts ≥ 0.04 pts, n=5,000), p=0.00091 ≤ 0.001 per check;"
+        " null in 2 rows, where 83,079 reference rows had none"
+    )
+    assert r.context == {"break_alpha": 0.001}
+    above = decide(replace(BREAK, p_value=0.0021), None, CheckSettings())
+    assert above.status is Status.OK
+    assert "(+0.04 pts ≥ 0.04 pts, n=5,000) but not significant at 0.001 per check (p=0.0021)" in (
+        above.summary
+    )
+    one = replace(BREAK, value=0.0002, p_value=0.0005, effect="+0.02 pts")
+    notice = decide(one, None, CheckSettings())
+    assert notice.status is Status.NOTICE
+    assert "significant but small (p=0.0005 ≤ 0.001 per check): notice" in notice.summary
+    vanished = decide(replace(BREAK, value=0.3, p_value=0.0), None, CheckSettings())
+    assert "p<1e-300 ≤ 0.001 per check" in vanished.summary  # underflowed, not "p=0"
+
+
 def test_insufficient_data_is_never_an_alert() -> None:
     """A reason for insufficient data wins over everything else."""
     r = decide(

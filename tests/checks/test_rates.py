@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlmon_elk.checks import CheckSettings
+from mlmon_elk.checks import CheckSettings, metrics
 from mlmon_elk.checks.rates import left_out_rows, rate_minimum, zero_reference
 from mlmon_elk.contract import Check, Role, Status
 from mlmon_elk.profile.baseline import CategoricalProfile
@@ -43,17 +43,57 @@ def test_training_rows_count_for_new_values_only_when_no_category_was_seen_once(
     assert left_out_rows(profile((("a", 0.6),), 30), 1_000) == 0  # counts unknown
 
 
-@pytest.mark.parametrize(("nulls", "alerts"), [(1, False), (3, True)])
-def test_a_never_null_output_breaks_on_three_nulls_in_500(baseline, nulls, alerts) -> None:
+@pytest.mark.parametrize(("nulls", "alerts"), [(1, False), (2, True), (3, True)])
+def test_a_never_null_output_breaks_on_two_nulls_in_500(baseline, nulls, alerts) -> None:
+    """Against 20,000 clean reference rows, 2 nulls in 500 give p = 1.6e-4 ≤ 0.001."""
     frame = training_frame(500, seed=11)
     frame.loc[frame.index[:nulls], "score"] = np.nan
     spike = result(run(baseline, window(baseline, frame)), Check.MISSING_SPIKE, "score")
     assert spike.status.is_alert is alerts
     if alerts:
-        assert spike.summary.startswith("NA 0.0% → 0.6%")
-        assert "null in 3 rows, where 20,000 reference rows had none" in spike.summary
+        assert spike.summary.startswith(f"NA 0.0% → {nulls / 500:.1%}")
+        assert f"null in {nulls} rows, where 20,000 reference rows had none" in spike.summary
     else:
         assert spike.status is Status.OK
+
+
+def test_a_break_is_judged_at_its_own_level_outside_the_correction(baseline) -> None:
+    """The zero-rate test's exact unconditional p-value meets ``break_alpha`` per check,
+    not Holm's family level; the message and the context say so."""
+    frame = training_frame(500, seed=11)
+    frame.loc[frame.index[:2], "score"] = np.nan
+    spike = result(run(baseline, window(baseline, frame)), Check.MISSING_SPIKE, "score")
+    assert spike.status is Status.WARNING  # at the 2-occurrence minimum; critical from 4
+    assert spike.p_value == pytest.approx(metrics.zero_rate_pvalue(2, 500, 20_000))
+    assert spike.context["break_alpha"] == 0.001
+    assert "p_adjusted" not in spike.context
+    assert ", p=0.00016 ≤ 0.001 per check; null in 2 rows, where 20,000" in spike.summary
+
+    strict = CheckSettings(break_alpha=1e-5)
+    quiet = result(
+        run(baseline, window(baseline, frame), settings=strict), Check.MISSING_SPIKE, "score"
+    )
+    assert quiet.status is Status.OK
+    assert "but not significant at 1e-05 per check (p=0.00016)" in quiet.summary
+
+
+def test_a_break_needs_more_occurrences_in_a_bigger_window(baseline) -> None:
+    """2 nulls in 5,000 rows against 20,000 clean ones are a rate of 1 in 10,000 as
+    easily as a break (p = 0.012); 4 are not (p = 3.7e-4)."""
+    for nulls, alerts in ((2, False), (4, True)):
+        frame = training_frame(5_000, seed=14)
+        frame.loc[frame.index[:nulls], "score"] = np.nan
+        spike = result(run(baseline, window(baseline, frame)), Check.MISSING_SPIKE, "score")
+        assert spike.status.is_alert is alerts, spike.summary
+        assert spike.p_value == pytest.approx(metrics.zero_rate_pvalue(nulls, 5_000, 20_000))
+
+
+def test_a_rate_above_zero_keeps_the_fisher_test_inside_the_correction(baseline) -> None:
+    """x is null in 5% of training: no per-check level, a Fisher p-value, Holm-adjusted."""
+    frame = training_frame(5_000, seed=15)
+    spike = result(run(baseline, window(baseline, frame)), Check.MISSING_SPIKE, "x")
+    assert "break_alpha" not in spike.context
+    assert spike.context["p_adjusted"] >= spike.p_value
 
 
 def test_a_new_value_in_a_closed_vocabulary_is_named_with_its_count(baseline) -> None:

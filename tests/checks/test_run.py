@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from mlmon_elk.checks import CheckSettings, ModelJob, check_run
+from mlmon_elk.checks.metrics import holm
 from mlmon_elk.contract import Check, Kind, Role, Status
 from mlmon_elk.profile.baseline import Baseline
 from mlmon_elk.profile.frame import window_from_frame
@@ -256,3 +257,21 @@ def test_a_nan_output_counts_as_missing_not_vanished(baseline) -> None:
     assert spike.status.is_alert
     assert spike.summary.startswith("NA 0.0% → 10.0%")
     assert result(results, Check.FEATURE_VANISHED, "score").status is Status.OK
+
+
+def test_zero_rate_breaks_stay_out_of_the_correction_of_the_other_tests(baseline) -> None:
+    """Holm runs over every other test exactly as before: a break test neither joins the
+    family nor changes anyone's adjusted p-value."""
+    frame = training_frame(500, seed=16)
+    frame.loc[frame.index[:2], "score"] = np.nan
+    results = run(baseline, window(baseline, frame))
+    checked = [r for w in results for r in w.results]
+    breaks = [r for r in checked if "break_alpha" in r.context]
+    family = [r for r in checked if "p_adjusted" in r.context]
+    assert (Check.FEATURE_VANISHED, "x") in {(r.check, r.feature) for r in breaks}
+    alerts = [(r.check, r.feature) for r in checked if r.status.is_alert]
+    assert alerts == [(Check.MISSING_SPIKE, "score")]
+    assert not set(map(id, breaks)) & set(map(id, family))
+    raw = [r.p_value for r in family]
+    assert [r.context["p_adjusted"] for r in family] == holm([p or 0.0 for p in raw])
+    assert len(family) + len(breaks) == len([r for r in checked if r.p_value is not None])
