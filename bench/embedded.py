@@ -31,6 +31,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -74,11 +75,21 @@ def jsonl_frame(n: int, rng: np.random.Generator) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def write_logs(folder: Path, n: int, rng: np.random.Generator) -> list[Path]:
-    """``n`` predictions logged through the handler's file sink (rotated and gzipped)."""
+def write_logs(
+    folder: Path,
+    n: int,
+    rng: np.random.Generator,
+    *,
+    name: str = "predictions.jsonl",
+    file_max_bytes: int = 64 * 2**20,
+    lognormal_latency: bool = False,
+) -> list[Path]:
+    """``n`` predictions logged through the handler's file sink (rotated and gzipped
+    above ``file_max_bytes``), with a latency of 12 ms or lognormal latencies."""
     rows = jsonl_frame(n, rng)
     seconds = np.sort(rng.uniform(0, WINDOW.length.total_seconds(), n))
-    active = folder / "predictions.jsonl"
+    latencies = rng.lognormal(2.5, 0.6, n).round(3) if lognormal_latency else np.full(n, 12.0)
+    active = folder / name
     handler = PredictionHandler(
         f"file://{active}",
         model="bench",
@@ -86,14 +97,15 @@ def write_logs(folder: Path, n: int, rng: np.random.Generator) -> list[Path]:
         text_inputs=[f"text{i}" for i in range(3)],
         spool_dir=None,
         queue_size=n + 1000,  # no drops: this measures reading, not back-pressure
-        file_max_bytes=64 * 2**20,
+        file_max_bytes=file_max_bytes,
         file_backups=0,
+        counters_interval=0,
     )
     try:
-        for row, s in zip(rows.to_dict("records"), seconds, strict=True):
+        for row, s, ms in zip(rows.to_dict("records"), seconds, latencies, strict=True):
             handler.log_prediction(
                 inputs={str(k): v for k, v in row.items()},
-                latency_ms=12.0,
+                latency_ms=float(ms),
                 timestamp=START + timedelta(seconds=float(s)),
             )
     finally:
@@ -357,6 +369,10 @@ def write_day(folder: Path, n: int, rng: np.random.Generator) -> list[Path]:
     finally:
         handler.close()
     assert not handler.counters().dropped
+    # close() waits a while for the gzip of the last rotations, then leaves it to
+    # finish on its own: wait for it here, before the files are stamped.
+    while any(t.name == "mlmon-elk-compress" for t in threading.enumerate()):
+        time.sleep(0.05)
     paths = expand_paths([active])
     for path in paths:
         with open_lines(path) as lines:

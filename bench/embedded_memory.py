@@ -29,12 +29,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 
-from bench.embedded import START, WINDOW, jsonl_frame
+from bench.embedded import WINDOW, jsonl_frame, write_logs
 
 BLOCK = 50_000
 """Rows logged once; larger windows are copies of this file."""
@@ -54,33 +53,10 @@ def status_bytes(key: str) -> int:
 
 def write_block(folder: Path, rng: np.random.Generator) -> Path:
     """:data:`BLOCK` predictions through the handler's file sink, in one file (no rotation)."""
-    from mlmon_elk.producer.handler import PredictionHandler
-
-    rows = jsonl_frame(BLOCK, rng)
-    seconds = np.sort(rng.uniform(0, WINDOW.length.total_seconds(), BLOCK))
-    latencies = rng.lognormal(2.5, 0.6, BLOCK).round(3)
-    active = folder / "block.jsonl"
-    handler = PredictionHandler(
-        f"file://{active}",
-        model="bench",
-        model_version="1",
-        text_inputs=[f"text{i}" for i in range(3)],
-        spool_dir=None,
-        queue_size=BLOCK + 1000,
-        file_max_bytes=2**40,
-        counters_interval=0,
+    (block,) = write_logs(
+        folder, BLOCK, rng, name="block.jsonl", file_max_bytes=2**40, lognormal_latency=True
     )
-    try:
-        for row, s, ms in zip(rows.to_dict("records"), seconds, latencies, strict=True):
-            handler.log_prediction(
-                inputs={str(k): v for k, v in row.items()},
-                latency_ms=float(ms),
-                timestamp=START + timedelta(seconds=float(s)),
-            )
-    finally:
-        handler.close()
-    assert not handler.counters().dropped
-    return active
+    return block
 
 
 def child(block: Path, copies: int, baseline: Path) -> None:

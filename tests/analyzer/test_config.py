@@ -52,6 +52,7 @@ def test_elasticsearch_section_maps_onto_the_connection(tmp_path: Path) -> None:
             "ca_certs": "ca.crt",
             "request_timeout": "45s",
             "max_buckets": 20000,
+            "sample_rows": 0,
             "distribution": "opensearch",
             "retry": {"attempts": 6, "initial": "2s"},
         }
@@ -68,6 +69,7 @@ def test_elasticsearch_section_maps_onto_the_connection(tmp_path: Path) -> None:
     assert connection.distribution == "opensearch"
     assert config.elasticsearch.unsent_runs is None  # built in memory: kept in memory only
     assert config.elasticsearch.max_buckets == 20000
+    assert config.elasticsearch.sample_rows == 0  # every prediction counted
     assert (config.elasticsearch.retry.attempts, config.elasticsearch.retry.initial) == (6, 2.0)
 
 
@@ -157,6 +159,10 @@ def test_check_overrides_map_onto_check_settings_fields_by_name(tmp_path: Path) 
         (
             lambda d: d.update(elasticsearch={"verify_certs": "no"}),
             "elasticsearch.verify_certs: expected true or false, got 'no'",
+        ),
+        (
+            lambda d: d.update(elasticsearch={"sample_rows": -1}),
+            "elasticsearch.sample_rows: expected an integer ≥ 0",
         ),
         (
             lambda d: d.update(elasticsearch={"distribution": "opendistro"}),
