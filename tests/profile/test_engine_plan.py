@@ -369,6 +369,11 @@ def _shards_ok(**aggregations: Any) -> dict[str, Any]:
     return {"_shards": {"total": 1, "failed": 0}, "aggregations": aggregations}
 
 
+def _versions(*buckets: dict[str, Any]) -> dict[str, Any]:
+    """A complete response whose window holds these version buckets (group g0)."""
+    return _shards_ok(window={"g0": {"buckets": list(buckets)}})
+
+
 def test_windows_under_sample_rows_keep_the_single_exact_search() -> None:
     """Counts at or under the limit change nothing: one body counting everything."""
     options = PlanOptions(sample_rows=1_000)
@@ -423,35 +428,21 @@ def test_a_sampled_window_reads_as_exact_operations_and_sampled_features() -> No
     """count, failures and latency come from every prediction; feature counts and
     present names from the sample, whose size and failures the profile keeps."""
     plan = build_plan(tiny(), WINDOW, INDEX, PlanOptions(sample_rows=1_000), counts={"1": 4_000})
-    operations = _shards_ok(
-        window={
-            "g0": {
-                "buckets": [
-                    {
-                        "key": "1",
-                        "doc_count": 4_000,
-                        "failures": {"doc_count": 40},
-                        "latency_stats": {"count": 3_960, "avg": 5.0, "max": 20.0},
-                    }
-                ]
-            }
+    operations = _versions(
+        {
+            "key": "1",
+            "doc_count": 4_000,
+            "failures": {"doc_count": 40},
+            "latency_stats": {"count": 3_960, "avg": 5.0, "max": 20.0},
         }
     )
-    features = _shards_ok(
-        window={
-            "g0": {
-                "buckets": [
-                    {
-                        "key": "1",
-                        "doc_count": 1_010,
-                        "failures": {"doc_count": 9},
-                        "present": {"buckets": [{"key": "age", "doc_count": 1_001}]},
-                        "input:age:bins": {
-                            "buckets": {"b0": {"doc_count": 600}, "b1": {"doc_count": 401}}
-                        },
-                    }
-                ]
-            }
+    features = _versions(
+        {
+            "key": "1",
+            "doc_count": 1_010,
+            "failures": {"doc_count": 9},
+            "present": {"buckets": [{"key": "age", "doc_count": 1_001}]},
+            "input:age:bins": {"buckets": {"b0": {"doc_count": 600}, "b1": {"doc_count": 401}}},
         }
     )
     profile = parse_responses(plan, [operations, features]).window.versions["1"]
@@ -469,17 +460,8 @@ def test_a_version_that_arrives_after_the_count_is_not_feature_checked() -> None
     """Its operational counts are real; with no feature counts, its sample is empty
     (checks then say insufficient data instead of 'every feature vanished')."""
     plan = build_plan(tiny(), WINDOW, INDEX, PlanOptions(sample_rows=1_000), counts={"1": 4_000})
-    operations = _shards_ok(
-        window={
-            "g0": {
-                "buckets": [
-                    {"key": "1", "doc_count": 4_000},
-                    {"key": "9", "doc_count": 12},
-                ]
-            }
-        }
-    )
-    features = _shards_ok(window={"g0": {"buckets": [{"key": "1", "doc_count": 990}]}})
+    operations = _versions({"key": "1", "doc_count": 4_000}, {"key": "9", "doc_count": 12})
+    features = _versions({"key": "1", "doc_count": 990})
     parsed = parse_responses(plan, [operations, features])
     late = parsed.window.versions["9"]
     assert (late.count, late.feature_rows) == (12, 0)
