@@ -4,8 +4,9 @@
    categorical, 3 text) are logged through ``PredictionHandler``'s file sink
    (64 MiB files, rotated ones gzipped); the file source reads and counts them
    into the window profile. Rows per second are printed beside pandas' own
-   ``read_json(lines=True, chunksize=…)`` parsing the same files (parsing only,
-   no counting) for scale.
+   ``read_json(lines=True, chunksize=…)``, pyarrow's ``json.read_json`` and
+   DuckDB's ``read_json`` (one thread, the counted fields typed) parsing the same
+   files (parsing only, no counting) for scale.
 2. **Profile + checks on 1,000,000 × 50.** A DataFrame of one window (38
    numeric and 12 categorical columns, a few of them drifted) is profiled on
    the baseline's bins (``window_from_frame``) and checked (``check_run``);
@@ -146,6 +147,10 @@ def bench_jsonl(n: int, rng: np.random.Generator) -> None:
                 arrow_rows += pa_json.read_json(lines, read_options=options).num_rows
         arrow = time.perf_counter() - started, time.process_time() - cpu
         assert arrow_rows >= n
+        started, cpu = time.perf_counter(), time.process_time()
+        duck_rows = duckdb_columns(paths)
+        duck = time.perf_counter() - started, time.process_time() - cpu
+        assert duck_rows >= n
     print(f"   handler's files: {len(paths)} ({packed} rotated and gzipped), {size / 1e6:,.0f} MB")
     print(f"   {'':<62}{'rows/s':>10}{'per CPU-s':>11}")
     label = "mlmon-elk FileSource (parse + count into the window profile):"
@@ -154,7 +159,48 @@ def bench_jsonl(n: int, rng: np.random.Generator) -> None:
     print(f"   {label:<62}{n / parsing[0]:>10,.0f}{n / parsing[1]:>11,.0f}")
     label = "pyarrow.json.read_json, one thread (parse only):"
     print(f"   {label:<62}{n / arrow[0]:>10,.0f}{n / arrow[1]:>11,.0f}")
+    label = "duckdb read_json, one thread, typed fields (parse only):"
+    print(f"   {label:<62}{n / duck[0]:>10,.0f}{n / duck[1]:>11,.0f}")
     print()
+
+
+DUCKDB_COLUMNS = {
+    "@timestamp": "VARCHAR",
+    "event": "STRUCT(dataset VARCHAR, outcome VARCHAR)",
+    "mlmon": (
+        'STRUCT("model" STRUCT("name" VARCHAR, "version" VARCHAR), "latency_ms" DOUBLE, '
+        f'"inputs" STRUCT("num" STRUCT({", ".join(f"num{i:02d} DOUBLE" for i in range(35))}), '
+        f'"cat" STRUCT({", ".join(f"cat{i:02d} VARCHAR" for i in range(12))})), '
+        f'"tokens" STRUCT({", ".join(f"text{i} VARCHAR[]" for i in range(3))}), '
+        f'"token_count" STRUCT({", ".join(f"text{i} DOUBLE" for i in range(3))}), '
+        '"present" VARCHAR[], "null" VARCHAR[])'
+    ),
+}
+"""The fields a window is counted from, each with the type the handler writes there."""
+
+
+def duckdb_columns(paths: list[Path]) -> int:
+    """Rows DuckDB's JSON reader parses from ``paths`` into Arrow record batches, one thread,
+    the counted fields typed (numbers DOUBLE, keywords VARCHAR, lists VARCHAR[]).
+
+    A peer for scale, not a path of the package: typed columns hide the JSON type a value
+    had (an array under a keyword arrives as its JSON text) where the file source must count
+    each value as the engine indexes it (docs/analyzer.md, *DuckDB as the reader*).
+    """
+    import duckdb  # this peer only: the package does not need it
+
+    connection = duckdb.connect(config={"threads": 1})
+    columns = ", ".join(f"'{k}': '{v}'" for k, v in DUCKDB_COLUMNS.items())
+    rows = 0
+    for path in paths:  # rotated files are gzipped, named .gz: DuckDB gunzips them
+        source = (
+            f"read_json('{path}', format='newline_delimited', compression='auto_detect', "
+            f"columns={{{columns}}})"
+        )
+        for batch in connection.sql(f"SELECT * FROM {source}").to_arrow_reader(10_000):  # noqa: S608
+            rows += batch.num_rows
+    connection.close()
+    return rows
 
 
 # ------------------------------------------------------- profile + checks
