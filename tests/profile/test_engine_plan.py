@@ -153,13 +153,15 @@ def test_plan_is_one_search_with_every_aggregation_of_design_section_7() -> None
 
 
 def test_versions_with_their_own_baseline_get_their_own_group() -> None:
-    """Version 2 is counted on its own bins; every other version on the default baseline."""
+    """Version 2 is counted on its own bins (a filter naming it in its meta); every other
+    version on the default baseline."""
     own = baseline("m", "2", [numeric("age", (50.0,))])
     model = ModelBaselines("m", {**tiny().by_version, "2": own}, default_version="1")
     body = build_plan(model, WINDOW, INDEX).bodies[0]
     groups = body["aggs"]["window"]["aggs"]
     assert groups["g0"]["terms"] == {"field": "mlmon.model.version", "size": 10, "exclude": ["2"]}
-    assert groups["g1"]["terms"] == {"field": "mlmon.model.version", "size": 1, "include": ["2"]}
+    assert groups["g1"]["filter"] == {"term": {"mlmon.model.version": "2"}}
+    assert groups["g1"]["meta"] == {"version": "2"}
     assert groups["g1"]["aggs"]["input:age:bins"]["range"]["ranges"][0] == {"key": "b0", "to": 50.0}
 
 
@@ -352,17 +354,21 @@ def test_the_count_search_splits_versions_as_the_plan_does() -> None:
     plan_body = build_plan(model, WINDOW, INDEX).bodies[0]
     assert body["query"] == plan_body["query"]
     groups = body["aggs"]["window"]["aggs"]
-    assert {name: g["terms"] for name, g in groups.items()} == {
-        name: g["terms"] for name, g in plan_body["aggs"]["window"]["aggs"].items()
-    }
-    assert all(g["aggs"] == {} for g in groups.values())
+    assert {name: {**g, "aggs": {}} for name, g in plan_body["aggs"]["window"]["aggs"].items()} == (
+        groups
+    )
     response = _shards_ok(
         window={
             "g0": {"buckets": [{"key": "1", "doc_count": 900}, {"key": "0", "doc_count": 5}]},
-            "g1": {"buckets": [{"key": "2", "doc_count": 40}]},
+            "g1": {"meta": {"version": "2"}, "doc_count": 40},
         }
     )
     assert parse_counts(response) == {"1": 900, "0": 5, "2": 40}
+    # A version with no prediction in the window is absent, as from a terms split.
+    empty = _shards_ok(
+        window={"g0": {"buckets": []}, "g1": {"meta": {"version": "2"}, "doc_count": 0}}
+    )
+    assert parse_counts(empty) == {}
 
 
 def _shards_ok(**aggregations: Any) -> dict[str, Any]:
@@ -370,8 +376,13 @@ def _shards_ok(**aggregations: Any) -> dict[str, Any]:
 
 
 def _versions(*buckets: dict[str, Any]) -> dict[str, Any]:
-    """A complete response whose window holds these version buckets (group g0)."""
+    """A complete response whose window holds these version buckets (group g0, terms)."""
     return _shards_ok(window={"g0": {"buckets": list(buckets)}})
+
+
+def _one_version(version: str, **aggregations: Any) -> dict[str, Any]:
+    """A complete response to a body of one version's features (group g0, a filter)."""
+    return _shards_ok(window={"g0": {"meta": {"version": version}, **aggregations}})
 
 
 def test_windows_under_sample_rows_keep_the_single_exact_search() -> None:
@@ -404,7 +415,8 @@ def test_a_large_version_counts_operations_exactly_and_features_on_a_sample() ->
     feature_names = sorted(set(exact["aggs"]) - {"latency", "latency_stats"})
     for body, version in ((small, "0"), (large, "1")):
         group = body["aggs"]["window"]["aggs"]["g0"]
-        assert group["terms"] == {"field": "mlmon.model.version", "size": 1, "include": [version]}
+        assert group["filter"] == {"term": {"mlmon.model.version": version}}
+        assert group["meta"] == {"version": version}
         assert sorted(group["aggs"]) == feature_names  # failures: the sample's own
         assert "history" not in body["aggs"]
     assert small["query"] == _window_query()
@@ -436,14 +448,12 @@ def test_a_sampled_window_reads_as_exact_operations_and_sampled_features() -> No
             "latency_stats": {"count": 3_960, "avg": 5.0, "max": 20.0},
         }
     )
-    features = _versions(
-        {
-            "key": "1",
-            "doc_count": 1_010,
-            "failures": {"doc_count": 9},
-            "present": {"buckets": [{"key": "age", "doc_count": 1_001}]},
-            "input:age:bins": {"buckets": {"b0": {"doc_count": 600}, "b1": {"doc_count": 401}}},
-        }
+    features = _one_version(
+        "1",
+        doc_count=1_010,
+        failures={"doc_count": 9},
+        present={"buckets": [{"key": "age", "doc_count": 1_001}]},
+        **{"input:age:bins": {"buckets": {"b0": {"doc_count": 600}, "b1": {"doc_count": 401}}}},
     )
     profile = parse_responses(plan, [operations, features]).window.versions["1"]
     assert (profile.count, profile.failures, profile.latency.count) == (4_000, 40, 3_960)
@@ -461,7 +471,7 @@ def test_a_version_that_arrives_after_the_count_is_not_feature_checked() -> None
     (checks then say insufficient data instead of 'every feature vanished')."""
     plan = build_plan(tiny(), WINDOW, INDEX, PlanOptions(sample_rows=1_000), counts={"1": 4_000})
     operations = _versions({"key": "1", "doc_count": 4_000}, {"key": "9", "doc_count": 12})
-    features = _versions({"key": "1", "doc_count": 990})
+    features = _one_version("1", doc_count=990)
     parsed = parse_responses(plan, [operations, features])
     late = parsed.window.versions["9"]
     assert (late.count, late.feature_rows) == (12, 0)
