@@ -61,18 +61,26 @@ START = datetime(2024, 5, 1, tzinfo=UTC)
 WINDOW = Window(START, START + timedelta(days=1))
 WORDS = [f"word{i}" for i in range(300)]
 
+# The JSON-lines documents' 50 features, named once for the frame, the handler, the
+# baseline and DuckDB's typed columns.
+JSONL_NUMERIC = [f"num{i:02d}" for i in range(35)]
+JSONL_CATEGORICAL = [f"cat{i:02d}" for i in range(12)]
+JSONL_TEXT = [f"text{i}" for i in range(3)]
+JSONL_KINDS = dict.fromkeys(JSONL_TEXT, Kind.TEXT)
+"""The baseline's declared kinds: the text inputs (numbers and keywords are inferred)."""
+
 
 # ----------------------------------------------------------------- JSON lines
 
 
 def jsonl_frame(n: int, rng: np.random.Generator) -> pd.DataFrame:
     data: dict[str, Any] = {}
-    for i in range(35):
-        data[f"num{i:02d}"] = rng.normal(i, 1 + i % 5, n).round(3)
-    for i in range(12):
-        data[f"cat{i:02d}"] = rng.choice([f"v{k}" for k in range(2 + 3 * i)], n)
-    for i in range(3):
-        data[f"text{i}"] = [" ".join(w) for w in rng.choice(WORDS, (n, 5))]
+    for i, name in enumerate(JSONL_NUMERIC):
+        data[name] = rng.normal(i, 1 + i % 5, n).round(3)
+    for i, name in enumerate(JSONL_CATEGORICAL):
+        data[name] = rng.choice([f"v{k}" for k in range(2 + 3 * i)], n)
+    for name in JSONL_TEXT:
+        data[name] = [" ".join(w) for w in rng.choice(WORDS, (n, 5))]
     return pd.DataFrame(data)
 
 
@@ -95,7 +103,7 @@ def write_logs(
         f"file://{active}",
         model="bench",
         model_version="1",
-        text_inputs=[f"text{i}" for i in range(3)],
+        text_inputs=JSONL_TEXT,
         spool_dir=None,
         queue_size=n + 1000,  # no drops: this measures reading, not back-pressure
         file_max_bytes=file_max_bytes,
@@ -119,7 +127,7 @@ def write_logs(
 def bench_jsonl(n: int, rng: np.random.Generator) -> None:
     print(f"== JSON lines: {n:,} prediction documents, 50 features (35 num, 12 cat, 3 text)")
     reference = jsonl_frame(20_000, rng)
-    options = BuildOptions(kinds={f"text{i}": Kind.TEXT for i in range(3)}, holdout_fraction=0.0)
+    options = BuildOptions(kinds=JSONL_KINDS, holdout_fraction=0.0)
     model = ModelBaselines(
         "bench",
         {"1": build_baseline(reference, model="bench", version="1", options=options)},
@@ -169,10 +177,10 @@ DUCKDB_COLUMNS = {
     "event": "STRUCT(dataset VARCHAR, outcome VARCHAR)",
     "mlmon": (
         'STRUCT("model" STRUCT("name" VARCHAR, "version" VARCHAR), "latency_ms" DOUBLE, '
-        f'"inputs" STRUCT("num" STRUCT({", ".join(f"num{i:02d} DOUBLE" for i in range(35))}), '
-        f'"cat" STRUCT({", ".join(f"cat{i:02d} VARCHAR" for i in range(12))})), '
-        f'"tokens" STRUCT({", ".join(f"text{i} VARCHAR[]" for i in range(3))}), '
-        f'"token_count" STRUCT({", ".join(f"text{i} DOUBLE" for i in range(3))}), '
+        f'"inputs" STRUCT("num" STRUCT({", ".join(f"{n} DOUBLE" for n in JSONL_NUMERIC)}), '
+        f'"cat" STRUCT({", ".join(f"{n} VARCHAR" for n in JSONL_CATEGORICAL)})), '
+        f'"tokens" STRUCT({", ".join(f"{n} VARCHAR[]" for n in JSONL_TEXT)}), '
+        f'"token_count" STRUCT({", ".join(f"{n} DOUBLE" for n in JSONL_TEXT)}), '
         '"present" VARCHAR[], "null" VARCHAR[])'
     ),
 }

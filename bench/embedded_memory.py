@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.embedded import WINDOW, jsonl_frame, write_logs
+from bench.embedded import JSONL_KINDS, WINDOW, jsonl_frame, write_logs
 
 BLOCK = 50_000
 """Rows logged once; larger windows are copies of this file."""
@@ -115,13 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         child(Path(args.child[0]), int(args.child[1]), Path(args.child[2]))
         return 0
 
-    from mlmon_elk.contract import Kind
     from mlmon_elk.profile.baseline import dump_baseline
     from mlmon_elk.profile.build import BuildOptions, build_baseline
 
     sizes = [int(n) for n in args.sizes.split(",")]
     rng = np.random.default_rng(11)
-    options = BuildOptions(kinds={f"text{i}": Kind.TEXT for i in range(3)}, holdout_fraction=0.0)
+    options = BuildOptions(kinds=JSONL_KINDS, holdout_fraction=0.0)
     reference = jsonl_frame(20_000, rng)
     print("== memory of counting one window: the same 50,000 documents, copied")
     with tempfile.TemporaryDirectory(prefix="mlmon-bench-memory-") as tmp:
