@@ -403,17 +403,24 @@ def test_a_sampled_window_raises_exactly_the_injected_alerts_and_says_it_sampled
     es: EsTarget, baseline: tuple[Baseline, Path], tmp_path: Path
 ) -> None:
     """With sample_rows under the window's 1,000 predictions the engine counts the
-    features of about half of them: the clean window stays quiet, the faulty one
-    raises exactly the injected alerts, and every feature result says it tested a
-    random sample — in its message and in ``mlmon.window.sample_rate`` — while
-    traffic, errors and latency stay counted on every prediction."""
+    features of about 70 % of them: the clean window stays quiet, the faulty one
+    raises the injected alerts, and every feature result says it tested a random
+    sample — in its message and in ``mlmon.window.sample_rate`` — while traffic,
+    errors and latency stay counted on every prediction.
+
+    The sample changes from run to run (the engine salts its random score with the
+    backing index's name). Its odds, simulated with the DataFrame path on random 70 %
+    samples of the same windows: no alert in 1,500 of the clean one; in the faulty one
+    the injected unseen cities (4.8 % → 11.5 %) also shift ``city``'s categories, whose
+    PSI is 0.096 against 0.100 on the whole window: it crossed in 123 of 600 samples.
+    """
     index_documents(
         es.client,
         stream_name(Dataset.PREDICTION, es.namespace),
         scenario.documents(0) + scenario.documents(1, injected=True),
     )
     source = {
-        "elasticsearch": {"hosts": [es.url], "sample_rows": 500},
+        "elasticsearch": {"hosts": [es.url], "sample_rows": 700},
         "namespace": es.namespace,
     }
     config = config_from_dict(config_data(baseline[1], **source), base=tmp_path)
@@ -423,14 +430,15 @@ def test_a_sampled_window_raises_exactly_the_injected_alerts_and_says_it_sampled
     assert clean.summary.ok, clean.summary.errors
     assert alerting(clean) == set()
     faulty = analyzer.run(window(1))
-    assert alerting(faulty) == scenario.INJECTED
+    consequence = {(Check.CATEGORY_SHIFT, "city")}
+    assert scenario.INJECTED <= alerting(faulty) <= scenario.INJECTED | consequence
 
     (version,) = [w for w in faulty.results if w.version is not None]
     assert version.count == scenario.WINDOW_ROWS
     by_check = {(r.check, r.feature): r for r in version.results}
     vanished = by_check[Check.FEATURE_VANISHED, "income"]
-    assert vanished.sample_rate == 0.5
-    assert 400 < vanished.count < 600
+    assert vanished.sample_rate == 0.7
+    assert 600 < vanished.count < 800  # Binomial(1,000, 0.7): sd 14.5
     assert f"of {scenario.WINDOW_ROWS:,} predictions" in vanished.summary
     assert by_check[Check.ERROR_RATE, None].sample_rate is None
     assert by_check[Check.ERROR_RATE, None].count == scenario.WINDOW_ROWS
