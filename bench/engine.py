@@ -544,7 +544,7 @@ def pull(meter: Meter, model: ModelBaselines, window: Window, engine: Engine) ->
 def same_profile(ours: ModelWindow, theirs: ModelWindow) -> str:
     """``""`` when the two profiles agree, else the first difference.
 
-    Latency percentiles are left out: the engine's are TDigest estimates, and
+    Latency percentiles are left out: the engine's are HDR estimates, and
     the frame profile computes its own set of them.
     """
 

@@ -37,7 +37,7 @@ from mlmon_elk.profile.records import WindowCounter
 from mlmon_elk.profile.window import ModelWindow
 from mlmon_elk.retry import Retry
 from mlmon_elk.sources import files
-from mlmon_elk.sources.elasticsearch import Searches, TooManyBuckets
+from mlmon_elk.sources.elasticsearch import Searches, TooManyBuckets, cluster_answered
 from mlmon_elk.sources.files import DEFAULT_CHUNK_ROWS, MTIME_SLACK_SECONDS, ROTATION_RETRIES
 from mlmon_elk.windows import Window
 
@@ -156,6 +156,7 @@ class ElasticsearchSource:
             requests += tries
             counts = parse_counts(response)
         plan = build_plan(model, window, self.index, options, counts)
+        replanned: tuple[str, ...] = ()
         # A cluster with a lower search.max_buckets than configured says so in
         # its error; re-plan with its limit instead of failing the run.
         for _ in range(3):
@@ -176,9 +177,21 @@ class ElasticsearchSource:
                     counts,
                 )
                 continue
+            except SourceError as exc:
+                # HDR records neither a negative latency nor a span beyond ~10^15; a
+                # window holding one is counted again with TDigest, which records any.
+                if not plan.options.hdr_percentiles or not cluster_answered(exc):
+                    raise
+                requests += 1
+                logger.warning("%s: %s; counting the latency percentiles with TDigest", what, exc)
+                replanned = (f"{model.model}: latency percentiles by TDigest ({exc})",)
+                plan = build_plan(
+                    model, window, self.index, replace(plan.options, hdr_percentiles=False), counts
+                )
+                continue
             requests += tries
             parsed = parse_responses(plan, responses)
-            notes = parsed.notes
+            notes = (*parsed.notes, *replanned)
             if len(plan.bodies) > 1 and not plan.sampled:
                 notes = (*notes, f"{model.model}: split into {len(plan.bodies)} searches")
             return FetchResult(parsed.window, notes, requests)

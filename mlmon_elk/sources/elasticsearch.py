@@ -52,6 +52,14 @@ def bucket_limit(error: object) -> int | None:
     return 0
 
 
+def cluster_answered(error: SourceError) -> bool:
+    """Whether the cluster answered the search ``error`` is about — refused it, or some
+    shards failed — rather than never answering (unreachable, timed out)."""
+    from elastic_transport import TransportError
+
+    return not isinstance(error.__cause__, TransportError)
+
+
 class Searches:
     """Sends search bodies through one client, retrying transient failures.
 

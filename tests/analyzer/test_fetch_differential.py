@@ -127,8 +127,9 @@ def latencies_in_window(docs: list[dict[str, Any]], version: str) -> np.ndarray:
 
 
 def assert_percentiles_close(window: ModelWindow, docs: list[dict[str, Any]]) -> None:
-    """The documented tolerance: Elasticsearch's percentiles are TDigest estimates whose
-    rank in the window's latencies is within max(2/n, 1%) of the percentile asked for."""
+    """The documented tolerance: the engine's percentiles are estimates (HDR histogram, or
+    TDigest) whose rank in the window's latencies is within max(2/n, 1%) of the percentile
+    asked for."""
     for version, profile in window.versions.items():
         sample = np.sort(latencies_in_window(docs, version))
         assert profile.latency.count == len(sample)
@@ -252,7 +253,7 @@ def _transitions(outcome: RunOutcome) -> list[tuple[Any, ...]]:
 
 
 LATENCY_CHECKS = {Check.LATENCY}
-"""Percentile-based: TDigest estimates on the engine, exact on files (same status)."""
+"""Percentile-based: HDR estimates on the engine, a sketch on files (same status)."""
 
 
 def test_both_sources_give_identical_check_results_and_alert_transitions(

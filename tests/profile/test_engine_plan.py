@@ -59,6 +59,7 @@ def test_plan_is_one_search_with_every_aggregation_of_design_section_7() -> None
                 "field": "mlmon.latency_ms",
                 "percents": [50.0, 95.0, 99.0],
                 "keyed": False,
+                "hdr": {"number_of_significant_value_digits": 3},
             }
         },
         "latency_stats": {"stats": {"field": "mlmon.latency_ms"}},
@@ -398,37 +399,61 @@ def test_windows_under_sample_rows_keep_the_single_exact_search() -> None:
 
 
 def test_a_large_version_counts_operations_exactly_and_features_on_a_sample() -> None:
-    """Body 0 counts every prediction's operational figures; then one body per version
-    counts its features, the large one through a seeded random score that keeps
-    a document with probability sample_rows / count."""
+    """Body 0 counts every prediction's operational figures; then the versions' features:
+    the small one whole in one body, the large one through a seeded random score that
+    keeps a document with probability sample_rows / count, its aggregations shared
+    between two bodies (searched side by side) that each count the sample's failures."""
     options = PlanOptions(sample_rows=1_000, history=2)
     plan = build_plan(tiny(), WINDOW, INDEX, options, counts={"1": 4_000, "0": 300})
     assert plan.sampled
-    assert plan.rates == (None, 1.0, 0.25)  # operations; version "0" whole; version "1"
-    operations, small, large = plan.bodies
+    # operations; version "0" whole; version "1" sampled, in two searches
+    assert plan.rates == (None, 1.0, 0.25, 0.25)
+    operations, small, *large = plan.bodies
     op_aggs = operations["aggs"]["window"]["aggs"]["g0"]["aggs"]
     assert sorted(op_aggs) == ["failures", "latency", "latency_stats"]
     assert "history" in operations["aggs"]
     assert "function_score" not in operations["query"]
 
     exact = build_plan(tiny(), WINDOW, INDEX, options).bodies[0]["aggs"]["window"]["aggs"]["g0"]
-    feature_names = sorted(set(exact["aggs"]) - {"latency", "latency_stats"})
-    for body, version in ((small, "0"), (large, "1")):
-        group = body["aggs"]["window"]["aggs"]["g0"]
+    feature_names = set(exact["aggs"]) - {"latency", "latency_stats"}
+
+    def group_of(body: dict[str, Any], version: str) -> dict[str, Any]:
+        group: dict[str, Any] = body["aggs"]["window"]["aggs"]["g0"]
         assert group["filter"] == {"term": {"mlmon.model.version": version}}
         assert group["meta"] == {"version": version}
-        assert sorted(group["aggs"]) == feature_names  # failures: the sample's own
         assert "history" not in body["aggs"]
+        return group
+
+    assert set(group_of(small, "0")["aggs"]) == feature_names  # failures: the sample's own
+    halves = [set(group_of(body, "1")["aggs"]) - {"failures"} for body in large]
+    assert all(
+        half and "failures" in group_of(b, "1")["aggs"]
+        for half, b in zip(halves, large, strict=True)
+    )
+    assert halves[0] | halves[1] == feature_names - {"failures"}
+    assert not halves[0] & halves[1]
     assert small["query"] == _window_query()
     assert "min_score" not in small
-    assert large["min_score"] == 0.75
-    assert large["query"] == {
-        "function_score": {
-            "query": _window_query(),
-            "functions": [{"random_score": {"seed": SAMPLE_SEED, "field": "_seq_no"}}],
-            "boost_mode": "replace",
+    for body in large:
+        assert body["min_score"] == 0.75
+        assert body["query"] == {
+            "function_score": {
+                "query": _window_query(),
+                "functions": [{"random_score": {"seed": SAMPLE_SEED, "field": "_seq_no"}}],
+                "boost_mode": "replace",
+            }
         }
-    }
+
+
+def test_every_search_of_a_sample_split_under_max_buckets_counts_its_failures() -> None:
+    """Under a small bucket budget a sampled version's features take several searches;
+    each counts the sample's failures, so whichever is read last describes the sample."""
+    options = PlanOptions(sample_rows=1_000, max_buckets=20, new_features=5, sample_searches=1)
+    plan = build_plan(tiny(), WINDOW, INDEX, options, counts={"1": 4_000})
+    sampled = [b for b, rate in zip(plan.bodies, plan.rates, strict=True) if rate == 0.25]
+    assert len(sampled) > 2
+    for body in sampled:
+        assert "failures" in body["aggs"]["window"]["aggs"]["g0"]["aggs"]
 
 
 def _window_query() -> Any:
@@ -448,14 +473,20 @@ def test_a_sampled_window_reads_as_exact_operations_and_sampled_features() -> No
             "latency_stats": {"count": 3_960, "avg": 5.0, "max": 20.0},
         }
     )
+    # The sample's features in two searches, each with the sample's size and failures.
     features = _one_version(
         "1",
         doc_count=1_010,
         failures={"doc_count": 9},
         present={"buckets": [{"key": "age", "doc_count": 1_001}]},
+    )
+    bins = _one_version(
+        "1",
+        doc_count=1_010,
+        failures={"doc_count": 9},
         **{"input:age:bins": {"buckets": {"b0": {"doc_count": 600}, "b1": {"doc_count": 401}}}},
     )
-    profile = parse_responses(plan, [operations, features]).window.versions["1"]
+    profile = parse_responses(plan, [operations, features, bins]).window.versions["1"]
     assert (profile.count, profile.failures, profile.latency.count) == (4_000, 40, 3_960)
     assert profile.sample == Sample(rate=0.25, rows=1_010, failures=9)
     assert (profile.feature_rows, profile.feature_failures) == (1_010, 9)
@@ -472,7 +503,7 @@ def test_a_version_that_arrives_after_the_count_is_not_feature_checked() -> None
     plan = build_plan(tiny(), WINDOW, INDEX, PlanOptions(sample_rows=1_000), counts={"1": 4_000})
     operations = _versions({"key": "1", "doc_count": 4_000}, {"key": "9", "doc_count": 12})
     features = _one_version("1", doc_count=990)
-    parsed = parse_responses(plan, [operations, features])
+    parsed = parse_responses(plan, [operations, features, features])
     late = parsed.window.versions["9"]
     assert (late.count, late.feature_rows) == (12, 0)
     assert any("9: arrived after the count" in note for note in parsed.notes)

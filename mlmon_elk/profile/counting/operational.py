@@ -16,6 +16,11 @@ from mlmon_elk.windows import Window, format_time
 DEFAULT_PERCENTS = (50.0, 95.0, 99.0)
 """Latency percentiles fetched by default."""
 
+HDR_DIGITS = 3
+"""Significant digits of the engine's HDR histogram of latencies: each percentile within
+0.1 % of a latency of its rank. On a million latencies it took a tenth of TDigest's
+time (25 against 255 ms on the test engine), the largest part of a sampled window."""
+
 FAILURES = "failures"
 LATENCY = "latency"
 LATENCY_STATS = "latency_stats"
@@ -28,21 +33,23 @@ def failures_aggregation() -> Agg:
     return Agg(FAILURES, {"filter": {"term": {Field.EVENT_OUTCOME: "failure"}}}, 0)
 
 
-def aggregations(percents: Sequence[float]) -> list[Agg]:
-    """Failed predictions, latency percentiles and latency stats."""
+def aggregations(percents: Sequence[float], *, hdr: bool = True) -> list[Agg]:
+    """Failed predictions, latency percentiles and latency stats.
+
+    The percentiles come from an HDR histogram (:data:`HDR_DIGITS`), or with
+    ``hdr=False`` from TDigest, which also records what HDR cannot: a negative
+    latency, or latencies spanning more than about 15 orders of magnitude.
+    """
+    percentiles: Body = {
+        "field": Field.LATENCY_MS,
+        "percents": sorted(set(percents)),
+        "keyed": False,
+    }
+    if hdr:
+        percentiles["hdr"] = {"number_of_significant_value_digits": HDR_DIGITS}
     return [
         failures_aggregation(),
-        Agg(
-            LATENCY,
-            {
-                "percentiles": {
-                    "field": Field.LATENCY_MS,
-                    "percents": sorted(set(percents)),
-                    "keyed": False,
-                }
-            },
-            0,
-        ),
+        Agg(LATENCY, {"percentiles": percentiles}, 0),
         Agg(LATENCY_STATS, {"stats": {"field": Field.LATENCY_MS}}, 0),
     ]
 
@@ -80,7 +87,7 @@ def latency_stats(latency_ms: ArrayLike | None, percents: Sequence[float]) -> La
 def latency_sketch_stats(sketch: QuantileSketch, percents: Sequence[float]) -> LatencyStats:
     """The stats of latencies counted into ``sketch``: count, mean and max exact, percentiles
     within the sketch's relative accuracy (0.5 %) of a latency of the percentile's rank —
-    as the engine's own are TDigest estimates."""
+    as the engine's own are HDR histogram (or TDigest) estimates."""
     if not sketch.count:
         return LatencyStats(count=0)
     return LatencyStats(
