@@ -184,7 +184,10 @@ class ElasticsearchSource:
                     raise
                 requests += 1
                 logger.warning("%s: %s; counting the latency percentiles with TDigest", what, exc)
-                replanned = (f"{model.model}: latency percentiles by TDigest ({exc})",)
+                replanned = (
+                    f"{model.model}: latency percentiles by TDigest (the cluster refused HDR:"
+                    " a negative latency, or a span beyond 10^15?)",
+                )
                 plan = build_plan(
                     model, window, self.index, replace(plan.options, hdr_percentiles=False), counts
                 )
