@@ -19,14 +19,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from bench.engine import (
-    NAMESPACE,
-    WINDOW_SIZES,
-    client_for,
-    engine_url,
-    model_baselines,
-    window_of,
-)
+from bench import engine
 from mlmon_elk.analyzer.fetch import ElasticsearchSource
 from mlmon_elk.profile.engine_plan import PlanOptions, build_plan, count_body, parse_counts
 
@@ -48,15 +41,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="runs of each variant")
     parser.add_argument("--no-exact", action="store_true", help="skip the exact plan (slow)")
     args = parser.parse_args(argv)
-    url, connection = engine_url()
-    client = client_for(url, connection)
-    source = ElasticsearchSource(client, NAMESPACE)
-    model = model_baselines()
+    url, connection = engine.engine_url()
+    client = engine.client_for(url, connection)
+    source = ElasticsearchSource(client, engine.NAMESPACE)
+    model = engine.model_baselines()
     variants = {k: v for k, v in VARIANTS.items() if not (args.no_exact and not v.sample_rows)}
-    sizes = args.window or list(WINDOW_SIZES[:3])
+    sizes = args.window or list(engine.WINDOW_SIZES[:3])
     print(f"engine: {url}; median of {args.repeats} runs, variants alternating")
     for size in sizes:
-        window = window_of(size, WINDOW_SIZES[:3])
+        window = engine.window_of(size, engine.WINDOW_SIZES[:3])
         counts = parse_counts(
             client.search(index=source.index, body=count_body(model, window, PlanOptions())).body
         )
