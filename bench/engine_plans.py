@@ -24,7 +24,7 @@ from mlmon_elk.analyzer.fetch import ElasticsearchSource
 from mlmon_elk.profile.engine_plan import PlanOptions, build_plan, count_body, parse_counts
 
 VARIANTS: Mapping[str, PlanOptions] = {
-    "default (HDR, 2 feature searches, 50,000 sampled)": PlanOptions(),
+    "default (HDR; 2 feature searches at a rate ≥ 2 %)": PlanOptions(),
     "TDigest percentiles": PlanOptions(hdr_percentiles=False),
     "one feature search": PlanOptions(sample_searches=1),
     "TDigest, one feature search (the round before)": PlanOptions(
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = args.window or list(engine.WINDOW_SIZES[:3])
     print(f"engine: {url}; median of {args.repeats} runs, variants alternating")
     for size in sizes:
-        window = engine.window_of(size, engine.WINDOW_SIZES[:3])
+        window = engine.window_of(size, engine.WINDOW_SIZES)
         counts = parse_counts(
             client.search(index=source.index, body=count_body(model, window, PlanOptions())).body
         )

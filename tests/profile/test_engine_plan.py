@@ -13,6 +13,7 @@ from mlmon_elk.errors import SourceError
 from mlmon_elk.profile.baseline import ModelBaselines
 from mlmon_elk.profile.engine_plan import (
     SAMPLE_SEED,
+    SPLIT_MIN_RATE,
     PlanOptions,
     build_plan,
     count_body,
@@ -443,6 +444,15 @@ def test_a_large_version_counts_operations_exactly_and_features_on_a_sample() ->
                 "boost_mode": "replace",
             }
         }
+
+
+def test_a_sample_under_the_split_rate_is_counted_in_one_search() -> None:
+    """Each search of a split sample pays the random score of the whole window: a sample of
+    under SPLIT_MIN_RATE of the predictions stays in one search, a larger one takes two."""
+    options = PlanOptions(sample_rows=1_000)
+    for predictions, searches in ((1_000 / SPLIT_MIN_RATE, 2), (1_000 / SPLIT_MIN_RATE + 1, 1)):
+        plan = build_plan(tiny(), WINDOW, INDEX, options, counts={"1": int(predictions)})
+        assert plan.rates[1:] == (1_000 / int(predictions),) * searches
 
 
 def test_every_search_of_a_sample_split_under_max_buckets_counts_its_failures() -> None:
