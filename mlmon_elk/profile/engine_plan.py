@@ -258,7 +258,7 @@ def _sampled_bodies(
         # Every other aggregation to each search: each gets a like mix of kinds.
         ways = options.sample_searches if SPLIT_MIN_RATE <= rate < 1 else 1
         for k in range(ways):
-            for part in _split([(alone, features[k::ways])], options.max_buckets - 2):
+            for part in _split([(alone, features[k::ways])], options.max_buckets - 1):
                 # Each search also counts the failures among its predictions (the sample's:
                 # failed ones carry no outputs), so any of them describes the sample.
                 ((_, aggs),) = part
