@@ -58,11 +58,17 @@ def test_documents_arrive_as_json_lines(tmp_path: Path) -> None:
 
 def test_100k_records_through_an_outage(tmp_path: Path) -> None:
     """100,000 predictions while the peer is stopped for part of the run and restarted:
-    every id arrives; duplicates only from documented resends after broken connections."""
+    every id arrives; duplicates only from documented resends after broken connections.
+
+    The serving process settles before it closes (a handler closed while it backs off
+    leaves its disk spool to the next process): this test reads the progress lines late
+    on a loaded machine, and the peer may come back only once the logging is done.
+    """
     count = 100_000
     with JsonLinesPeer() as peer:
         lines = []
-        with producer(peer.url, "--count", str(count), "--spool", str(tmp_path)) as process:
+        args = ("--count", str(count), "--spool", str(tmp_path), "--settle", "60")
+        with producer(peer.url, *args) as process:
             assert process.stdout is not None
             for line in process.stdout:
                 lines.append(line)
