@@ -44,11 +44,11 @@ import pandas as pd
 import pyarrow.json as pa_json
 import yaml
 
+from bench import documents
 from mlmon_elk.analyzer.config import load_config
 from mlmon_elk.analyzer.fetch import FileSource
 from mlmon_elk.analyzer.run import Analyzer
 from mlmon_elk.checks import CheckSettings, ModelJob, check_run
-from mlmon_elk.contract import Kind
 from mlmon_elk.producer.handler import PredictionHandler
 from mlmon_elk.profile.baseline import Baseline, ModelBaselines, dump_baseline
 from mlmon_elk.profile.build import BuildOptions, build_baseline
@@ -60,29 +60,9 @@ from mlmon_elk.windows import Window, parse_time
 
 START = datetime(2024, 5, 1, tzinfo=UTC)
 WINDOW = Window(START, START + timedelta(days=1))
-WORDS = [f"word{i}" for i in range(300)]
-
-# The JSON-lines documents' 50 features, named once for the frame, the handler, the
-# baseline and DuckDB's typed columns.
-JSONL_NUMERIC = [f"num{i:02d}" for i in range(35)]
-JSONL_CATEGORICAL = [f"cat{i:02d}" for i in range(12)]
-JSONL_TEXT = [f"text{i}" for i in range(3)]
-JSONL_KINDS = dict.fromkeys(JSONL_TEXT, Kind.TEXT)
-"""The baseline's declared kinds: the text inputs (numbers and keywords are inferred)."""
 
 
 # ----------------------------------------------------------------- JSON lines
-
-
-def jsonl_frame(n: int, rng: np.random.Generator) -> pd.DataFrame:
-    data: dict[str, Any] = {}
-    for i, name in enumerate(JSONL_NUMERIC):
-        data[name] = rng.normal(i, 1 + i % 5, n).round(3)
-    for i, name in enumerate(JSONL_CATEGORICAL):
-        data[name] = rng.choice([f"v{k}" for k in range(2 + 3 * i)], n)
-    for name in JSONL_TEXT:
-        data[name] = [" ".join(w) for w in rng.choice(WORDS, (n, 5))]
-    return pd.DataFrame(data)
 
 
 def write_logs(
@@ -96,7 +76,7 @@ def write_logs(
 ) -> list[Path]:
     """``n`` predictions logged through the handler's file sink (rotated and gzipped
     above ``file_max_bytes``), with a latency of 12 ms or lognormal latencies."""
-    rows = jsonl_frame(n, rng)
+    rows = documents.frame(n, rng)
     seconds = np.sort(rng.uniform(0, WINDOW.length.total_seconds(), n))
     latencies = rng.lognormal(2.5, 0.6, n).round(3) if lognormal_latency else np.full(n, 12.0)
     active = folder / name
@@ -104,7 +84,7 @@ def write_logs(
         f"file://{active}",
         model="bench",
         model_version="1",
-        text_inputs=JSONL_TEXT,
+        text_inputs=documents.TEXT,
         spool_dir=None,
         queue_size=n + 1000,  # no drops: this measures reading, not back-pressure
         file_max_bytes=file_max_bytes,
@@ -127,8 +107,8 @@ def write_logs(
 
 def bench_jsonl(n: int, rng: np.random.Generator) -> None:
     print(f"== JSON lines: {n:,} prediction documents, 50 features (35 num, 12 cat, 3 text)")
-    reference = jsonl_frame(20_000, rng)
-    options = BuildOptions(kinds=JSONL_KINDS, holdout_fraction=0.0)
+    reference = documents.frame(20_000, rng)
+    options = BuildOptions(kinds=documents.KINDS, holdout_fraction=0.0)
     model = ModelBaselines(
         "bench",
         {"1": build_baseline(reference, model="bench", version="1", options=options)},
@@ -197,10 +177,10 @@ DUCKDB_COLUMNS = {
     "event": "STRUCT(dataset VARCHAR, outcome VARCHAR)",
     "mlmon": (
         'STRUCT("model" STRUCT("name" VARCHAR, "version" VARCHAR), "latency_ms" DOUBLE, '
-        f'"inputs" STRUCT("num" STRUCT({", ".join(f"{n} DOUBLE" for n in JSONL_NUMERIC)}), '
-        f'"cat" STRUCT({", ".join(f"{n} VARCHAR" for n in JSONL_CATEGORICAL)})), '
-        f'"tokens" STRUCT({", ".join(f"{n} VARCHAR[]" for n in JSONL_TEXT)}), '
-        f'"token_count" STRUCT({", ".join(f"{n} DOUBLE" for n in JSONL_TEXT)}), '
+        f'"inputs" STRUCT("num" STRUCT({", ".join(f"{n} DOUBLE" for n in documents.NUMERIC)}), '
+        f'"cat" STRUCT({", ".join(f"{n} VARCHAR" for n in documents.CATEGORICAL)})), '
+        f'"tokens" STRUCT({", ".join(f"{n} VARCHAR[]" for n in documents.TEXT)}), '
+        f'"token_count" STRUCT({", ".join(f"{n} DOUBLE" for n in documents.TEXT)}), '
         '"present" VARCHAR[], "null" VARCHAR[])'
     ),
 }

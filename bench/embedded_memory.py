@@ -33,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.embedded import JSONL_KINDS, WINDOW, jsonl_frame, write_logs
+from bench import documents
+from bench.embedded import WINDOW, write_logs
 
 BLOCK = 50_000
 """Rows logged once; larger windows are copies of this file."""
@@ -120,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
 
     sizes = [int(n) for n in args.sizes.split(",")]
     rng = np.random.default_rng(11)
-    options = BuildOptions(kinds=JSONL_KINDS, holdout_fraction=0.0)
-    reference = jsonl_frame(20_000, rng)
+    options = BuildOptions(kinds=documents.KINDS, holdout_fraction=0.0)
+    reference = documents.frame(20_000, rng)
     print("== memory of counting one window: the same 50,000 documents, copied")
     with tempfile.TemporaryDirectory(prefix="mlmon-bench-memory-") as tmp:
         root = Path(tmp)
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copy(block, folder / "p000.jsonl")
             for i in range(1, copies):  # hard links: the same bytes, read as another file
                 os.link(folder / "p000.jsonl", folder / f"p{i:03d}.jsonl")
-        frame_bytes = jsonl_frame(BLOCK, np.random.default_rng(0)).memory_usage(deep=True).sum()
+        frame_bytes = documents.frame(BLOCK, np.random.default_rng(0)).memory_usage(deep=True).sum()
         columns = ["rows", "peak MB", "CPU s", "rows/CPU-s", "p50 ms", "p99 ms"]
         header = "".join(f"{c:>12}" for c in columns)
         print(f"   {'':<10}{header}{'pandas frame MB':>17}")

@@ -60,9 +60,10 @@ import orjson
 import pandas as pd
 from elastic_transport import OrjsonSerializer, Urllib3HttpNode
 
+from bench.documents import CATEGORICAL, KINDS, NUMERIC, TEXT, frame
 from mlmon_elk.analyzer.fetch import ElasticsearchSource
 from mlmon_elk.checks import CheckSettings, ModelJob, check_run
-from mlmon_elk.contract import Dataset, Kind, stream_name
+from mlmon_elk.contract import Dataset, stream_name
 from mlmon_elk.engine.client import EsConnection, connect
 from mlmon_elk.producer.builder import DocumentBuilder
 from mlmon_elk.producer.call import PredictionCall
@@ -96,11 +97,6 @@ HOUR = timedelta(hours=1)
 WINDOW_SIZES = (10_000, 100_000, 1_000_000, 10_000_000)
 GOAL_SIZE = 1_000_000
 """The window the goals speak of; pulling a larger one takes a long time and much memory."""
-N_NUM, N_CAT, N_TEXT = 35, 12, 3
-NUMERIC = [f"num{i:02d}" for i in range(N_NUM)]
-CATEGORICAL = [f"cat{i:02d}" for i in range(N_CAT)]
-TEXT = [f"text{i}" for i in range(N_TEXT)]
-WORDS = [f"word{i}" for i in range(300)]
 CHUNK = 5_000
 """Documents per bulk request (~10 MB); window sizes are multiples of it."""
 PAGE = 10_000
@@ -110,20 +106,8 @@ PAGE = 10_000
 # ------------------------------------------------------------------ data
 
 
-def frame(n: int, rng: np.random.Generator) -> pd.DataFrame:
-    """``n`` rows of 50 features: numeric, categorical (2–35 levels) and short texts."""
-    data: dict[str, Any] = {}
-    for i, name in enumerate(NUMERIC):
-        data[name] = rng.normal(i, 1 + i % 5, n).round(3)
-    for i, name in enumerate(CATEGORICAL):
-        data[name] = rng.choice([f"v{k}" for k in range(2 + 3 * i)], n)
-    for name in TEXT:
-        data[name] = [" ".join(w) for w in rng.choice(WORDS, (n, 5))]
-    return pd.DataFrame(data)
-
-
 def model_baselines() -> ModelBaselines:
-    options = BuildOptions(kinds=dict.fromkeys(TEXT, Kind.TEXT), holdout_fraction=0.0)
+    options = BuildOptions(kinds=KINDS, holdout_fraction=0.0)
     reference = frame(20_000, np.random.default_rng(7))
     baseline = build_baseline(reference, model=MODEL, version=VERSION, options=options)
     return ModelBaselines(MODEL, {VERSION: baseline}, VERSION)
@@ -614,7 +598,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"deleted {index}")
         return 0
     print(f"engine: {engine} {version} at {url}; {os.cpu_count()} cores; {_load_average()}")
-    print(f"documents: 50 features ({N_NUM} numeric, {N_CAT} categorical, {N_TEXT} text)")
+    print(
+        f"documents: 50 features ({len(NUMERIC)} numeric, {len(CATEGORICAL)} categorical,"
+        f" {len(TEXT)} text)"
+    )
     present = indexed(admin, index)
     if present == sizes[-1] and not args.reindex:
         print(f"{index} already holds {present:,} documents: not indexed again (--reindex)\n")
