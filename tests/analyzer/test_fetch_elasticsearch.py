@@ -97,6 +97,25 @@ def test_unreachable_cluster_fails_clearly_after_backing_off() -> None:
     assert 1.0 <= waits[1] <= 2.0
 
 
+def test_an_unreachable_cluster_is_not_asked_again_with_tdigest() -> None:
+    """The TDigest re-plan is for a cluster that refused HDR, not for one that never
+    answered: the plan's search fails after its own tries, once."""
+    from mlmon_elk.engine.client import EsConnection, connect
+
+    waits: list[float] = []
+    client = connect(EsConnection(hosts=(f"http://127.0.0.1:{free_port()}",)))
+    source = ElasticsearchSource(
+        client,
+        "default",
+        options=PlanOptions(sample_rows=0),  # no count first: the plan's search meets it
+        retry=Retry(3, 0.01, 0.02),
+        sleep=waits.append,
+    )
+    with pytest.raises(SourceError, match=r"failed after 3 tries: cannot reach Elasticsearch"):
+        source.fetch(CREDIT, WINDOW)
+    assert len(waits) == 2
+
+
 def test_a_cluster_back_within_the_retries_answers_the_fetch(es: EsTarget) -> None:
     """The first try meets a closed port; the proxy reopens in the backoff; the fetch succeeds."""
     index_documents(es.client, stream_name(Dataset.PREDICTION, es.namespace), _docs())
