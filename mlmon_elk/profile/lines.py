@@ -33,7 +33,7 @@ import numpy as np
 import orjson
 from msgspec.structs import astuple
 
-from mlmon_elk.contract import Dataset, Role
+from mlmon_elk.contract import KEYWORD_IGNORE_ABOVE, Dataset, Role
 from mlmon_elk.profile.baseline import ModelBaselines
 from mlmon_elk.profile.counting.documents import absent, keyword_totals, numbers, transpose
 from mlmon_elk.profile.records import Selected, parse_stamps, select
@@ -99,11 +99,7 @@ class LineSchema:
 
     def __init__(self, model: ModelBaselines) -> None:
         self.model = model.model
-        features = {
-            (f.role, f.name) for baseline in model.by_version.values() for f in baseline.features
-        }
-        inputs = tuple(sorted(name for role, name in features if role is Role.INPUT))
-        outputs = tuple(sorted(name for role, name in features if role is Role.OUTPUT))
+        inputs, outputs, _ = counted_names(model)
         # Keywords are expected only of categorical features: a keyword under a numeric
         # feature (a type mismatch, rare) sends its line to the exact path, so the typed
         # path reads a dozen keyword columns of fifty, not fifty mostly empty ones.
@@ -161,22 +157,14 @@ class LineSchema:
         """The model's predictions among ``lines``: those the schema fits, typed, and the others
         decoded whole (dicts); with the count of lines that are no JSON object."""
         typed: list[Any] = []
-        whole: list[dict[str, Any]] = []
-        bad = 0
+        misfits: list[bytes] = []
         decode = self._decode
         for line in lines:
             try:
                 typed.append(decode(line))
             except (msgspec.ValidationError, msgspec.DecodeError):
-                try:
-                    doc = orjson.loads(line)
-                except ValueError:
-                    bad += 1
-                    continue
-                if isinstance(doc, dict):
-                    whole.append(doc)
-                else:
-                    bad += 1
+                misfits.append(line)
+        whole, bad = decode_whole(misfits)
         return Decoded(self._select(typed), select(whole, self.model), bad)
 
     def _select(self, docs: Sequence[Any]) -> Selected:
@@ -199,6 +187,38 @@ class LineSchema:
 
 
 _OUTCOME = attrgetter("event.outcome")
+
+
+def decode_whole(lines: Iterable[bytes]) -> tuple[list[dict[str, Any]], int]:
+    """The JSON objects among ``lines`` decoded whole (for the exact path), and how many lines
+    were no JSON object."""
+    whole: list[dict[str, Any]] = []
+    bad = 0
+    for line in lines:
+        try:
+            doc = orjson.loads(line)
+        except ValueError:
+            bad += 1
+            continue
+        if isinstance(doc, dict):
+            whole.append(doc)
+        else:
+            bad += 1
+    return whole, bad
+
+
+def counted_names(model: ModelBaselines) -> tuple[_Names, _Names, frozenset[str]]:
+    """The model's input and output feature names (sorted), and those that may hold a keyword
+    (the categorical features)."""
+    features = {
+        (f.role, f.name) for baseline in model.by_version.values() for f in baseline.features
+    }
+    inputs = tuple(sorted(name for role, name in features if role is Role.INPUT))
+    outputs = tuple(sorted(name for role, name in features if role is Role.OUTPUT))
+    categorical = frozenset(
+        f.name for baseline in model.by_version.values() for f in baseline.features if f.categorical
+    )
+    return inputs, outputs, categorical
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +274,11 @@ class TypedChunk:
                 for value, n in keyword_totals([msgspec.json.decode(raw)])[0].items():
                     totals[value] += n * documents
         return totals
+
+    def keyword_totals(
+        self, *path: str, limit: int | None = KEYWORD_IGNORE_ABOVE
+    ) -> tuple[Counter[str], int]:
+        return keyword_totals(self.values(*path), limit)
 
     def values(self, *path: str) -> Sequence[Any]:
         *group, name = path

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from mlmon_elk.contract import TOKEN_IGNORE_ABOVE, Dataset, Kind, Role
+from mlmon_elk.contract import KEYWORD_IGNORE_ABOVE, TOKEN_IGNORE_ABOVE, Dataset, Kind, Role
 from mlmon_elk.profile.baseline import Baseline, FeatureProfile, ModelBaselines
 from mlmon_elk.profile.counting import categorical, numeric, operational
 from mlmon_elk.profile.counting.aggregation import most_frequent
@@ -87,7 +87,7 @@ class _VersionSum:
             group = "inputs" if role is Role.INPUT else "outputs"
             num = chunk.numbers(group, "num", name)
             num_values = num[np.isfinite(num)]
-            cat_counts, cat_documents = keyword_totals(chunk.values(group, "cat", name))
+            cat_counts, cat_documents = chunk.keyword_totals(group, "cat", name)
             acc.kinds[Kind.NUM] += len(num_values)
             acc.kinds[Kind.CAT] += cat_documents
             token_counts = np.empty(0)
@@ -104,7 +104,7 @@ class _VersionSum:
                     categorical.count_values(cat_counts, profile.categorical, examples=_ALL)
                 )
             if acc.text is not None and profile.text is not None:
-                tokens, documents = keyword_totals(chunk.values("tokens", name), TOKEN_IGNORE_ABOVE)
+                tokens, documents = chunk.keyword_totals("tokens", name, limit=TOKEN_IGNORE_ABOVE)
                 acc.text.add_documents(
                     tokens, documents, int(np.nansum(token_counts)), profile.text
                 )
@@ -165,6 +165,13 @@ class Chunk(Protocol):
         """Documents per name of the ``mlmon.<name>`` keyword array (``present``, ``null``)."""
         ...
 
+    def keyword_totals(
+        self, *path: str, limit: int | None = KEYWORD_IGNORE_ABOVE
+    ) -> tuple[Counter[str], int]:
+        """:func:`~.documents.keyword_totals` of :meth:`values`: documents per indexed value,
+        and the documents with any."""
+        ...
+
 
 class DocumentChunk:
     """A :class:`Chunk` of decoded JSON documents (dicts), read the way the index reads them."""
@@ -185,6 +192,11 @@ class DocumentChunk:
     def name_totals(self, name: str) -> Counter[str]:
         return keyword_totals(self.values(name))[0]
 
+    def keyword_totals(
+        self, *path: str, limit: int | None = KEYWORD_IGNORE_ABOVE
+    ) -> tuple[Counter[str], int]:
+        return keyword_totals(self.values(*path), limit)
+
 
 @dataclass(frozen=True, slots=True)
 class Selected:
@@ -204,14 +216,24 @@ def select(docs: Sequence[Mapping[str, Any]], model: str) -> Selected:
     keep = [
         d
         for d in docs
-        if (d.get("event") or {}).get("dataset") == Dataset.PREDICTION
-        and ((d.get("mlmon") or {}).get("model") or {}).get("name") == model
+        if _at(d, "event", "dataset") == Dataset.PREDICTION
+        and _at(d, "mlmon", "model", "name") == model
     ]
-    versions = [((d.get("mlmon") or {}).get("model") or {}).get("version") for d in keep]
+    versions = [_at(d, "mlmon", "model", "version") for d in keep]
     stamps, valid = parse_stamps([d.get("@timestamp") for d in keep])
     return Selected(
         keep, stamps, valid, [None if v is None else keyword(v) for v in versions], DocumentChunk
     )
+
+
+def _at(doc: Mapping[str, Any], *path: str) -> Any:
+    """The value at ``path`` in ``doc``, ``None`` where a step is missing or not an object."""
+    value: Any = doc
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
 
 
 def parse_stamps(stamps: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:

@@ -81,6 +81,10 @@ def count(values: np.ndarray, profile: NumericProfile) -> NumericCounts:
     )
     if x.size == 0:
         return NumericCounts(bins=tuple(int(b) for b in bins), count=0)
+    # Values near the largest double (sentinels such as 1e308) overflow the mean and the
+    # variance: they give inf, as Elasticsearch's stats do, not a warning per chunk.
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = float(x.mean()), float(x.std())
     return NumericCounts(
         bins=tuple(int(b) for b in bins),
         count=int(x.size),
@@ -88,8 +92,8 @@ def count(values: np.ndarray, profile: NumericProfile) -> NumericCounts:
         above_max=int(np.count_nonzero(x > profile.max)),
         min=float(x.min()),
         max=float(x.max()),
-        mean=float(x.mean()),
-        std=float(x.std()),
+        mean=mean,
+        std=std,
     )
 
 

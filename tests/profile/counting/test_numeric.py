@@ -44,3 +44,11 @@ def test_chunk_counts_merge_exactly_into_the_count_of_all_values() -> None:
     assert (result.min, result.max) == (whole.min, whole.max)
     assert np.isclose(result.mean or 0, whole.mean or 0, rtol=1e-12)
     assert np.isclose(result.std or 0, whole.std or 0, rtol=1e-12)
+
+
+def test_values_near_the_largest_double_give_infinite_statistics_without_warnings() -> None:
+    """A sentinel such as 1e308 overflows the variance: inf, as Elasticsearch's stats give,
+    and still counted in its bin (pytest turns any warning into a failure)."""
+    counts = numeric.count(np.array([1e308, 1e308, 1.0]), NUM)
+    assert counts.bins == (0, 1, 2)
+    assert counts.std == float("inf")
