@@ -3,7 +3,9 @@
 1. **JSON lines read.** Predictions with 50 features (35 numeric, 12
    categorical, 3 text) are logged through ``PredictionHandler``'s file sink
    (64 MiB files, rotated ones gzipped); the file source reads and counts them
-   into the window profile. Rows per second are printed beside pandas' own
+   into the window profile, with the native reader (``native/``, the default
+   where it is installed) and with the Python reader. Rows per second are
+   printed beside pandas' own
    ``read_json(lines=True, chunksize=…)``, pyarrow's ``json.read_json`` and
    DuckDB's ``read_json`` (one thread, the counted fields typed) parsing the same
    files (parsing only, no counting) for scale.
@@ -54,6 +56,7 @@ from mlmon_elk.profile.baseline import Baseline, ModelBaselines, dump_baseline
 from mlmon_elk.profile.build import BuildOptions, build_baseline
 from mlmon_elk.profile.frame import window_from_frame
 from mlmon_elk.profile.lines import LineSchema
+from mlmon_elk.profile.native_lines import DISABLE_VARIABLE, native_module
 from mlmon_elk.profile.window import ModelWindow
 from mlmon_elk.sources.files import expand_paths, gc_paused, open_lines, read_lines
 from mlmon_elk.windows import Window, parse_time
@@ -118,10 +121,19 @@ def bench_jsonl(n: int, rng: np.random.Generator) -> None:
         paths = write_logs(Path(tmp), n, rng)
         size = sum(p.stat().st_size for p in paths)
         packed = sum(1 for p in paths if p.suffix == ".gz")
+        assert native_module() is not None, "no native reader: pip install ./native"
         started, cpu = time.perf_counter(), time.process_time()
         window = FileSource(paths).fetch(model, WINDOW).window
         reading = time.perf_counter() - started, time.process_time() - cpu
         assert window.count == n, window.count
+        os.environ[DISABLE_VARIABLE] = "0"
+        try:
+            started, cpu = time.perf_counter(), time.process_time()
+            python_window = FileSource(paths).fetch(model, WINDOW).window
+            python_reading = time.perf_counter() - started, time.process_time() - cpu
+        finally:
+            del os.environ[DISABLE_VARIABLE]
+        assert python_window.count == n, python_window.count
         started, cpu = time.perf_counter(), time.process_time()
         decoded = decode_only(model, paths)
         decoding = time.perf_counter() - started, time.process_time() - cpu
@@ -146,9 +158,11 @@ def bench_jsonl(n: int, rng: np.random.Generator) -> None:
         assert duck_rows >= n
     print(f"   handler's files: {len(paths)} ({packed} rotated and gzipped), {size / 1e6:,.0f} MB")
     print(f"   {'':<62}{'rows/s':>10}{'per CPU-s':>11}")
-    label = "mlmon-elk FileSource (parse + count into the window profile):"
+    label = "mlmon-elk FileSource, native reader (parse + count):"
     print(f"   {label:<62}{n / reading[0]:>10,.0f}{n / reading[1]:>11,.0f}")
-    label = "its reading and typed decoding alone (no counting):"
+    label = "mlmon-elk FileSource, Python reader (parse + count):"
+    print(f"   {label:<62}{n / python_reading[0]:>10,.0f}{n / python_reading[1]:>11,.0f}")
+    label = "the Python reader's reading and decoding alone (no counting):"
     print(f"   {label:<62}{n / decoding[0]:>10,.0f}{n / decoding[1]:>11,.0f}")
     label = "pandas.read_json(lines=True, chunksize) (parse only):"
     print(f"   {label:<62}{n / parsing[0]:>10,.0f}{n / parsing[1]:>11,.0f}")

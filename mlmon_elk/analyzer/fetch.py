@@ -11,6 +11,7 @@ holds them to that on a real engine.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -32,7 +33,7 @@ from mlmon_elk.profile.engine_plan import (
     parse_counts,
     parse_responses,
 )
-from mlmon_elk.profile.lines import LineSchema
+from mlmon_elk.profile.native_lines import NativeSchema, line_schema
 from mlmon_elk.profile.records import WindowCounter
 from mlmon_elk.profile.window import ModelWindow
 from mlmon_elk.retry import Retry
@@ -285,7 +286,8 @@ class FileSource:
     def _count(self, counters: list[WindowCounter]) -> tuple[list[ModelWindow], int]:
         """Every counter's window from one pass over the files; the files read."""
         earliest = min(c.earliest for c in counters).timestamp() - MTIME_SLACK_SECONDS
-        schema = LineSchema(counters[0].model)
+        schema = line_schema(counters[0].model)
+        _say_reader(native=isinstance(schema, NativeSchema))
         for _ in range(ROTATION_RETRIES):
             inodes = files.listed_since(self.paths, earliest)
             paths = list(inodes)
@@ -334,3 +336,14 @@ class _FetchKey:
     window: Window
     history: int
     percents: tuple[float, ...]
+
+
+@functools.cache
+def _say_reader(*, native: bool) -> None:
+    """Say once per process when the Python JSON-lines reader counts the files (the native
+    one reads about twice as fast; docs/analyzer.md says how to install it)."""
+    if not native:
+        logger.info(
+            "reading prediction files with the Python reader: the native reader "
+            "(mlmon-elk-native) is not installed or is turned off"
+        )

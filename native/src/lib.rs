@@ -1,0 +1,926 @@
+//! mlmon-elk's native line reader: one model's prediction lines decoded into columns.
+//!
+//! The Python file source (`mlmon_elk.profile.native_lines`) hands over a chunk of
+//! JSON lines; this decodes each line in one pass straight into the columns a window
+//! is counted from (numbers as doubles, keywords and tokens as codes into per-chunk
+//! tables), with no Python object per value. It accepts only the shapes the handler
+//! writes (a number under `num`, a string under `cat`, lists of strings for tokens,
+//! the `@timestamp` in the handler's format); any other line — odd types, duplicate
+//! keys, another time format, invalid JSON — is returned as a *misfit*, and Python
+//! decodes and counts it by its exact path. So a chunk counts the same whichever path
+//! each line took; the differential tests hold both paths to that.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList};
+use rustc_hash::FxHashMap;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+/// "No value" in a code column.
+const NONE: u32 = u32::MAX;
+const PREDICTION: &str = "mlmon.prediction";
+
+/// Names and their positions, found by hashing or, first, as the name after the last found:
+/// the handler writes a group's keys sorted, as the names are given.
+struct Lookup {
+    names: Vec<String>,
+    index: FxHashMap<String, usize>,
+}
+
+impl Lookup {
+    fn new(names: Vec<String>) -> Self {
+        let index = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i))
+            .collect();
+        Lookup { names, index }
+    }
+
+    fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    fn get(&self, key: &str) -> Option<usize> {
+        self.index.get(key).copied()
+    }
+
+    /// The position of `key`, trying `*next` first; `*next` moves past what was found.
+    fn find(&self, key: &str, next: &mut usize) -> Option<usize> {
+        let found = match self.names.get(*next) {
+            Some(name) if name == key => Some(*next),
+            _ => self.get(key),
+        };
+        if let Some(i) = found {
+            *next = i + 1;
+        }
+        found
+    }
+}
+
+/// Names of one group (`inputs` or `outputs`): the numeric columns and the keyword columns.
+struct Names {
+    index: Lookup,
+    keywords: Lookup,
+}
+
+impl Names {
+    fn new(names: Vec<String>, keywords: Vec<String>) -> Self {
+        Names {
+            index: Lookup::new(names),
+            keywords: Lookup::new(keywords),
+        }
+    }
+}
+
+/// The decoder of one model's lines (built once per fetch).
+#[pyclass(frozen, module = "mlmon_elk_native")]
+struct Schema {
+    model: String,
+    inputs: Names,
+    outputs: Names,
+}
+
+#[pymethods]
+impl Schema {
+    /// `inputs` and `outputs`: the model's feature names (numeric columns, in this order);
+    /// `*_keywords`: those that may hold a keyword (keyword columns, in this order).
+    #[new]
+    fn new(
+        model: String,
+        inputs: Vec<String>,
+        outputs: Vec<String>,
+        input_keywords: Vec<String>,
+        output_keywords: Vec<String>,
+    ) -> PyResult<Self> {
+        for (names, keywords) in [(&inputs, &input_keywords), (&outputs, &output_keywords)] {
+            if let Some(odd) = keywords.iter().find(|k| !names.contains(k)) {
+                let msg = format!("keyword column {odd:?} is not one of the group's names");
+                return Err(pyo3::exceptions::PyValueError::new_err(msg));
+            }
+        }
+        Ok(Schema {
+            model,
+            inputs: Names::new(inputs, input_keywords),
+            outputs: Names::new(outputs, output_keywords),
+        })
+    }
+
+    /// The model's predictions among `lines` (a list of bytes), decoded into a `Block`.
+    fn decode(&self, lines: &Bound<'_, PyList>) -> PyResult<Block> {
+        let mut decoder = Decoder::new(self);
+        for (i, item) in lines.iter().enumerate() {
+            let bytes = item.cast::<PyBytes>()?;
+            decoder.line(i as u32, bytes.as_bytes());
+        }
+        Ok(decoder.block)
+    }
+}
+
+/// Distinct strings of a chunk, each with its code (its position).
+#[derive(Default)]
+struct Table {
+    codes: FxHashMap<String, u32>,
+    values: Vec<String>,
+}
+
+impl Table {
+    fn code(&mut self, value: &str) -> u32 {
+        if let Some(&code) = self.codes.get(value) {
+            return code;
+        }
+        let code = self.values.len() as u32;
+        self.codes.insert(value.to_owned(), code);
+        self.values.push(value.to_owned());
+        code
+    }
+}
+
+/// One chunk decoded: a row per prediction of the model, and the lines left to Python.
+#[pyclass(module = "mlmon_elk_native")]
+struct Block {
+    #[pyo3(get)]
+    rows: usize,
+    /// Line indices Python decodes and counts by its exact path.
+    #[pyo3(get)]
+    misfits: Vec<u32>,
+    stamps: Vec<i64>,
+    versions: Vec<u32>,
+    failures: Vec<u8>,
+    latency: Vec<f64>,
+    /// Row-major numbers (a row's values one after the other: one copy per row), NaN
+    /// where a prediction has no number; given out field-major.
+    input_numbers: Vec<f64>,
+    output_numbers: Vec<f64>,
+    input_keywords: Vec<u32>,
+    output_keywords: Vec<u32>,
+    /// `(row, input, value)` of each `token_count`.
+    count_rows: Vec<u32>,
+    count_inputs: Vec<u32>,
+    count_values: Vec<f64>,
+    /// `(row, input, token)` of each distinct token of a prediction's `tokens` list.
+    token_rows: Vec<u32>,
+    token_inputs: Vec<u32>,
+    token_codes: Vec<u32>,
+    /// The raw JSON of the `present` and `null` name lists (a model repeats a few).
+    present: Vec<u32>,
+    null: Vec<u32>,
+    /// Values per row of the input and output numbers, then keywords.
+    widths: [usize; 4],
+    version_table: Table,
+    keyword_table: Table,
+    token_table: Table,
+    list_table: Table,
+}
+
+fn bytes_of<'py, T: Copy>(py: Python<'py>, values: &[T]) -> Bound<'py, PyBytes> {
+    // SAFETY: T is a plain number type (i64, u32, u8, f64): any byte view of it is valid.
+    let raw = unsafe {
+        std::slice::from_raw_parts(values.as_ptr() as *const u8, std::mem::size_of_val(values))
+    };
+    PyBytes::new(py, raw)
+}
+
+/// Row-major `rows` × `width` values as field-major ones.
+fn transpose<T: Copy>(values: &[T], width: usize) -> Vec<T> {
+    if width == 0 {
+        return Vec::new();
+    }
+    let rows = values.len() / width;
+    let mut out = Vec::with_capacity(values.len());
+    for field in 0..width {
+        out.extend((0..rows).map(|row| values[row * width + field]));
+    }
+    out
+}
+
+#[pymethods]
+impl Block {
+    /// Nanoseconds since the epoch (int64 bytes).
+    fn stamps<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        bytes_of(py, &self.stamps)
+    }
+    /// Codes into `version_table` (uint32 bytes).
+    fn versions<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        bytes_of(py, &self.versions)
+    }
+    /// 1 where `event.outcome` is `failure` (uint8 bytes).
+    fn failures<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        bytes_of(py, &self.failures)
+    }
+    fn latency<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        bytes_of(py, &self.latency)
+    }
+    /// The group's numeric columns one after the other (float64 bytes, names × rows).
+    fn numbers<'py>(&self, py: Python<'py>, outputs: bool) -> Bound<'py, PyBytes> {
+        let (values, width) = if outputs {
+            (&self.output_numbers, self.widths[1])
+        } else {
+            (&self.input_numbers, self.widths[0])
+        };
+        bytes_of(py, &transpose(values, width))
+    }
+    /// The group's keyword columns one after the other (uint32 bytes, keywords × rows).
+    fn keywords<'py>(&self, py: Python<'py>, outputs: bool) -> Bound<'py, PyBytes> {
+        let (values, width) = if outputs {
+            (&self.output_keywords, self.widths[3])
+        } else {
+            (&self.input_keywords, self.widths[2])
+        };
+        bytes_of(py, &transpose(values, width))
+    }
+    /// `(rows, inputs, values)` of the token counts (uint32, uint32, float64 bytes).
+    fn token_counts<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> (
+        Bound<'py, PyBytes>,
+        Bound<'py, PyBytes>,
+        Bound<'py, PyBytes>,
+    ) {
+        (
+            bytes_of(py, &self.count_rows),
+            bytes_of(py, &self.count_inputs),
+            bytes_of(py, &self.count_values),
+        )
+    }
+    /// `(rows, inputs, codes)` of the tokens (uint32 bytes each).
+    fn tokens<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> (
+        Bound<'py, PyBytes>,
+        Bound<'py, PyBytes>,
+        Bound<'py, PyBytes>,
+    ) {
+        (
+            bytes_of(py, &self.token_rows),
+            bytes_of(py, &self.token_inputs),
+            bytes_of(py, &self.token_codes),
+        )
+    }
+    /// Codes into `list_table` of the `present` (or `null`) lists (uint32 bytes).
+    fn lists<'py>(&self, py: Python<'py>, null: bool) -> Bound<'py, PyBytes> {
+        bytes_of(py, if null { &self.null } else { &self.present })
+    }
+    fn version_table(&self) -> Vec<String> {
+        self.version_table.values.clone()
+    }
+    fn keyword_table(&self) -> Vec<String> {
+        self.keyword_table.values.clone()
+    }
+    fn token_table(&self) -> Vec<String> {
+        self.token_table.values.clone()
+    }
+    fn list_table(&self) -> Vec<String> {
+        self.list_table.values.clone()
+    }
+}
+
+/// What one line holds, before it is kept as a row.
+struct Line {
+    stamp: Option<i64>,
+    prediction: bool,
+    failure: bool,
+    this_model: bool,
+    version: u32,
+    latency: f64,
+    input_numbers: Vec<f64>,
+    output_numbers: Vec<f64>,
+    input_keywords: Vec<u32>,
+    output_keywords: Vec<u32>,
+    present: u32,
+    null: u32,
+    /// Which names this line set already (a key given twice makes the line a misfit).
+    seen: Vec<bool>,
+    seen_counts: Vec<bool>,
+    seen_tokens: Vec<bool>,
+    /// The next name expected in each group's `num` and `cat` objects (see `Lookup::find`).
+    next: [usize; 4],
+}
+
+struct Decoder<'s> {
+    schema: &'s Schema,
+    block: Block,
+    line: Line,
+    /// One list's token codes, deduplicated before they are kept.
+    list: Vec<u32>,
+    /// The codes of the last `present` and `null` lists.
+    last_lists: (u32, u32),
+}
+
+fn block(schema: &Schema) -> Block {
+    let n_in = schema.inputs.index.len();
+    let n_out = schema.outputs.index.len();
+    Block {
+        rows: 0,
+        misfits: Vec::new(),
+        stamps: Vec::new(),
+        versions: Vec::new(),
+        failures: Vec::new(),
+        latency: Vec::new(),
+        input_numbers: Vec::new(),
+        output_numbers: Vec::new(),
+        input_keywords: Vec::new(),
+        output_keywords: Vec::new(),
+        widths: [
+            n_in,
+            n_out,
+            schema.inputs.keywords.len(),
+            schema.outputs.keywords.len(),
+        ],
+        count_rows: Vec::new(),
+        count_inputs: Vec::new(),
+        count_values: Vec::new(),
+        token_rows: Vec::new(),
+        token_inputs: Vec::new(),
+        token_codes: Vec::new(),
+        present: Vec::new(),
+        null: Vec::new(),
+        version_table: Table::default(),
+        keyword_table: Table::default(),
+        token_table: Table::default(),
+        list_table: Table::default(),
+    }
+}
+
+impl<'s> Decoder<'s> {
+    fn new(schema: &'s Schema) -> Self {
+        let n_in = schema.inputs.index.len();
+        let n_out = schema.outputs.index.len();
+        Decoder {
+            schema,
+            block: block(schema),
+            line: Line {
+                stamp: None,
+                prediction: false,
+                failure: false,
+                this_model: false,
+                version: NONE,
+                latency: f64::NAN,
+                input_numbers: vec![f64::NAN; n_in],
+                output_numbers: vec![f64::NAN; n_out],
+                input_keywords: vec![NONE; schema.inputs.keywords.len()],
+                output_keywords: vec![NONE; schema.outputs.keywords.len()],
+                present: NONE,
+                null: NONE,
+                seen: vec![false; 2 * (n_in + n_out) + 16],
+                seen_counts: vec![false; n_in],
+                seen_tokens: vec![false; n_in],
+                next: [0; 4],
+            },
+            list: Vec::new(),
+            last_lists: (NONE, NONE),
+        }
+    }
+
+    fn reset(&mut self) {
+        let l = &mut self.line;
+        l.stamp = None;
+        l.prediction = false;
+        l.failure = false;
+        l.this_model = false;
+        l.version = NONE;
+        l.latency = f64::NAN;
+        l.input_numbers.fill(f64::NAN);
+        l.output_numbers.fill(f64::NAN);
+        l.input_keywords.fill(NONE);
+        l.output_keywords.fill(NONE);
+        l.present = NONE;
+        l.null = NONE;
+        l.seen.fill(false);
+        l.seen_counts.fill(false);
+        l.seen_tokens.fill(false);
+        l.next = [0; 4];
+    }
+
+    fn line(&mut self, index: u32, bytes: &[u8]) {
+        self.reset();
+        let (counts, tokens) = (self.block.count_rows.len(), self.block.token_rows.len());
+        // Valid UTF-8 checked once for the line, not again for each string in it.
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            self.block.misfits.push(index);
+            return;
+        };
+        let mut json = serde_json::Deserializer::from_str(text);
+        let parsed = Document(self, ())
+            .deserialize(&mut json)
+            .and_then(|()| json.end());
+        let l = &self.line;
+        let keep = parsed.is_ok() && l.prediction && l.this_model;
+        if parsed.is_ok() && !keep {
+            // Another model's line or another dataset's: not counted, by either path.
+            self.drop_since(counts, tokens);
+            return;
+        }
+        let (Ok(()), Some(stamp), true) = (parsed, l.stamp, l.version != NONE) else {
+            self.drop_since(counts, tokens);
+            self.block.misfits.push(index);
+            return;
+        };
+        let b = &mut self.block;
+        b.stamps.push(stamp);
+        b.versions.push(l.version);
+        b.failures.push(u8::from(l.failure));
+        b.latency.push(l.latency);
+        b.input_numbers.extend_from_slice(&l.input_numbers);
+        b.output_numbers.extend_from_slice(&l.output_numbers);
+        b.input_keywords.extend_from_slice(&l.input_keywords);
+        b.output_keywords.extend_from_slice(&l.output_keywords);
+        b.present.push(l.present);
+        b.null.push(l.null);
+        b.rows += 1;
+    }
+
+    /// Forget the token entries a line added before it turned out not to be kept.
+    fn drop_since(&mut self, counts: usize, tokens: usize) {
+        let b = &mut self.block;
+        b.count_rows.truncate(counts);
+        b.count_inputs.truncate(counts);
+        b.count_values.truncate(counts);
+        b.token_rows.truncate(tokens);
+        b.token_inputs.truncate(tokens);
+        b.token_codes.truncate(tokens);
+    }
+
+    fn row(&self) -> u32 {
+        self.block.rows as u32
+    }
+}
+
+/// A string borrowed from the line where it has no escapes.
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de> de::Deserialize<'de> for Str<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A JSON number as a double, `None` for null; a value that is no finite number misfits.
+fn number<'de, A: MapAccess<'de>>(map: &mut A) -> Result<f64, A::Error> {
+    match map.next_value::<Option<f64>>()? {
+        None => Ok(f64::NAN),
+        Some(x) if x.is_finite() => Ok(x),
+        Some(_) => Err(de::Error::custom("not a finite number")),
+    }
+}
+
+fn twice<E: de::Error>(seen: &mut bool) -> Result<(), E> {
+    if std::mem::replace(seen, true) {
+        return Err(E::custom("a key given twice"));
+    }
+    Ok(())
+}
+
+/// An object visited key by key into the decoder (null: nothing); `$body` handles one key.
+macro_rules! object {
+    ($name:ident, |$dec:ident, $key:ident, $map:ident| $body:block) => {
+        object!($name, (), |$dec, _extra, $key, $map| $body);
+    };
+    ($name:ident, $extra_ty:ty, |$dec:ident, $extra:ident, $key:ident, $map:ident| $body:block) => {
+        struct $name<'d, 's>(&'d mut Decoder<'s>, $extra_ty);
+        impl<'de> DeserializeSeed<'de> for $name<'_, '_> {
+            type Value = ();
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+                d.deserialize_any(self)
+            }
+        }
+        impl<'de> Visitor<'de> for $name<'_, '_> {
+            type Value = ();
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object or null")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+                Ok(())
+            }
+            #[allow(unused_variables)]
+            fn visit_map<A: MapAccess<'de>>(self, mut $map: A) -> Result<(), A::Error> {
+                let $dec = self.0;
+                let $extra = self.1;
+                while let Some(key) = $map.next_key::<Str<'de>>()? {
+                    let $key: &str = &key.0;
+                    $body
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+// Slots of `Line::seen` for the fixed keys; names' slots follow.
+const S_STAMP: usize = 0;
+const S_EVENT: usize = 1;
+const S_MLMON: usize = 2;
+const S_DATASET: usize = 3;
+const S_OUTCOME: usize = 4;
+const S_MODEL: usize = 5;
+const S_NAME: usize = 6;
+const S_VERSION: usize = 7;
+const S_LATENCY: usize = 8;
+const S_INPUTS: usize = 9;
+const S_OUTPUTS: usize = 10;
+const S_COUNTS: usize = 11;
+const S_TOKENS: usize = 12;
+const S_PRESENT: usize = 13;
+const S_NULL: usize = 14;
+const S_NAMES: usize = 16;
+
+object!(Document, |dec, key, map| {
+    match key {
+        "@timestamp" => {
+            twice(&mut dec.line.seen[S_STAMP])?;
+            let stamp = map.next_value::<Option<Str>>()?;
+            match stamp.as_ref().and_then(|s| stamp_ns(&s.0)) {
+                Some(ns) => dec.line.stamp = Some(ns),
+                None => return Err(de::Error::custom("not the handler's time format")),
+            }
+        }
+        "event" => {
+            twice(&mut dec.line.seen[S_EVENT])?;
+            map.next_value_seed(Event(dec, ()))?;
+        }
+        "mlmon" => {
+            twice(&mut dec.line.seen[S_MLMON])?;
+            map.next_value_seed(Mlmon(dec, ()))?;
+        }
+        _ => {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+});
+
+object!(Event, |dec, key, map| {
+    match key {
+        "dataset" => {
+            twice(&mut dec.line.seen[S_DATASET])?;
+            let value = map.next_value::<Option<Str>>()?;
+            dec.line.prediction = value.is_some_and(|v| v.0 == PREDICTION);
+        }
+        "outcome" => {
+            twice(&mut dec.line.seen[S_OUTCOME])?;
+            let value = map.next_value::<Option<Str>>()?;
+            dec.line.failure = value.is_some_and(|v| v.0 == "failure");
+        }
+        _ => {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+});
+
+object!(Mlmon, |dec, key, map| {
+    match key {
+        "model" => {
+            twice(&mut dec.line.seen[S_MODEL])?;
+            map.next_value_seed(Model(dec, ()))?;
+        }
+        "latency_ms" => {
+            twice(&mut dec.line.seen[S_LATENCY])?;
+            dec.line.latency = number(&mut map)?;
+        }
+        "inputs" => {
+            twice(&mut dec.line.seen[S_INPUTS])?;
+            map.next_value_seed(Group(dec, false))?;
+        }
+        "outputs" => {
+            twice(&mut dec.line.seen[S_OUTPUTS])?;
+            map.next_value_seed(Group(dec, true))?;
+        }
+        "token_count" => {
+            twice(&mut dec.line.seen[S_COUNTS])?;
+            map.next_value_seed(TokenCounts(dec, ()))?;
+        }
+        "tokens" => {
+            twice(&mut dec.line.seen[S_TOKENS])?;
+            map.next_value_seed(Tokens(dec, ()))?;
+        }
+        "present" | "null" => {
+            let null = key == "null";
+            twice(&mut dec.line.seen[if null { S_NULL } else { S_PRESENT }])?;
+            let raw = map.next_value::<&RawValue>()?.get();
+            // Most lines repeat the line before's list: compared before it is hashed.
+            let last = if null {
+                dec.last_lists.1
+            } else {
+                dec.last_lists.0
+            };
+            let table = &mut dec.block.list_table;
+            let code = match table.values.get(last as usize) {
+                Some(value) if value == raw => last,
+                _ => match table.codes.get(raw) {
+                    Some(&code) => code,
+                    None if names_list(raw) => table.code(raw),
+                    None => return Err(de::Error::custom("a name list of other values")),
+                },
+            };
+            if null {
+                dec.last_lists.1 = code;
+            } else {
+                dec.last_lists.0 = code;
+            }
+            if null {
+                dec.line.null = code;
+            } else {
+                dec.line.present = code;
+            }
+        }
+        _ => {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+});
+
+object!(Model, |dec, key, map| {
+    match key {
+        "name" => {
+            twice(&mut dec.line.seen[S_NAME])?;
+            let value = map.next_value::<Option<Str>>()?;
+            dec.line.this_model = value.is_some_and(|v| v.0 == dec.schema.model);
+        }
+        "version" => {
+            twice(&mut dec.line.seen[S_VERSION])?;
+            dec.line.version = match map.next_value::<Option<Str>>()? {
+                Some(v) => dec.block.version_table.code(&v.0),
+                None => NONE,
+            };
+        }
+        _ => {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+});
+
+object!(Group, bool, |dec, outputs, key, map| {
+    match key {
+        "num" => map.next_value_seed(Numbers(dec, outputs))?,
+        "cat" => map.next_value_seed(Keywords(dec, outputs))?,
+        _ => {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+});
+
+object!(Numbers, bool, |dec, outputs, key, map| {
+    let names = if outputs {
+        &dec.schema.outputs
+    } else {
+        &dec.schema.inputs
+    };
+    match names
+        .index
+        .find(key, &mut dec.line.next[usize::from(outputs)])
+    {
+        Some(i) => {
+            let n_in = dec.schema.inputs.index.len();
+            let slot = S_NAMES + if outputs { 2 * n_in + 2 * i } else { 2 * i };
+            twice(&mut dec.line.seen[slot])?;
+            let x = number(&mut map)?;
+            if outputs {
+                dec.line.output_numbers[i] = x;
+            } else {
+                dec.line.input_numbers[i] = x;
+            }
+        }
+        None => {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+});
+
+object!(Keywords, bool, |dec, outputs, key, map| {
+    let names = if outputs {
+        &dec.schema.outputs
+    } else {
+        &dec.schema.inputs
+    };
+    match names
+        .keywords
+        .find(key, &mut dec.line.next[2 + usize::from(outputs)])
+    {
+        Some(k) => {
+            let Some(i) = names.index.get(key) else {
+                return Err(de::Error::custom("a keyword column that is no feature"));
+            };
+            let n_in = dec.schema.inputs.index.len();
+            let slot = S_NAMES + 1 + if outputs { 2 * n_in + 2 * i } else { 2 * i };
+            twice(&mut dec.line.seen[slot])?;
+            let code = match map.next_value::<Option<Str>>()? {
+                Some(v) => dec.block.keyword_table.code(&v.0),
+                None => NONE,
+            };
+            if outputs {
+                dec.line.output_keywords[k] = code;
+            } else {
+                dec.line.input_keywords[k] = code;
+            }
+        }
+        // A keyword under a feature not counted as one (a type mismatch): Python's exact path.
+        None if names.index.get(key).is_some() => map.next_value::<()>()?,
+        None => {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+});
+
+object!(TokenCounts, |dec, key, map| {
+    match dec.schema.inputs.index.get(key) {
+        Some(i) => {
+            twice(&mut dec.line.seen_counts[i])?;
+            let x = number(&mut map)?;
+            if !x.is_nan() {
+                let row = dec.row();
+                let b = &mut dec.block;
+                b.count_rows.push(row);
+                b.count_inputs.push(i as u32);
+                b.count_values.push(x);
+            }
+        }
+        None => {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+});
+
+object!(Tokens, |dec, key, map| {
+    match dec.schema.inputs.index.get(key) {
+        Some(i) => {
+            twice(&mut dec.line.seen_tokens[i])?;
+            map.next_value_seed(TokenList(dec, i as u32))?;
+        }
+        None => {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+});
+
+/// One text input's token list: each distinct token once (a keyword array indexes so).
+struct TokenList<'d, 's>(&'d mut Decoder<'s>, u32);
+
+impl<'de> DeserializeSeed<'de> for TokenList<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TokenList<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of strings or null")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let (dec, input) = (self.0, self.1);
+        dec.list.clear();
+        while let Some(token) = seq.next_element::<Str<'de>>()? {
+            let code = dec.block.token_table.code(&token.0);
+            dec.list.push(code);
+        }
+        dec.list.sort_unstable();
+        dec.list.dedup();
+        let row = dec.row();
+        let b = &mut dec.block;
+        for &code in &dec.list {
+            b.token_rows.push(row);
+            b.token_inputs.push(input);
+            b.token_codes.push(code);
+        }
+        Ok(())
+    }
+}
+
+/// Whether a `present` or `null` list holds what the handler writes there: names (or null).
+/// Anything else (numbers, objects) is left to Python's exact path.
+fn names_list(raw: &str) -> bool {
+    match serde_json::from_str::<serde_json::Value>(raw) {
+        Ok(serde_json::Value::Null | serde_json::Value::String(_)) => true,
+        Ok(serde_json::Value::Array(items)) => items.iter().all(serde_json::Value::is_string),
+        _ => false,
+    }
+}
+
+/// Nanoseconds since the epoch of a time written as the handler writes it
+/// (`2024-05-01T12:00:00.000Z`); `None` for anything else, left to Python's parser.
+fn stamp_ns(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() != 24
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'.'
+        || b[23] != b'Z'
+    {
+        return None;
+    }
+    let digits = |from: usize, to: usize| -> Option<i64> {
+        b[from..to].iter().try_fold(0i64, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
+        })
+    };
+    let (year, month, day) = (digits(0, 4)?, digits(5, 7)?, digits(8, 10)?);
+    let (hour, minute, second, milli) = (
+        digits(11, 13)?,
+        digits(14, 16)?,
+        digits(17, 19)?,
+        digits(20, 23)?,
+    );
+    // Within the nanosecond range of int64 (1677-2262), and a real date and time.
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1700..=2200).contains(&year)
+        || !(1..=12).contains(&month)
+        || day < 1
+        || day > month_days[(month - 1) as usize]
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
+    Some((seconds * 1_000 + milli) * 1_000_000)
+}
+
+#[pymodule]
+fn mlmon_elk_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Schema>()?;
+    m.add_class::<Block>()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stamp_ns;
+
+    #[test]
+    fn stamps_are_nanoseconds_since_the_epoch() {
+        assert_eq!(stamp_ns("1970-01-01T00:00:00.000Z"), Some(0));
+        assert_eq!(
+            stamp_ns("2024-05-01T12:00:00.250Z"),
+            Some(1_714_564_800_250_000_000)
+        );
+        assert_eq!(
+            stamp_ns("2024-02-29T00:00:00.000Z"),
+            Some(1_709_164_800_000_000_000)
+        );
+    }
+
+    #[test]
+    fn other_forms_are_left_to_python() {
+        for text in [
+            "2023-02-29T00:00:00.000Z",
+            "2024-05-01T12:00:00Z",
+            "2024-05-01T12:00:00.000+00:00",
+            "2024-05-01 12:00:00.000Z",
+            "2024-13-01T12:00:00.000Z",
+            "2024-05-01T24:00:00.000Z",
+            "2024-05-01T12:00:60.000Z",
+        ] {
+            assert_eq!(stamp_ns(text), None, "{text}");
+        }
+    }
+}
