@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from mlmon_elk.analyzer.config import config_from_dict
 from mlmon_elk.analyzer.fetch import ElasticsearchSource, FileSource
@@ -20,6 +21,7 @@ from mlmon_elk.contract import Check, Dataset, Kind, stream_name
 from mlmon_elk.profile.baseline import ModelBaselines
 from mlmon_elk.profile.counting.quantiles import RELATIVE_ACCURACY
 from mlmon_elk.profile.engine_plan import PlanOptions
+from mlmon_elk.profile.native_lines import DISABLE_VARIABLE
 from mlmon_elk.profile.window import ModelWindow
 from mlmon_elk.windows import Window, parse_time
 from tests.conftest import EsTarget
@@ -151,8 +153,14 @@ def assert_percentiles_within_accuracy(window: ModelWindow, docs: list[dict[str,
             assert math.isclose(value, exact, rel_tol=RELATIVE_ACCURACY), (version, percent)
 
 
-def test_both_sources_give_identical_window_profiles(es: EsTarget, tmp_path: Path) -> None:
-    """The same documents in Elasticsearch and in (rotated, gzipped) files give one profile."""
+@pytest.mark.parametrize("reader", ["native", "python"])
+def test_both_sources_give_identical_window_profiles(
+    es: EsTarget, tmp_path: Path, reader: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same documents in Elasticsearch and in (rotated, gzipped) files give one profile,
+    whichever JSON-lines reader reads the files."""
+    if reader == "python":
+        monkeypatch.setenv(DISABLE_VARIABLE, "0")
     docs = mixed_documents()
     index_documents(es.client, stream_name(Dataset.PREDICTION, es.namespace), docs)
     # The file sink's rotation: the live file, a rotated one and a gzipped older one.
