@@ -367,7 +367,7 @@ impl<'s> Decoder<'s> {
                 output_keywords: vec![NONE; schema.outputs.keywords.len()],
                 present: NONE,
                 null: NONE,
-                seen: vec![false; 2 * (n_in + n_out) + 16],
+                seen: vec![false; S_NAMES + 2 * (n_in + n_out)],
                 seen_counts: vec![false; n_in],
                 seen_tokens: vec![false; n_in],
                 next: [0; 4],
@@ -543,7 +543,9 @@ const S_COUNTS: usize = 11;
 const S_TOKENS: usize = 12;
 const S_PRESENT: usize = 13;
 const S_NULL: usize = 14;
-const S_NAMES: usize = 16;
+/// `num` and `cat` of `inputs`, then of `outputs`.
+const S_GROUPS: usize = 15;
+const S_NAMES: usize = 19;
 
 object!(Document, |dec, key, map| {
     match key {
@@ -671,8 +673,14 @@ object!(Model, |dec, key, map| {
 
 object!(Group, bool, |dec, outputs, key, map| {
     match key {
-        "num" => map.next_value_seed(Numbers(dec, outputs))?,
-        "cat" => map.next_value_seed(Keywords(dec, outputs))?,
+        "num" => {
+            twice(&mut dec.line.seen[S_GROUPS + 2 * usize::from(outputs)])?;
+            map.next_value_seed(Numbers(dec, outputs))?;
+        }
+        "cat" => {
+            twice(&mut dec.line.seen[S_GROUPS + 1 + 2 * usize::from(outputs)])?;
+            map.next_value_seed(Keywords(dec, outputs))?;
+        }
         _ => {
             map.next_value::<IgnoredAny>()?;
         }
