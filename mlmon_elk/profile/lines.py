@@ -30,10 +30,10 @@ from typing import Any, Literal
 
 import msgspec
 import numpy as np
-import orjson
 from msgspec.structs import astuple
 
 from mlmon_elk.contract import KEYWORD_IGNORE_ABOVE, Dataset, Role
+from mlmon_elk.json_lines import json_objects
 from mlmon_elk.profile.baseline import ModelBaselines
 from mlmon_elk.profile.counting.documents import absent, keyword_totals, numbers, transpose
 from mlmon_elk.profile.records import Selected, parse_stamps, select
@@ -164,7 +164,7 @@ class LineSchema:
                 typed.append(decode(line))
             except (msgspec.ValidationError, msgspec.DecodeError):
                 misfits.append(line)
-        whole, bad = decode_whole(misfits)
+        whole, bad = json_objects(misfits)
         return Decoded(self._select(typed), select(whole, self.model), bad)
 
     def _select(self, docs: Sequence[Any]) -> Selected:
@@ -187,24 +187,6 @@ class LineSchema:
 
 
 _OUTCOME = attrgetter("event.outcome")
-
-
-def decode_whole(lines: Iterable[bytes]) -> tuple[list[dict[str, Any]], int]:
-    """The JSON objects among ``lines`` decoded whole (for the exact path), and how many lines
-    were no JSON object."""
-    whole: list[dict[str, Any]] = []
-    bad = 0
-    for line in lines:
-        try:
-            doc = orjson.loads(line)
-        except ValueError:
-            bad += 1
-            continue
-        if isinstance(doc, dict):
-            whole.append(doc)
-        else:
-            bad += 1
-    return whole, bad
 
 
 def counted_names(model: ModelBaselines) -> tuple[_Names, _Names, frozenset[str]]:

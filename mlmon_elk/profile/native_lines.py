@@ -28,9 +28,10 @@ import msgspec
 import numpy as np
 
 from mlmon_elk.contract import KEYWORD_IGNORE_ABOVE
+from mlmon_elk.json_lines import json_objects
 from mlmon_elk.profile.baseline import ModelBaselines
 from mlmon_elk.profile.counting.documents import absent, keyword_totals, numbers
-from mlmon_elk.profile.lines import Decoded, LineSchema, counted_names, decode_whole
+from mlmon_elk.profile.lines import Decoded, LineSchema, counted_names
 from mlmon_elk.profile.records import Selected, select
 
 NATIVE_MODULE = "mlmon_elk_native"
@@ -79,7 +80,7 @@ class NativeSchema:
         """The model's predictions among ``lines``: the native reader's columns, the misfit
         lines decoded whole (dicts), and the count of lines that are no JSON object."""
         block = self._schema.decode(lines if isinstance(lines, list) else list(lines))
-        whole, bad = decode_whole(lines[i] for i in block.misfits)
+        whole, bad = json_objects(lines[i] for i in block.misfits)
         columns = _Columns(block, self.groups)
         version_table = np.array(block.version_table() or [""], dtype=object)
         versions = version_table[np.frombuffer(block.versions(), dtype=np.uint32)].tolist()

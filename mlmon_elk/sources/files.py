@@ -21,10 +21,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, cast
 
-import orjson
 from isal import igzip
 
 from mlmon_elk.errors import SourceError
+from mlmon_elk.json_lines import json_objects
 from mlmon_elk.producer.transports.file import rotated_files
 from mlmon_elk.windows import format_time
 
@@ -264,17 +264,5 @@ def _parse(lines: list[bytes]) -> tuple[list[dict[str, Any]], int]:
     The cyclic garbage collector is paused meanwhile (see :func:`gc_paused`), for
     callers that do not pause it around their whole read.
     """
-    docs: list[dict[str, Any]] = []
-    bad = 0
     with gc_paused():
-        for line in lines:
-            try:
-                doc = orjson.loads(line)
-            except ValueError:
-                bad += 1
-                continue
-            if isinstance(doc, dict):
-                docs.append(doc)
-            else:
-                bad += 1
-    return docs, bad
+        return json_objects(lines)

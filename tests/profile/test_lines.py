@@ -19,7 +19,7 @@ from tests.analyzer.test_fetch_differential import (
 from tests.factories import prediction
 
 
-def _type_mixed_documents() -> list[dict[str, Any]]:
+def type_mixed_documents() -> list[dict[str, Any]]:
     """Clean documents, and documents whose values are not the type their path usually holds."""
     at = WINDOW.start + timedelta(minutes=5)
     clean = [
@@ -45,7 +45,7 @@ def _lines(docs: list[dict[str, Any]]) -> list[bytes]:
 def test_type_mixed_lines_count_exactly_like_whole_documents() -> None:
     """Lines the schema does not fit are decoded whole; the profile equals the dict path's."""
     model = model_baselines()
-    docs = _type_mixed_documents()
+    docs = type_mixed_documents()
     lines = [*_lines(docs), b"not json", b"[1, 2]", b'{"@timestamp": "2024-05-01T12:0']
     decoded = LineSchema(model).decode(lines)
     assert (len(decoded.typed.docs), len(decoded.whole.docs), decoded.bad) == (20, 8, 3)

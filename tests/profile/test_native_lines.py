@@ -33,6 +33,7 @@ from tests.analyzer.test_fetch_differential import (
     model_baselines,
 )
 from tests.factories import prediction
+from tests.profile.test_lines import type_mixed_documents
 
 
 def _native(model: ModelBaselines) -> NativeSchema:
@@ -85,24 +86,16 @@ def test_lines_of_other_shapes_are_left_to_the_exact_path() -> None:
     """Values of another JSON type than the handler writes, and lines that are no JSON
     object, are not read natively: the misfits are decoded whole, the rest counted bad."""
     model = model_baselines()
+    docs = type_mixed_documents()  # 20 clean documents, 8 with values of another type
     at = WINDOW.start + timedelta(minutes=5)
-    clean = [
-        prediction(at, inputs={"age": 30 + i, "marital": "single", "note": "late car"})
-        for i in range(20)
-    ]
-    odd = [prediction(at, inputs={"age": 41}) for _ in range(8)]
-    odd[0]["mlmon"]["inputs"]["num"]["age"] = "52.5"  # a numeric string: the engine coerces it
-    odd[1]["mlmon"]["inputs"]["cat"] = {"marital": 3}  # a number under a keyword: its text
-    odd[2]["mlmon"]["inputs"]["cat"] = {"region": ["north", "north", "east"]}  # an array
-    odd[3]["mlmon"]["tokens"] = {"note": ["late", 7]}  # a number among the tokens
-    odd[4]["mlmon"]["model"]["version"] = 2.0  # a numeric version: its text, "2.0"
-    odd[5]["mlmon"]["inputs"]["cat"] = {"age": "unknown"}  # a keyword of a numeric feature
-    odd[6]["@timestamp"] = "2024-05-01T00:05:00Z"  # another time format: pandas parses it
-    odd[7]["mlmon"]["latency_ms"] = True
-    lines = [*_lines(clean + odd), b"not json", b"[1, 2]", b'{"@timestamp": "2024-05-01T12:0']
+    odd = [prediction(at, inputs={"age": 41}) for _ in range(2)]
+    odd[0]["@timestamp"] = "2024-05-01T00:05:00Z"  # another time format: pandas parses it
+    odd[1]["mlmon"]["latency_ms"] = True
+    docs += odd
+    lines = [*_lines(docs), b"not json", b"[1, 2]", b'{"@timestamp": "2024-05-01T12:0']
     decoded = _native(model).decode(lines)
-    assert (len(decoded.typed.docs), len(decoded.whole.docs), decoded.bad) == (20, 8, 3)
-    assert_same_window(_read(model, _native(model), lines), _exact(model, clean + odd))
+    assert (len(decoded.typed.docs), len(decoded.whole.docs), decoded.bad) == (20, 10, 3)
+    assert_same_window(_read(model, _native(model), lines), _exact(model, docs))
 
 
 def test_an_unseen_category_is_read_natively() -> None:
