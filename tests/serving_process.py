@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queue-size", type=int, default=50_000)
     parser.add_argument("--settle", type=float, default=0.0)
     args = parser.parse_args(argv)
+    # The handler's diagnostics (a drop, a spool problem) on stderr, for a failing test.
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     handler = PredictionHandler(
         args.url,
         model="producer",

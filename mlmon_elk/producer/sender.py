@@ -167,6 +167,7 @@ class Sender:
         self._pid = os.getpid()
         self._queue: deque[bytes] = deque()
         self._queue_size = self.settings.queue_size
+        self._spill_at = self.settings.queue_size // 2
         # Woken by the callers every few thousand documents (or by its own timer):
         # each wake-up takes the GIL from the serving threads once.
         self._wake_at = max(1, min(4096, self.settings.queue_size // 4))
@@ -386,15 +387,21 @@ class Sender:
         batch_bytes = self.settings.batch_bytes
         while not self._must_stop(deadline):
             backing_off = time.monotonic() < self._retry_at
+            # Behind a backlog, or with the queue half full (the peer is slower than the
+            # app), everything queued goes to the spool at each turn: the queue overflows
+            # (and drops) only if one send outlasts filling it, not while a replay or a
+            # slow peer keeps the sender busy.
+            backlog = spool.has_unread() or len(self._queue) > self._spill_at
             # Spooling takes everything at once: each system call costs this thread
             # a wait for the GIL while the serving threads run.
-            data, count = self._take(_SPOOL_TAKE_BYTES if backing_off else batch_bytes)
+            spooling = backing_off or backlog
+            data, count = self._take(_SPOOL_TAKE_BYTES if spooling else batch_bytes)
             if backing_off:
                 if count:
                     self._to_spool(data, count)
                 if not self._queue:
                     return
-            elif spool.has_unread():
+            elif backlog:
                 if count:
                     self._to_spool(data, count)  # behind the backlog, to keep order
                 chunk = spool.read(batch_bytes)
