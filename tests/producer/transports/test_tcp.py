@@ -63,11 +63,18 @@ def test_100k_records_through_an_outage(tmp_path: Path) -> None:
     The serving process settles before it closes (a handler closed while it backs off
     leaves its disk spool to the next process): this test reads the progress lines late
     on a loaded machine, and the peer may come back only once the logging is done.
+    Its queue holds the whole run: the app logs as fast as it can, and while a send is
+    stalled on the stopping peer (until the reset, up to ``send_timeout``) nothing can
+    leave the queue — 50,000 calls fill in half a second here, and the stopping peer
+    took longer than that in three full runs of the suite over two rounds (documented:
+    the queue overflows when one request outlasts filling it). Spooling, replay and
+    resends are what this test is about.
     """
     count = 100_000
     with JsonLinesPeer() as peer:
         lines = []
         args = ("--count", str(count), "--spool", str(tmp_path), "--settle", "60")
+        args += ("--queue-size", str(count))
         with producer(peer.url, *args) as process:
             assert process.stdout is not None
             for line in process.stdout:
