@@ -74,8 +74,7 @@ def test_100k_records_through_an_outage(tmp_path: Path) -> None:
     with JsonLinesPeer() as peer:
         lines = []
         args = ("--count", str(count), "--spool", str(tmp_path), "--settle", "60")
-        args += ("--queue-size", str(count))
-        with producer(peer.url, *args) as process:
+        with producer(peer.url, *args, "--queue-size", str(count)) as process:
             assert process.stdout is not None
             for line in process.stdout:
                 lines.append(line)
