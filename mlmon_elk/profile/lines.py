@@ -203,6 +203,18 @@ def counted_names(model: ModelBaselines) -> tuple[_Names, _Names, frozenset[str]
     return inputs, outputs, categorical
 
 
+def list_totals(lists: Iterable[tuple[bytes | str, int]]) -> Counter[str]:
+    """Documents per name of keyword arrays kept as raw JSON (``present``, ``null``), with the
+    documents holding each: every distinct list decoded once, its counts weighted (a model's
+    documents repeat a few lists). Empty text is no list."""
+    totals: Counter[str] = Counter()
+    for raw, documents in lists:
+        if raw:
+            for value, n in keyword_totals([msgspec.json.decode(raw)])[0].items():
+                totals[value] += n * documents
+    return totals
+
+
 @dataclass(frozen=True, slots=True)
 class Decoded:
     """A chunk of lines decoded: typed predictions, whole-decoded predictions, bad lines."""
@@ -245,17 +257,11 @@ class TypedChunk:
         return list(map(_OUTCOME, self.docs)).count("failure")
 
     def name_totals(self, name: str) -> Counter[str]:
-        """Each distinct list decoded once, its counts weighted by the documents holding it."""
         # Runs of equal lists compared in place (no copy, no hash of each document's list).
         runs: Counter[bytes] = Counter()
         for raw, same in groupby(map(attrgetter(name), self.mlmon)):
             runs[bytes(raw)] += len(list(same))
-        totals: Counter[str] = Counter()
-        for raw, documents in runs.items():
-            if raw:  # b"": the document has no such list
-                for value, n in keyword_totals([msgspec.json.decode(raw)])[0].items():
-                    totals[value] += n * documents
-        return totals
+        return list_totals(runs.items())
 
     def keyword_totals(
         self, *path: str, limit: int | None = KEYWORD_IGNORE_ABOVE

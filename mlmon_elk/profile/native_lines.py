@@ -24,14 +24,12 @@ from importlib import import_module
 from types import ModuleType
 from typing import Any
 
-import msgspec
 import numpy as np
 
 from mlmon_elk.contract import KEYWORD_IGNORE_ABOVE
 from mlmon_elk.json_lines import json_objects
 from mlmon_elk.profile.baseline import ModelBaselines
-from mlmon_elk.profile.counting.documents import absent, keyword_totals, numbers
-from mlmon_elk.profile.lines import Decoded, LineSchema, counted_names
+from mlmon_elk.profile.lines import Decoded, LineSchema, counted_names, list_totals
 from mlmon_elk.profile.records import Selected, select
 
 NATIVE_MODULE = "mlmon_elk_native"
@@ -82,7 +80,7 @@ class NativeSchema:
         block = self._schema.decode(lines if isinstance(lines, list) else list(lines))
         whole, bad = json_objects(lines[i] for i in block.misfits)
         columns = _Columns(block, self.groups)
-        version_table = np.array(block.version_table() or [""], dtype=object)
+        version_table = np.array(block.version_table(), dtype=object)
         versions = version_table[np.frombuffer(block.versions(), dtype=np.uint32)].tolist()
         stamps = np.frombuffer(block.stamps(), dtype=np.int64)
         typed = Selected(
@@ -120,7 +118,7 @@ class _Columns:
             )
             for group, names in groups.items()
         }
-        self.keyword_table = np.array([*block.keyword_table(), ""], dtype=object)
+        self.keyword_table: list[str] = block.keyword_table()
         count_rows, count_inputs, count_values = block.token_counts()
         self.count_rows = np.frombuffer(count_rows, dtype=np.uint32)
         self.count_inputs = np.frombuffer(count_inputs, dtype=np.uint32)
@@ -135,21 +133,9 @@ class _Columns:
             "null": np.frombuffer(block.lists(True), dtype=np.uint32),
         }
         self.list_table: list[str] = block.list_table()
-        self._long_tokens: dict[int | None, np.ndarray] = {}
 
     def chunk(self, rows: Sequence[int]) -> NativeChunk:
         return NativeChunk(self, rows)
-
-    def long_tokens(self, limit: int | None) -> np.ndarray:
-        """Which tokens of the table are longer than ``limit`` characters (not indexed)."""
-        if limit not in self._long_tokens:
-            lengths = np.fromiter(
-                map(len, self.token_table), dtype=np.int64, count=len(self.token_table)
-            )
-            self._long_tokens[limit] = (
-                np.zeros(len(lengths), dtype=bool) if limit is None else lengths > limit
-            )
-        return self._long_tokens[limit]
 
 
 class NativeChunk:
@@ -186,27 +172,7 @@ class NativeChunk:
                 mine = c.count_inputs == index
                 column[c.count_rows[mine]] = c.count_values[mine]
             return self._take(column)
-        return numbers(self.values(*path))
-
-    def values(self, *path: str) -> Sequence[Any]:
-        """Keyword columns as strings (``None`` where absent), token lists as lists; every
-        other path is one the native reader does not keep (all ``None``)."""
-        c = self.columns
-        if len(path) == 3 and path[1] == "cat" and path[0] in c.groups:
-            codes = self._keyword_codes(path[0], path[2])
-            if codes is None:
-                return absent(self.n)
-            strings = c.keyword_table[np.minimum(codes, len(c.keyword_table) - 1)]
-            strings[codes == _NONE] = None
-            return list(strings)
-        if len(path) == 2 and path[0] == "tokens":
-            rows, codes = self._tokens(path[1])
-            lists: dict[int, list[str]] = {}
-            for row, code in zip(rows.tolist(), codes.tolist(), strict=True):
-                lists.setdefault(row, []).append(c.token_table[code])
-            order = range(c.rows) if self.rows is None else self.rows.tolist()
-            return [lists.get(row) for row in order]
-        return absent(self.n)
+        return np.full(self.n, np.nan)  # a field the native reader does not keep
 
     def keyword_totals(
         self, *path: str, limit: int | None = KEYWORD_IGNORE_ABOVE
@@ -216,7 +182,7 @@ class NativeChunk:
             codes = self._keyword_codes(path[0], path[2])
             if codes is None:
                 return Counter(), 0
-            found = np.bincount(codes[codes != _NONE], minlength=len(c.keyword_table) - 1)
+            found = np.bincount(codes[codes != _NONE], minlength=len(c.keyword_table))
             counts = Counter(
                 {
                     value: int(found[code])
@@ -227,9 +193,10 @@ class NativeChunk:
             return counts, counts.total()  # one value per document
         if len(path) == 2 and path[0] == "tokens":
             rows, codes = self._tokens(path[1])
-            long = c.long_tokens(limit)
-            if long.any():
-                indexed = ~long[codes]
+            if limit is not None:  # tokens longer than the limit are not indexed
+                table = c.token_table
+                lengths = np.fromiter(map(len, table), dtype=np.int64, count=len(table))
+                indexed = lengths[codes] <= limit
                 rows, codes = rows[indexed], codes[indexed]
             found = np.bincount(codes, minlength=len(c.token_table))
             counts = Counter(
@@ -238,20 +205,13 @@ class NativeChunk:
             # Entries come in row order: the documents are the row changes.
             documents = int(np.count_nonzero(np.diff(rows))) + 1 if len(rows) else 0
             return counts, documents
-        return keyword_totals(self.values(*path), limit)
+        return Counter(), 0  # a field the native reader does not keep
 
     def name_totals(self, name: str) -> Counter[str]:
-        """Each distinct list decoded once, its counts weighted by the documents holding it."""
         c = self.columns
         codes = self._take(c.lists[name])
         found = np.bincount(codes[codes != _NONE], minlength=len(c.list_table))
-        totals: Counter[str] = Counter()
-        for code in np.flatnonzero(found).tolist():
-            documents = int(found[code])
-            raw = msgspec.json.decode(c.list_table[code])
-            for value, n in keyword_totals([raw])[0].items():
-                totals[value] += n * documents
-        return totals
+        return list_totals((c.list_table[i], int(found[i])) for i in np.flatnonzero(found).tolist())
 
     def _keyword_codes(self, group: str, name: str) -> np.ndarray | None:
         c = self.columns

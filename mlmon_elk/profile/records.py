@@ -26,6 +26,7 @@ from mlmon_elk.profile.counting.aggregation import most_frequent
 from mlmon_elk.profile.counting.categorical import CategoricalSum
 from mlmon_elk.profile.counting.documents import (
     Columns,
+    dig,
     keyword,
     keyword_totals,
     numbers,
@@ -153,12 +154,9 @@ class Chunk(Protocol):
         """Documents whose ``event.outcome`` is ``failure``."""
         ...
 
-    def values(self, *path: str) -> Sequence[Any]:
-        """The value at ``mlmon.<path...>`` of every document (``None`` where absent)."""
-        ...
-
     def numbers(self, *path: str) -> np.ndarray:
-        """:meth:`values` as a numeric field reads them (:func:`~.documents.numbers`)."""
+        """The values at ``mlmon.<path...>`` as a numeric field reads them, NaN where none
+        (:func:`~.documents.numbers`)."""
         ...
 
     def name_totals(self, name: str) -> Counter[str]:
@@ -168,8 +166,8 @@ class Chunk(Protocol):
     def keyword_totals(
         self, *path: str, limit: int | None = KEYWORD_IGNORE_ABOVE
     ) -> tuple[Counter[str], int]:
-        """:func:`~.documents.keyword_totals` of :meth:`values`: documents per indexed value,
-        and the documents with any."""
+        """Documents per indexed value of the keyword field ``mlmon.<path...>``, and the
+        documents with any (:func:`~.documents.keyword_totals`)."""
         ...
 
 
@@ -216,24 +214,14 @@ def select(docs: Sequence[Mapping[str, Any]], model: str) -> Selected:
     keep = [
         d
         for d in docs
-        if _at(d, "event", "dataset") == Dataset.PREDICTION
-        and _at(d, "mlmon", "model", "name") == model
+        if dig(d, ("event",)).get("dataset") == Dataset.PREDICTION
+        and dig(d, ("mlmon", "model")).get("name") == model
     ]
-    versions = [_at(d, "mlmon", "model", "version") for d in keep]
+    versions = [dig(d, ("mlmon", "model")).get("version") for d in keep]
     stamps, valid = parse_stamps([d.get("@timestamp") for d in keep])
     return Selected(
         keep, stamps, valid, [None if v is None else keyword(v) for v in versions], DocumentChunk
     )
-
-
-def _at(doc: Mapping[str, Any], *path: str) -> Any:
-    """The value at ``path`` in ``doc``, ``None`` where a step is missing or not an object."""
-    value: Any = doc
-    for key in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
 
 
 def parse_stamps(stamps: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:

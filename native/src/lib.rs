@@ -80,8 +80,14 @@ impl Names {
 #[pyclass(frozen, module = "mlmon_elk_native")]
 struct Schema {
     model: String,
-    inputs: Names,
-    outputs: Names,
+    /// `inputs`, then `outputs` (a group's index: `usize::from(outputs)`).
+    groups: [Names; 2],
+}
+
+impl Schema {
+    fn inputs(&self) -> &Names {
+        &self.groups[0]
+    }
 }
 
 #[pymethods]
@@ -104,8 +110,10 @@ impl Schema {
         }
         Ok(Schema {
             model,
-            inputs: Names::new(inputs, input_keywords),
-            outputs: Names::new(outputs, output_keywords),
+            groups: [
+                Names::new(inputs, input_keywords),
+                Names::new(outputs, output_keywords),
+            ],
         })
     }
 
@@ -151,12 +159,9 @@ struct Block {
     versions: Vec<u32>,
     failures: Vec<u8>,
     latency: Vec<f64>,
-    /// Row-major numbers (a row's values one after the other: one copy per row), NaN
-    /// where a prediction has no number; given out field-major.
-    input_numbers: Vec<f64>,
-    output_numbers: Vec<f64>,
-    input_keywords: Vec<u32>,
-    output_keywords: Vec<u32>,
+    /// Each group's numbers, NaN where a prediction has no number, and keyword codes.
+    numbers: [Rows<f64>; 2],
+    keywords: [Rows<u32>; 2],
     /// `(row, input, value)` of each `token_count`.
     count_rows: Vec<u32>,
     count_inputs: Vec<u32>,
@@ -165,11 +170,8 @@ struct Block {
     token_rows: Vec<u32>,
     token_inputs: Vec<u32>,
     token_codes: Vec<u32>,
-    /// The raw JSON of the `present` and `null` name lists (a model repeats a few).
-    present: Vec<u32>,
-    null: Vec<u32>,
-    /// Values per row of the input and output numbers, then keywords.
-    widths: [usize; 4],
+    /// Codes of the `present` and `null` name lists' raw JSON (a model repeats a few).
+    lists: [Vec<u32>; 2],
     version_table: Table,
     keyword_table: Table,
     token_table: Table,
@@ -184,17 +186,36 @@ fn bytes_of<'py, T: Copy>(py: Python<'py>, values: &[T]) -> Bound<'py, PyBytes> 
     PyBytes::new(py, raw)
 }
 
-/// Row-major `rows` × `width` values as field-major ones.
-fn transpose<T: Copy>(values: &[T], width: usize) -> Vec<T> {
-    if width == 0 {
-        return Vec::new();
+/// Rows of `width` values kept one after the other (one copy per row), given out
+/// field-major (each field's column one after the other).
+struct Rows<T> {
+    values: Vec<T>,
+    width: usize,
+}
+
+impl<T: Copy> Rows<T> {
+    fn new(width: usize) -> Self {
+        Rows {
+            values: Vec::new(),
+            width,
+        }
     }
-    let rows = values.len() / width;
-    let mut out = Vec::with_capacity(values.len());
-    for field in 0..width {
-        out.extend((0..rows).map(|row| values[row * width + field]));
+
+    fn push(&mut self, row: &[T]) {
+        self.values.extend_from_slice(row);
     }
-    out
+
+    fn field_major(&self) -> Vec<T> {
+        if self.width == 0 {
+            return Vec::new();
+        }
+        let rows = self.values.len() / self.width;
+        let mut out = Vec::with_capacity(self.values.len());
+        for field in 0..self.width {
+            out.extend((0..rows).map(|row| self.values[row * self.width + field]));
+        }
+        out
+    }
 }
 
 #[pymethods]
@@ -216,21 +237,11 @@ impl Block {
     }
     /// The group's numeric columns one after the other (float64 bytes, names × rows).
     fn numbers<'py>(&self, py: Python<'py>, outputs: bool) -> Bound<'py, PyBytes> {
-        let (values, width) = if outputs {
-            (&self.output_numbers, self.widths[1])
-        } else {
-            (&self.input_numbers, self.widths[0])
-        };
-        bytes_of(py, &transpose(values, width))
+        bytes_of(py, &self.numbers[usize::from(outputs)].field_major())
     }
     /// The group's keyword columns one after the other (uint32 bytes, keywords × rows).
     fn keywords<'py>(&self, py: Python<'py>, outputs: bool) -> Bound<'py, PyBytes> {
-        let (values, width) = if outputs {
-            (&self.output_keywords, self.widths[3])
-        } else {
-            (&self.input_keywords, self.widths[2])
-        };
-        bytes_of(py, &transpose(values, width))
+        bytes_of(py, &self.keywords[usize::from(outputs)].field_major())
     }
     /// `(rows, inputs, values)` of the token counts (uint32, uint32, float64 bytes).
     fn token_counts<'py>(
@@ -264,7 +275,7 @@ impl Block {
     }
     /// Codes into `list_table` of the `present` (or `null`) lists (uint32 bytes).
     fn lists<'py>(&self, py: Python<'py>, null: bool) -> Bound<'py, PyBytes> {
-        bytes_of(py, if null { &self.null } else { &self.present })
+        bytes_of(py, &self.lists[usize::from(null)])
     }
     fn version_table(&self) -> Vec<String> {
         self.version_table.values.clone()
@@ -288,12 +299,9 @@ struct Line {
     this_model: bool,
     version: u32,
     latency: f64,
-    input_numbers: Vec<f64>,
-    output_numbers: Vec<f64>,
-    input_keywords: Vec<u32>,
-    output_keywords: Vec<u32>,
-    present: u32,
-    null: u32,
+    numbers: [Vec<f64>; 2],
+    keywords: [Vec<u32>; 2],
+    lists: [u32; 2],
     /// Which names this line set already (a key given twice makes the line a misfit).
     seen: Vec<bool>,
     seen_counts: Vec<bool>,
@@ -308,13 +316,10 @@ struct Decoder<'s> {
     line: Line,
     /// One list's token codes, deduplicated before they are kept.
     list: Vec<u32>,
-    /// The codes of the last `present` and `null` lists.
-    last_lists: (u32, u32),
 }
 
 fn block(schema: &Schema) -> Block {
-    let n_in = schema.inputs.index.len();
-    let n_out = schema.outputs.index.len();
+    let [inputs, outputs] = &schema.groups;
     Block {
         rows: 0,
         misfits: Vec::new(),
@@ -322,15 +327,13 @@ fn block(schema: &Schema) -> Block {
         versions: Vec::new(),
         failures: Vec::new(),
         latency: Vec::new(),
-        input_numbers: Vec::new(),
-        output_numbers: Vec::new(),
-        input_keywords: Vec::new(),
-        output_keywords: Vec::new(),
-        widths: [
-            n_in,
-            n_out,
-            schema.inputs.keywords.len(),
-            schema.outputs.keywords.len(),
+        numbers: [
+            Rows::new(inputs.index.len()),
+            Rows::new(outputs.index.len()),
+        ],
+        keywords: [
+            Rows::new(inputs.keywords.len()),
+            Rows::new(outputs.keywords.len()),
         ],
         count_rows: Vec::new(),
         count_inputs: Vec::new(),
@@ -338,8 +341,7 @@ fn block(schema: &Schema) -> Block {
         token_rows: Vec::new(),
         token_inputs: Vec::new(),
         token_codes: Vec::new(),
-        present: Vec::new(),
-        null: Vec::new(),
+        lists: [Vec::new(), Vec::new()],
         version_table: Table::default(),
         keyword_table: Table::default(),
         token_table: Table::default(),
@@ -349,8 +351,8 @@ fn block(schema: &Schema) -> Block {
 
 impl<'s> Decoder<'s> {
     fn new(schema: &'s Schema) -> Self {
-        let n_in = schema.inputs.index.len();
-        let n_out = schema.outputs.index.len();
+        let [inputs, outputs] = &schema.groups;
+        let (n_in, n_out) = (inputs.index.len(), outputs.index.len());
         Decoder {
             schema,
             block: block(schema),
@@ -361,19 +363,18 @@ impl<'s> Decoder<'s> {
                 this_model: false,
                 version: NONE,
                 latency: f64::NAN,
-                input_numbers: vec![f64::NAN; n_in],
-                output_numbers: vec![f64::NAN; n_out],
-                input_keywords: vec![NONE; schema.inputs.keywords.len()],
-                output_keywords: vec![NONE; schema.outputs.keywords.len()],
-                present: NONE,
-                null: NONE,
+                numbers: [vec![f64::NAN; n_in], vec![f64::NAN; n_out]],
+                keywords: [
+                    vec![NONE; inputs.keywords.len()],
+                    vec![NONE; outputs.keywords.len()],
+                ],
+                lists: [NONE; 2],
                 seen: vec![false; S_NAMES + 2 * (n_in + n_out)],
                 seen_counts: vec![false; n_in],
                 seen_tokens: vec![false; n_in],
                 next: [0; 4],
             },
             list: Vec::new(),
-            last_lists: (NONE, NONE),
         }
     }
 
@@ -385,12 +386,11 @@ impl<'s> Decoder<'s> {
         l.this_model = false;
         l.version = NONE;
         l.latency = f64::NAN;
-        l.input_numbers.fill(f64::NAN);
-        l.output_numbers.fill(f64::NAN);
-        l.input_keywords.fill(NONE);
-        l.output_keywords.fill(NONE);
-        l.present = NONE;
-        l.null = NONE;
+        for g in 0..2 {
+            l.numbers[g].fill(f64::NAN);
+            l.keywords[g].fill(NONE);
+        }
+        l.lists = [NONE; 2];
         l.seen.fill(false);
         l.seen_counts.fill(false);
         l.seen_tokens.fill(false);
@@ -426,12 +426,11 @@ impl<'s> Decoder<'s> {
         b.versions.push(l.version);
         b.failures.push(u8::from(l.failure));
         b.latency.push(l.latency);
-        b.input_numbers.extend_from_slice(&l.input_numbers);
-        b.output_numbers.extend_from_slice(&l.output_numbers);
-        b.input_keywords.extend_from_slice(&l.input_keywords);
-        b.output_keywords.extend_from_slice(&l.output_keywords);
-        b.present.push(l.present);
-        b.null.push(l.null);
+        for g in 0..2 {
+            b.numbers[g].push(&l.numbers[g]);
+            b.keywords[g].push(&l.keywords[g]);
+            b.lists[g].push(l.lists[g]);
+        }
         b.rows += 1;
     }
 
@@ -448,6 +447,11 @@ impl<'s> Decoder<'s> {
 
     fn row(&self) -> u32 {
         self.block.rows as u32
+    }
+
+    /// The `seen` slot of group `g`'s name `i` under `num` (or, `keyword`, under `cat`).
+    fn name_slot(&self, g: usize, i: usize, keyword: bool) -> usize {
+        S_NAMES + 2 * (g * self.schema.inputs().index.len() + i) + usize::from(keyword)
     }
 }
 
@@ -541,8 +545,8 @@ const S_INPUTS: usize = 9;
 const S_OUTPUTS: usize = 10;
 const S_COUNTS: usize = 11;
 const S_TOKENS: usize = 12;
-const S_PRESENT: usize = 13;
-const S_NULL: usize = 14;
+/// `present`, then `null`.
+const S_LISTS: usize = 13;
 /// `num` and `cat` of `inputs`, then of `outputs`.
 const S_GROUPS: usize = 15;
 const S_NAMES: usize = 19;
@@ -601,11 +605,11 @@ object!(Mlmon, |dec, key, map| {
         }
         "inputs" => {
             twice(&mut dec.line.seen[S_INPUTS])?;
-            map.next_value_seed(Group(dec, false))?;
+            map.next_value_seed(Group(dec, 0))?;
         }
         "outputs" => {
             twice(&mut dec.line.seen[S_OUTPUTS])?;
-            map.next_value_seed(Group(dec, true))?;
+            map.next_value_seed(Group(dec, 1))?;
         }
         "token_count" => {
             twice(&mut dec.line.seen[S_COUNTS])?;
@@ -616,34 +620,20 @@ object!(Mlmon, |dec, key, map| {
             map.next_value_seed(Tokens(dec, ()))?;
         }
         "present" | "null" => {
-            let null = key == "null";
-            twice(&mut dec.line.seen[if null { S_NULL } else { S_PRESENT }])?;
+            let k = usize::from(key == "null");
+            twice(&mut dec.line.seen[S_LISTS + k])?;
             let raw = map.next_value::<&RawValue>()?.get();
-            // Most lines repeat the line before's list: compared before it is hashed.
-            let last = if null {
-                dec.last_lists.1
-            } else {
-                dec.last_lists.0
-            };
-            let table = &mut dec.block.list_table;
-            let code = match table.values.get(last as usize) {
+            // Most lines repeat the last row's list: compared before it is hashed.
+            let b = &mut dec.block;
+            let last = b.lists[k].last().copied().unwrap_or(NONE);
+            dec.line.lists[k] = match b.list_table.values.get(last as usize) {
                 Some(value) if value == raw => last,
-                _ => match table.codes.get(raw) {
+                _ => match b.list_table.codes.get(raw) {
                     Some(&code) => code,
-                    None if names_list(raw) => table.code(raw),
+                    None if names_list(raw) => b.list_table.code(raw),
                     None => return Err(de::Error::custom("a name list of other values")),
                 },
             };
-            if null {
-                dec.last_lists.1 = code;
-            } else {
-                dec.last_lists.0 = code;
-            }
-            if null {
-                dec.line.null = code;
-            } else {
-                dec.line.present = code;
-            }
         }
         _ => {
             map.next_value::<IgnoredAny>()?;
@@ -671,15 +661,15 @@ object!(Model, |dec, key, map| {
     }
 });
 
-object!(Group, bool, |dec, outputs, key, map| {
+object!(Group, usize, |dec, g, key, map| {
     match key {
         "num" => {
-            twice(&mut dec.line.seen[S_GROUPS + 2 * usize::from(outputs)])?;
-            map.next_value_seed(Numbers(dec, outputs))?;
+            twice(&mut dec.line.seen[S_GROUPS + 2 * g])?;
+            map.next_value_seed(Numbers(dec, g))?;
         }
         "cat" => {
-            twice(&mut dec.line.seen[S_GROUPS + 1 + 2 * usize::from(outputs)])?;
-            map.next_value_seed(Keywords(dec, outputs))?;
+            twice(&mut dec.line.seen[S_GROUPS + 2 * g + 1])?;
+            map.next_value_seed(Keywords(dec, g))?;
         }
         _ => {
             map.next_value::<IgnoredAny>()?;
@@ -687,26 +677,12 @@ object!(Group, bool, |dec, outputs, key, map| {
     }
 });
 
-object!(Numbers, bool, |dec, outputs, key, map| {
-    let names = if outputs {
-        &dec.schema.outputs
-    } else {
-        &dec.schema.inputs
-    };
-    match names
-        .index
-        .find(key, &mut dec.line.next[usize::from(outputs)])
-    {
+object!(Numbers, usize, |dec, g, key, map| {
+    match dec.schema.groups[g].index.find(key, &mut dec.line.next[g]) {
         Some(i) => {
-            let n_in = dec.schema.inputs.index.len();
-            let slot = S_NAMES + if outputs { 2 * n_in + 2 * i } else { 2 * i };
+            let slot = dec.name_slot(g, i, false);
             twice(&mut dec.line.seen[slot])?;
-            let x = number(&mut map)?;
-            if outputs {
-                dec.line.output_numbers[i] = x;
-            } else {
-                dec.line.input_numbers[i] = x;
-            }
+            dec.line.numbers[g][i] = number(&mut map)?;
         }
         None => {
             map.next_value::<IgnoredAny>()?;
@@ -714,32 +690,19 @@ object!(Numbers, bool, |dec, outputs, key, map| {
     }
 });
 
-object!(Keywords, bool, |dec, outputs, key, map| {
-    let names = if outputs {
-        &dec.schema.outputs
-    } else {
-        &dec.schema.inputs
-    };
-    match names
-        .keywords
-        .find(key, &mut dec.line.next[2 + usize::from(outputs)])
-    {
+object!(Keywords, usize, |dec, g, key, map| {
+    let names = &dec.schema.groups[g];
+    match names.keywords.find(key, &mut dec.line.next[2 + g]) {
         Some(k) => {
             let Some(i) = names.index.get(key) else {
                 return Err(de::Error::custom("a keyword column that is no feature"));
             };
-            let n_in = dec.schema.inputs.index.len();
-            let slot = S_NAMES + 1 + if outputs { 2 * n_in + 2 * i } else { 2 * i };
+            let slot = dec.name_slot(g, i, true);
             twice(&mut dec.line.seen[slot])?;
-            let code = match map.next_value::<Option<Str>>()? {
+            dec.line.keywords[g][k] = match map.next_value::<Option<Str>>()? {
                 Some(v) => dec.block.keyword_table.code(&v.0),
                 None => NONE,
             };
-            if outputs {
-                dec.line.output_keywords[k] = code;
-            } else {
-                dec.line.input_keywords[k] = code;
-            }
         }
         // A keyword under a feature not counted as one (a type mismatch): Python's exact path.
         None if names.index.get(key).is_some() => map.next_value::<()>()?,
@@ -750,7 +713,7 @@ object!(Keywords, bool, |dec, outputs, key, map| {
 });
 
 object!(TokenCounts, |dec, key, map| {
-    match dec.schema.inputs.index.get(key) {
+    match dec.schema.inputs().index.get(key) {
         Some(i) => {
             twice(&mut dec.line.seen_counts[i])?;
             let x = number(&mut map)?;
@@ -769,7 +732,7 @@ object!(TokenCounts, |dec, key, map| {
 });
 
 object!(Tokens, |dec, key, map| {
-    match dec.schema.inputs.index.get(key) {
+    match dec.schema.inputs().index.get(key) {
         Some(i) => {
             twice(&mut dec.line.seen_tokens[i])?;
             map.next_value_seed(TokenList(dec, i as u32))?;

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import pytest
 
-from mlmon_elk.contract import Role
+from mlmon_elk.contract import TOKEN_IGNORE_ABOVE, Role
 from mlmon_elk.profile.baseline import ModelBaselines
 from mlmon_elk.profile.lines import LineSchema
 from mlmon_elk.profile.native_lines import (
@@ -140,16 +140,18 @@ def test_escapes_duplicate_keys_and_extreme_numbers_count_as_whole_documents_do(
         line('"inputs":{"num":{"income":1e400}}'),
         line(f'"inputs":{{"num":{{"income":{"1234567890" * 3}}}}}'),
         line('"inputs":{"num":{"income":0.30000000000000004}}'),
+        # A token longer than the tokens' ignore_above: not indexed, so not counted.
+        line(f'"tokens":{{"note":["late","{"y" * (TOKEN_IGNORE_ABOVE + 1)}"]}}'),
         # Another model's line and another dataset's: not counted by either path.
         line('"latency_ms":1', name="other"),
         line('"latency_ms":1', event='{"dataset":"mlmon.check"}'),
     ]
     docs = [orjson.loads(line) for line in lines if b"1e400" not in line.encode()]
     decoded = _native(model).decode([line.encode() for line in lines])
-    assert (len(decoded.typed.docs), len(decoded.whole.docs), decoded.bad) == (3, 2, 1)
+    assert (len(decoded.typed.docs), len(decoded.whole.docs), decoded.bad) == (4, 2, 1)
     window = _read(model, _native(model), [line.encode() for line in lines])
     assert_same_window(window, _exact(model, docs))
-    assert window.versions["1.0"].count == 5
+    assert window.versions["1.0"].count == 6
 
 
 _ODD_VALUES: list[Any] = [

@@ -41,7 +41,7 @@ class Columns:
         *group, name = path
         key = tuple(group)
         if key not in self.groups:
-            self.groups[key] = transpose([_dig(m, key) for m in self.mlmon])
+            self.groups[key] = transpose([dig(m, key) for m in self.mlmon])
         found = self.groups[key].get(name)
         return found if found is not None else absent(len(self.mlmon))
 
@@ -84,7 +84,8 @@ def numbers(values: Sequence[Any]) -> np.ndarray:
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _dig(mapping: Mapping[str, Any], path: Sequence[str]) -> Mapping[str, Any]:
+def dig(mapping: Mapping[str, Any], path: Sequence[str]) -> Mapping[str, Any]:
+    """The object at ``path`` in ``mapping`` (empty where a step is missing or no object)."""
     for key in path:
         inner = mapping.get(key)
         if not isinstance(inner, Mapping):
