@@ -18,7 +18,16 @@ import mlmon_elk
 
 PACKAGE = Path(mlmon_elk.__file__).resolve().parent
 
-FOUNDATION = ("mlmon_elk", "errors", "contract", "windows", "yaml_files", "json_lines", "retry")
+FOUNDATION = (
+    "mlmon_elk",
+    "errors",
+    "contract",
+    "windows",
+    "yaml_files",
+    "json_lines",
+    "retry",
+    "background",
+)
 """Modules at the top of the package that every layer may import. ``mlmon_elk``
 is the root ``__init__``: importing any module runs it, so it must stay below all."""
 

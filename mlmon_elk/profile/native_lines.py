@@ -59,8 +59,13 @@ def line_schema(model: ModelBaselines) -> NativeSchema | LineSchema:
 class NativeSchema:
     """The native decoder of one model's prediction lines (built once per fetch)."""
 
-    def __init__(self, model: ModelBaselines, module: ModuleType) -> None:
+    def __init__(
+        self, model: ModelBaselines, module: ModuleType, *, parts: int | None = None
+    ) -> None:
+        """``parts``: threads a chunk is decoded on (default: one per core, up to four,
+        each with at least a thousand lines)."""
         self.model = model.model
+        self.parts = parts
         inputs, outputs, categorical = counted_names(model)
         self.groups = {
             "inputs": _GroupNames(inputs, tuple(n for n in inputs if n in categorical)),
@@ -77,7 +82,7 @@ class NativeSchema:
     def decode(self, lines: Sequence[bytes]) -> Decoded:
         """The model's predictions among ``lines``: the native reader's columns, the misfit
         lines decoded whole (dicts), and the count of lines that are no JSON object."""
-        block = self._schema.decode(lines if isinstance(lines, list) else list(lines))
+        block = self._schema.decode(lines if isinstance(lines, list) else list(lines), self.parts)
         whole, bad = json_objects(lines[i] for i in block.misfits)
         columns = _Columns(block, self.groups)
         version_table = np.array(block.version_table(), dtype=object)

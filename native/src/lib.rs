@@ -118,13 +118,62 @@ impl Schema {
     }
 
     /// The model's predictions among `lines` (a list of bytes), decoded into a `Block`.
-    fn decode(&self, lines: &Bound<'_, PyList>) -> PyResult<Block> {
-        let mut decoder = Decoder::new(self);
-        for (i, item) in lines.iter().enumerate() {
-            let bytes = item.cast::<PyBytes>()?;
-            decoder.line(i as u32, bytes.as_bytes());
+    ///
+    /// The lines are decoded without the GIL (so Python reads the next chunk meanwhile),
+    /// in `parts` runs on as many threads — by default one per core (up to `MAX_PARTS`),
+    /// each of at least `MIN_PART_LINES` lines.
+    #[pyo3(signature = (lines, parts=None))]
+    fn decode(
+        &self,
+        py: Python<'_>,
+        lines: &Bound<'_, PyList>,
+        parts: Option<usize>,
+    ) -> PyResult<Block> {
+        let owned = lines
+            .iter()
+            .map(|item| item.cast_into::<PyBytes>())
+            .collect::<Result<Vec<_>, _>>()?;
+        let slices: Vec<&[u8]> = owned.iter().map(|b| b.as_bytes()).collect();
+        let parts = parts.unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            cores.min(MAX_PARTS).min(slices.len() / MIN_PART_LINES)
+        });
+        Ok(py.detach(|| self.decode_lines(&slices, parts)))
+    }
+}
+
+/// Most threads one chunk is decoded on by default.
+const MAX_PARTS: usize = 4;
+/// Fewest lines worth a thread of their own by default.
+const MIN_PART_LINES: usize = 1_000;
+
+impl Schema {
+    fn decode_lines(&self, lines: &[&[u8]], parts: usize) -> Block {
+        let size = lines.len().div_ceil(parts.max(1)).max(1);
+        if parts <= 1 {
+            return Block::merged(vec![self.part(lines, 0)]);
         }
-        Ok(decoder.block)
+        let decoded = std::thread::scope(|scope| {
+            let threads: Vec<_> = lines
+                .chunks(size)
+                .enumerate()
+                .map(|(k, chunk)| scope.spawn(move || self.part(chunk, k * size)))
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| t.join().expect("a decoding thread panicked"))
+                .collect()
+        });
+        Block::merged(decoded)
+    }
+
+    /// `lines` decoded into one part; `first` is the chunk's index of its first line.
+    fn part(&self, lines: &[&[u8]], first: usize) -> Part {
+        let mut decoder = Decoder::new(self);
+        for (i, line) in lines.iter().enumerate() {
+            decoder.line((first + i) as u32, line);
+        }
+        decoder.block
     }
 }
 
@@ -147,13 +196,11 @@ impl Table {
     }
 }
 
-/// One chunk decoded: a row per prediction of the model, and the lines left to Python.
-#[pyclass(module = "mlmon_elk_native")]
-struct Block {
-    #[pyo3(get)]
+/// A run of a chunk's lines as one thread decodes them: a row per prediction of the
+/// model (its values one row after the other), and the lines left to Python.
+struct Part {
     rows: usize,
-    /// Line indices Python decodes and counts by its exact path.
-    #[pyo3(get)]
+    /// Line indices (in the chunk) Python decodes and counts by its exact path.
     misfits: Vec<u32>,
     stamps: Vec<i64>,
     versions: Vec<u32>,
@@ -176,6 +223,127 @@ struct Block {
     keyword_table: Table,
     token_table: Table,
     list_table: Table,
+}
+
+/// One chunk decoded: its parts joined, each group's columns one after the other, and
+/// codes into one set of tables.
+#[pyclass(module = "mlmon_elk_native")]
+struct Block {
+    #[pyo3(get)]
+    rows: usize,
+    /// Line indices Python decodes and counts by its exact path.
+    #[pyo3(get)]
+    misfits: Vec<u32>,
+    stamps: Vec<i64>,
+    versions: Vec<u32>,
+    failures: Vec<u8>,
+    latency: Vec<f64>,
+    /// Each group's numbers and keyword codes, field-major (names × rows).
+    numbers: [Vec<f64>; 2],
+    keywords: [Vec<u32>; 2],
+    count_rows: Vec<u32>,
+    count_inputs: Vec<u32>,
+    count_values: Vec<f64>,
+    token_rows: Vec<u32>,
+    token_inputs: Vec<u32>,
+    token_codes: Vec<u32>,
+    lists: [Vec<u32>; 2],
+    /// Version, keyword, token and list tables.
+    tables: [Table; 4],
+}
+
+/// A part's codes into one of the joined tables (`NONE` stays `NONE`).
+struct Recode(Vec<u32>);
+
+impl Recode {
+    fn new(joined: &mut Table, part: &Table) -> Self {
+        Recode(part.values.iter().map(|v| joined.code(v)).collect())
+    }
+
+    fn get(&self, code: u32) -> u32 {
+        if code == NONE {
+            NONE
+        } else {
+            self.0[code as usize]
+        }
+    }
+}
+
+impl Block {
+    /// `parts` (consecutive runs of one chunk) as one block.
+    fn merged(parts: Vec<Part>) -> Block {
+        let mut tables: [Table; 4] = Default::default();
+        let recodes: Vec<[Recode; 4]> = parts
+            .iter()
+            .map(|p| {
+                let own = [
+                    &p.version_table,
+                    &p.keyword_table,
+                    &p.token_table,
+                    &p.list_table,
+                ];
+                std::array::from_fn(|t| Recode::new(&mut tables[t], own[t]))
+            })
+            .collect();
+        let mut b = Block {
+            rows: parts.iter().map(|p| p.rows).sum(),
+            misfits: Vec::new(),
+            stamps: Vec::new(),
+            versions: Vec::new(),
+            failures: Vec::new(),
+            latency: Vec::new(),
+            numbers: [Vec::new(), Vec::new()],
+            keywords: [Vec::new(), Vec::new()],
+            count_rows: Vec::new(),
+            count_inputs: Vec::new(),
+            count_values: Vec::new(),
+            token_rows: Vec::new(),
+            token_inputs: Vec::new(),
+            token_codes: Vec::new(),
+            lists: [Vec::new(), Vec::new()],
+            tables,
+        };
+        let mut offset = 0;
+        for (p, [versions, _, tokens, lists]) in parts.iter().zip(&recodes) {
+            b.misfits.extend(&p.misfits);
+            b.stamps.extend(&p.stamps);
+            b.versions
+                .extend(p.versions.iter().map(|&c| versions.get(c)));
+            b.failures.extend(&p.failures);
+            b.latency.extend(&p.latency);
+            b.count_rows.extend(p.count_rows.iter().map(|r| r + offset));
+            b.count_inputs.extend(&p.count_inputs);
+            b.count_values.extend(&p.count_values);
+            b.token_rows.extend(p.token_rows.iter().map(|r| r + offset));
+            b.token_inputs.extend(&p.token_inputs);
+            b.token_codes
+                .extend(p.token_codes.iter().map(|&c| tokens.get(c)));
+            for k in 0..2 {
+                b.lists[k].extend(p.lists[k].iter().map(|&c| lists.get(c)));
+            }
+            offset += p.rows as u32;
+        }
+        for g in 0..2 {
+            let width = parts.first().map_or(0, |p| p.numbers[g].width);
+            let mut numbers = Vec::with_capacity(b.rows * width);
+            for field in 0..width {
+                for p in &parts {
+                    numbers.extend(p.numbers[g].values.iter().skip(field).step_by(width));
+                }
+            }
+            b.numbers[g] = numbers;
+            let width = parts.first().map_or(0, |p| p.keywords[g].width);
+            let mut keywords = Vec::with_capacity(b.rows * width);
+            for field in 0..width {
+                for (p, [_, codes, _, _]) in parts.iter().zip(&recodes) {
+                    let column = p.keywords[g].values.iter().skip(field).step_by(width);
+                    keywords.extend(column.map(|&c| codes.get(c)));
+                }
+            }
+            b.keywords[g] = keywords;
+        }
+        b
+    }
 }
 
 fn bytes_of<'py, T: Copy>(py: Python<'py>, values: &[T]) -> Bound<'py, PyBytes> {
@@ -204,18 +372,6 @@ impl<T: Copy> Rows<T> {
     fn push(&mut self, row: &[T]) {
         self.values.extend_from_slice(row);
     }
-
-    fn field_major(&self) -> Vec<T> {
-        if self.width == 0 {
-            return Vec::new();
-        }
-        let rows = self.values.len() / self.width;
-        let mut out = Vec::with_capacity(self.values.len());
-        for field in 0..self.width {
-            out.extend((0..rows).map(|row| self.values[row * self.width + field]));
-        }
-        out
-    }
 }
 
 #[pymethods]
@@ -237,11 +393,11 @@ impl Block {
     }
     /// The group's numeric columns one after the other (float64 bytes, names × rows).
     fn numbers<'py>(&self, py: Python<'py>, outputs: bool) -> Bound<'py, PyBytes> {
-        bytes_of(py, &self.numbers[usize::from(outputs)].field_major())
+        bytes_of(py, &self.numbers[usize::from(outputs)])
     }
     /// The group's keyword columns one after the other (uint32 bytes, keywords × rows).
     fn keywords<'py>(&self, py: Python<'py>, outputs: bool) -> Bound<'py, PyBytes> {
-        bytes_of(py, &self.keywords[usize::from(outputs)].field_major())
+        bytes_of(py, &self.keywords[usize::from(outputs)])
     }
     /// `(rows, inputs, values)` of the token counts (uint32, uint32, float64 bytes).
     fn token_counts<'py>(
@@ -278,16 +434,16 @@ impl Block {
         bytes_of(py, &self.lists[usize::from(null)])
     }
     fn version_table(&self) -> Vec<String> {
-        self.version_table.values.clone()
+        self.tables[0].values.clone()
     }
     fn keyword_table(&self) -> Vec<String> {
-        self.keyword_table.values.clone()
+        self.tables[1].values.clone()
     }
     fn token_table(&self) -> Vec<String> {
-        self.token_table.values.clone()
+        self.tables[2].values.clone()
     }
     fn list_table(&self) -> Vec<String> {
-        self.list_table.values.clone()
+        self.tables[3].values.clone()
     }
 }
 
@@ -312,15 +468,15 @@ struct Line {
 
 struct Decoder<'s> {
     schema: &'s Schema,
-    block: Block,
+    block: Part,
     line: Line,
     /// One list's token codes, deduplicated before they are kept.
     list: Vec<u32>,
 }
 
-fn block(schema: &Schema) -> Block {
+fn part(schema: &Schema) -> Part {
     let [inputs, outputs] = &schema.groups;
-    Block {
+    Part {
         rows: 0,
         misfits: Vec::new(),
         stamps: Vec::new(),
@@ -355,7 +511,7 @@ impl<'s> Decoder<'s> {
         let (n_in, n_out) = (inputs.index.len(), outputs.index.len());
         Decoder {
             schema,
-            block: block(schema),
+            block: part(schema),
             line: Line {
                 stamp: None,
                 prediction: false,

@@ -36,10 +36,10 @@ from tests.factories import prediction
 from tests.profile.test_lines import type_mixed_documents
 
 
-def _native(model: ModelBaselines) -> NativeSchema:
+def _native(model: ModelBaselines, parts: int | None = None) -> NativeSchema:
     module = native_module()
     assert module is not None, "mlmon_elk_native is not installed: pip install ./native"
-    return NativeSchema(model, module)
+    return NativeSchema(model, module, parts=parts)
 
 
 def _lines(docs: list[dict[str, Any]]) -> list[bytes]:
@@ -191,10 +191,13 @@ _PATHS = [
 ]
 
 
+@pytest.mark.parametrize("parts", [1, 5], ids=["one-thread", "five-threads"])
 @pytest.mark.parametrize("seed", range(8))
-def test_randomly_odd_documents_count_like_whole_documents(seed: int) -> None:
+def test_randomly_odd_documents_count_like_whole_documents(seed: int, parts: int) -> None:
     """Clean documents with one to three values swapped for values of every JSON type, at
-    every path the reader reads: the native window equals the whole documents' window."""
+    every path the reader reads: the native window equals the whole documents' window,
+    whether a chunk is decoded in one run or in parts on threads of their own (each part
+    with its own tables of strings, joined after)."""
     rng = random.Random(seed)
     model = model_baselines()
     docs = mixed_documents(seed=seed, n=300)
@@ -209,7 +212,7 @@ def test_randomly_odd_documents_count_like_whole_documents(seed: int) -> None:
                 holder = inner
             holder[last] = rng.choice(_ODD_VALUES)
     docs = [d for d in docs if not _has_big_int(d)]  # orjson writes no integer above 64 bits
-    native = _read(model, _native(model), _lines(docs))
+    native = _read(model, _native(model, parts), _lines(docs))
     assert_same_window(native, _exact(model, docs))
 
 
@@ -230,8 +233,9 @@ def test_the_python_reader_is_chosen_only_when_the_native_one_is_turned_off(
     assert isinstance(line_schema(model), LineSchema)
 
 
+@pytest.mark.parametrize("parts", [1, 5], ids=["one-thread", "five-threads"])
 @pytest.mark.parametrize("seed", range(3))
-def test_lines_damaged_byte_by_byte_count_like_whole_documents(seed: int) -> None:
+def test_lines_damaged_byte_by_byte_count_like_whole_documents(seed: int, parts: int) -> None:
     """Lines cut short, with bytes flipped, dropped or doubled (a disk or a writer gone
     wrong): the native reader neither fails nor counts differently from whole documents,
     and calls bad exactly the lines that are no JSON object."""
@@ -261,6 +265,6 @@ def test_lines_damaged_byte_by_byte_count_like_whole_documents(seed: int) -> Non
             continue
         if isinstance(doc, dict):
             docs.append(doc)
-    decoded = _native(model).decode(damaged)
+    decoded = _native(model, parts).decode(damaged)
     assert decoded.bad == len(damaged) - len(docs)
-    assert_same_window(_read(model, _native(model), damaged), _exact(model, docs))
+    assert_same_window(_read(model, _native(model, parts), damaged), _exact(model, docs))
