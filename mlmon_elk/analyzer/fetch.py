@@ -340,9 +340,15 @@ def _decoded(
             yield path, schema.decode(chunk)
         return
     chunks = background.ahead(lines, name="mlmon-elk-read")
+
+    def decode_each() -> Iterator[tuple[Path, Decoded]]:
+        for path, chunk in chunks:
+            decoded = schema.decode(chunk)
+            del chunk  # the lines are freed while their columns wait to be counted
+            yield path, decoded
+
     try:
-        each = ((path, schema.decode(chunk)) for path, chunk in chunks)
-        yield from background.ahead(each, name="mlmon-elk-decode")
+        yield from background.ahead(decode_each(), name="mlmon-elk-decode")
     finally:
         chunks.close()
 

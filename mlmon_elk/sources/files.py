@@ -30,9 +30,10 @@ from mlmon_elk.windows import format_time
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CHUNK_ROWS = 10_000
-"""Lines parsed and counted at a time; bounds memory whatever the file size. Counting a
-chunk while its objects are fresh was ~12% faster than at 50,000 (text features)."""
+DEFAULT_CHUNK_ROWS = 5_000
+"""Lines parsed and counted at a time; bounds memory whatever the file size. The native
+reader keeps about four chunks in flight (read ahead, decoded ahead, counted): at 5,000
+lines of 50 features, 65 MB against 105 MB at 10,000, in the same time."""
 
 MTIME_SLACK_SECONDS = 600
 """A file last modified this long before a window may still be read (clock skew
