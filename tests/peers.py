@@ -169,6 +169,11 @@ class JsonLinesPeer(_Peer):
         self.max_line_bytes = max_line_bytes
         self.count_only = count_only
         """Count lines instead of decoding them (a benchmark's peer must not be the bottleneck)."""
+        self.reading = threading.Event()
+        """Cleared: connections are kept open but not read, as Logstash does when its
+        pipeline is blocked (backpressure): the sender's kernel buffers fill and its
+        sends wait."""
+        self.reading.set()
         self.collector = _Collector()
         self.connections = 0
         self._listener: socket.socket | None = None
@@ -244,6 +249,8 @@ class JsonLinesPeer(_Peer):
                 sock = self.ssl_context.wrap_socket(conn, server_side=True)
             sock.setblocking(False)
             while not stopping.is_set():
+                if not self.reading.wait(0.02):
+                    continue
                 try:
                     data = sock.recv(1 << 20)
                 except (BlockingIOError, ssl.SSLWantReadError):

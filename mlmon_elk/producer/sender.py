@@ -439,7 +439,7 @@ class Sender:
         assert transport is not None  # noqa: S101 - set by _open
         assert spool is not None  # noqa: S101 - set by _open
         try:
-            receipt = transport.send(data)
+            receipt = transport.send(data, self._spill_while_waiting)
         except DeliveryError as exc:
             self._failed(exc, _Sent(0, data, count, position))
             return False
@@ -466,6 +466,14 @@ class Sender:
                 if done.position is not None:
                     spool.confirm(done.position)
         return True
+
+    def _spill_while_waiting(self) -> None:
+        """A send waits on a peer that reads nothing (Logstash under backpressure): what
+        is queued goes to the spool meanwhile, as behind a backlog, so the queue keeps
+        room for the app instead of filling and dropping; the spool is sent after."""
+        if len(self._queue) > self._spill_at:
+            data, count = self._take(_SPOOL_TAKE_BYTES)
+            self._to_spool(data, count)
 
     def _count_receipt(self, receipt: Receipt) -> None:
         self._duplicates += receipt.duplicates

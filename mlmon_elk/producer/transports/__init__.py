@@ -43,6 +43,11 @@ class Receipt:
     """The peer's reason for the first rejected document, for the diagnostics."""
 
 
+Waiting = Callable[[], None]
+"""What a transport calls, on the sender's thread, every fraction of a second that a
+send waits on a peer reading nothing (the sender moves its queue to the spool then)."""
+
+
 class Transport(Protocol):
     """Moves newline-terminated JSON lines to one destination."""
 
@@ -50,8 +55,12 @@ class Transport(Protocol):
     """Bytes to keep after a successful :meth:`send` and send again if the
     connection later turns out broken (0: a returned ``send`` means delivered)."""
 
-    def send(self, data: bytes) -> Receipt | None:
-        """Deliver complete lines; raise :class:`DeliveryError` if that failed."""
+    def send(self, data: bytes, waiting: Waiting | None = None) -> Receipt | None:
+        """Deliver complete lines; raise :class:`DeliveryError` if that failed.
+
+        A transport whose sends can wait long on a live peer calls ``waiting``
+        meanwhile; the others never do.
+        """
 
     def unacknowledged(self) -> int:
         """Bytes handed over but not yet acknowledged by the peer (0 if unknown)."""
@@ -256,9 +265,9 @@ class LazyTransport:
             self.resend_window = self._inner.resend_window
         return self._inner
 
-    def send(self, data: bytes) -> Receipt | None:
+    def send(self, data: bytes, waiting: Waiting | None = None) -> Receipt | None:
         """Send through the transport, making it first if needed."""
-        return self._transport().send(data)
+        return self._transport().send(data, waiting)
 
     def unacknowledged(self) -> int:
         """As the transport says (0 before it exists)."""

@@ -35,7 +35,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlmon_elk.contract import Dataset, stream_name
-from mlmon_elk.producer.transports import DeliveryError, Destination, Receipt, TransportOptions
+from mlmon_elk.producer.transports import (
+    DeliveryError,
+    Destination,
+    Receipt,
+    TransportOptions,
+    Waiting,
+)
 from mlmon_elk.producer.transports.http import AnsweredTransport, KeepAlive, basic_auth
 
 MAX_ID_BYTES = 512
@@ -197,8 +203,9 @@ class BulkTransport(AnsweredTransport):
         self.path = f"{destination.path}/{self.stream}/_bulk"
         self._options = options
 
-    def send(self, data: bytes) -> Receipt:
-        """Create the batch's documents; raise unless the cluster answered for each of them.
+    def send(self, data: bytes, waiting: Waiting | None = None) -> Receipt:
+        """Create the batch's documents; raise unless the cluster answered for each of them
+        (a cluster under pressure answers 429 at once: nothing to do while ``waiting``).
 
         Raises:
             DeliveryError: The request failed, or the cluster asked for some

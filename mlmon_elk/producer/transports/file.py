@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mlmon_elk.producer.locking import lock_exclusive, lock_shared, try_lock_exclusive, unlock
-from mlmon_elk.producer.transports import DeliveryError, TransportOptions
+from mlmon_elk.producer.transports import DeliveryError, TransportOptions, Waiting
 
 _STALE_TMP_SECONDS = 600.0
 
@@ -88,8 +88,8 @@ class FileTransport:
         self._compress_lock = threading.Lock()
         self._compress_pending = False
 
-    def send(self, data: bytes) -> None:
-        """Append whole lines; rotate afterwards if the file is full."""
+    def send(self, data: bytes, waiting: Waiting | None = None) -> None:
+        """Append whole lines; rotate afterwards if the file is full (``waiting``: unused)."""
         try:
             with self._locked(exclusive=False):
                 fd = self._current()

@@ -16,7 +16,7 @@ import os
 import ssl
 from collections.abc import Callable
 
-from mlmon_elk.producer.transports import DeliveryError, Destination, TransportOptions
+from mlmon_elk.producer.transports import DeliveryError, Destination, TransportOptions, Waiting
 
 AuthHeader = Callable[[TransportOptions], dict[str, str]]
 
@@ -160,8 +160,9 @@ class HttpTransport(AnsweredTransport):
         )
         self.destination = destination
 
-    def send(self, data: bytes) -> None:
-        """POST the lines as one JSON array; raise unless the answer is 2xx."""
+    def send(self, data: bytes, waiting: Waiting | None = None) -> None:
+        """POST the lines as one JSON array; raise unless the answer is 2xx (a blocked
+        Logstash answers 429 at once: nothing to do while ``waiting``)."""
         lines = data[:-1] if data.endswith(b"\n") else data
         body = b"[" + lines.replace(b"\n", b",") + b"]"  # JSON lines hold no raw newline
         status, _ = self.connection.post(self.destination.path, body)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from mlmon_elk.producer.transports import DeliveryError
+from mlmon_elk.producer.transports import DeliveryError, Waiting
 
 
 class StdoutTransport:
@@ -17,8 +17,8 @@ class StdoutTransport:
 
     resend_window = 0
 
-    def send(self, data: bytes) -> None:
-        """Write and flush; a closed or broken stdout is a delivery error."""
+    def send(self, data: bytes, waiting: Waiting | None = None) -> None:
+        """Write and flush; a closed or broken stdout is a delivery error (``waiting``: unused)."""
         stream = sys.stdout
         try:
             buffer = getattr(stream, "buffer", None)

@@ -17,7 +17,7 @@ import ssl
 import struct
 import time
 
-from mlmon_elk.producer.transports import DeliveryError, TransportOptions
+from mlmon_elk.producer.transports import DeliveryError, TransportOptions, Waiting
 
 try:
     import fcntl
@@ -29,6 +29,10 @@ except (ImportError, AttributeError):  # pragma: no cover - not Linux/BSD
 
 
 _IDLE_CHECK_SECONDS = 0.05
+_WAIT_STEP_SECONDS = 0.1
+"""While a send waits on a peer that reads nothing, ``waiting`` runs this often."""
+_TLS_PIECE_BYTES = 16 * 1024
+"""A TLS send writes all it is given or times out: one record at a time, so progress shows."""
 
 
 class TcpTransport:
@@ -71,8 +75,14 @@ class TcpTransport:
         self._sock = sock
         return sock
 
-    def send(self, data: bytes) -> None:
-        """Write ``data`` on the connection (opening it if needed)."""
+    def send(self, data: bytes, waiting: Waiting | None = None) -> None:
+        """Write ``data`` on the connection (opening it if needed).
+
+        A peer that keeps the connection but stops reading (Logstash when its
+        pipeline is blocked) makes the write wait on full buffers; ``waiting``
+        runs every :data:`_WAIT_STEP_SECONDS` meanwhile. ``send_timeout`` without
+        any progress fails the send, as ``sendall`` would.
+        """
         sock = self._sock
         now = time.monotonic()
         if sock is None:
@@ -81,11 +91,32 @@ class TcpTransport:
             self.check()  # while busy, a broken connection shows up as a failed send
         self._last_send = now
         try:
-            sock.sendall(data)
+            if waiting is None:
+                sock.sendall(data)
+            else:
+                self._send_waiting(sock, data, waiting)
         except OSError as exc:  # includes timeouts and TLS errors
             self._abandon()
             msg = f"sending to {self.host}:{self.port} failed: {exc}"
             raise DeliveryError(msg) from exc
+
+    def _send_waiting(self, sock: socket.socket, data: bytes, waiting: Waiting) -> None:
+        view = memoryview(data)
+        piece = _TLS_PIECE_BYTES if isinstance(sock, ssl.SSLSocket) else len(view)
+        sent = 0
+        progress = time.monotonic()
+        sock.settimeout(_WAIT_STEP_SECONDS)
+        try:
+            while sent < len(view):
+                try:
+                    sent += sock.send(view[sent : sent + piece])
+                    progress = time.monotonic()
+                except TimeoutError:
+                    if time.monotonic() - progress >= self._options.send_timeout:
+                        raise
+                    waiting()
+        finally:
+            sock.settimeout(self._options.send_timeout)
 
     def unacknowledged(self) -> int:
         """Bytes in the kernel's send queue that the peer has not acknowledged."""

@@ -11,7 +11,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from mlmon_elk import PredictionHandler
+from mlmon_elk.producer.transports import DeliveryError, TransportOptions
+from mlmon_elk.producer.transports.tcp import TcpTransport
 from tests.peers import JsonLinesPeer
 from tests.tls import Certificates
 
@@ -54,6 +58,62 @@ def test_documents_arrive_as_json_lines(tmp_path: Path) -> None:
     counters = handler.counters()
     assert (counters.logged, counters.sent, counters.resent, counters.errors) == (500, 500, 0, 0)
     assert not list(tmp_path.glob("*.spool")), "everything confirmed: the spool is empty"
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["tcp", "tls"])
+def test_a_peer_that_stops_reading_fills_the_spool_not_the_drops(
+    tls: bool, certificates: Certificates, tmp_path: Path
+) -> None:
+    """Logstash under backpressure keeps the connection but reads nothing: a send waits,
+    for seconds, on full buffers while the app goes on logging. The queue (2,000) would
+    overflow in a fraction of that (18,000 of these 30,000 were dropped before); while
+    the send waits, the sender moves what is queued into the spool, so nothing is
+    dropped, and once the peer reads again every prediction arrives exactly once."""
+    context = certificates.server_context() if tls else None
+    with JsonLinesPeer(ssl_context=context) as peer:
+        handler = PredictionHandler(
+            peer.url,
+            model="m",
+            spool_dir=tmp_path,
+            counters_interval=0,
+            queue_size=2_000,
+            close_timeout=60.0,
+            ca_certs=str(certificates.ca) if tls else None,
+        )
+        handler.log_prediction(inputs={"x": 0}, prediction_id="first")
+        assert peer.wait_for_ids({"first"}, timeout=10.0)
+        peer.reading.clear()
+        ids = [f"p{burst}-{i}" for burst in range(30) for i in range(1_000)]
+        for burst in range(30):
+            for i in range(1_000):
+                handler.log_prediction(
+                    inputs={"x": i, "note": "y" * 200}, prediction_id=ids[burst * 1_000 + i]
+                )
+            time.sleep(0.1)
+        peer.reading.set()
+        handler.close()
+        received = peer.prediction_ids()
+    counters = handler.counters()
+    assert counters.dropped == 0
+    assert counters.spooled > 0, "the waiting send made the sender spool"
+    assert counters.errors == 0, "the send waited (3 s); it did not time out (10 s)"
+    assert sorted(received) == sorted(["first", *ids])
+
+
+def test_a_send_to_a_peer_that_never_reads_again_fails_after_the_send_timeout() -> None:
+    """Waiting in steps keeps ``sendall``'s limit: no progress for ``send_timeout`` fails
+    the send (the sender then spools and backs off), with ``waiting`` run meanwhile."""
+    with JsonLinesPeer() as peer:
+        peer.reading.clear()
+        transport = TcpTransport(peer.host, peer.port, TransportOptions(send_timeout=0.6))
+        calls: list[float] = []
+        line = b"x" * (64 << 20) + b"\n"  # far beyond any kernel's buffers
+        started = time.monotonic()
+        with pytest.raises(DeliveryError, match="timed out"):
+            transport.send(line, lambda: calls.append(time.monotonic()))
+        waited = time.monotonic() - started
+    assert 0.6 <= waited < 5.0
+    assert len(calls) >= 4, "waiting ran every tenth of a second while the send waited"
 
 
 def test_100k_records_through_an_outage(tmp_path: Path) -> None:
