@@ -3,7 +3,8 @@
 //! The Python file source (`mlmon_elk.profile.native_lines`) hands over a chunk of
 //! JSON lines; this decodes each line in one pass straight into the columns a window
 //! is counted from (numbers as doubles, keywords and tokens as codes into per-chunk
-//! tables), with no Python object per value. It accepts only the shapes the handler
+//! tables), with no Python object per value, without the GIL, and a large chunk in
+//! parts on several threads whose columns are joined after. It accepts only the shapes the handler
 //! writes (a number under `num`, a string under `cat`, lists of strings for tokens,
 //! the `@timestamp` in the handler's format); any other line — odd types, duplicate
 //! keys, another time format, invalid JSON — is returned as a *misfit*, and Python
@@ -196,9 +197,10 @@ impl Table {
     }
 }
 
-/// A run of a chunk's lines as one thread decodes them: a row per prediction of the
-/// model (its values one row after the other), and the lines left to Python.
-struct Part {
+/// A chunk's decoded columns: a row per prediction of the model, and the lines left to
+/// Python. `N` and `K` hold each group's numbers and keyword codes: a part keeps them a
+/// row at a time as one thread decodes its run of lines, a block field-major.
+struct Columns<N, K> {
     rows: usize,
     /// Line indices (in the chunk) Python decodes and counts by its exact path.
     misfits: Vec<u32>,
@@ -206,9 +208,9 @@ struct Part {
     versions: Vec<u32>,
     failures: Vec<u8>,
     latency: Vec<f64>,
-    /// Each group's numbers, NaN where a prediction has no number, and keyword codes.
-    numbers: [Rows<f64>; 2],
-    keywords: [Rows<u32>; 2],
+    /// Each group's numbers (NaN where a prediction has none) and keyword codes.
+    numbers: [N; 2],
+    keywords: [K; 2],
     /// `(row, input, value)` of each `token_count`.
     count_rows: Vec<u32>,
     count_inputs: Vec<u32>,
@@ -219,38 +221,46 @@ struct Part {
     token_codes: Vec<u32>,
     /// Codes of the `present` and `null` name lists' raw JSON (a model repeats a few).
     lists: [Vec<u32>; 2],
-    version_table: Table,
-    keyword_table: Table,
-    token_table: Table,
-    list_table: Table,
-}
-
-/// One chunk decoded: its parts joined, each group's columns one after the other, and
-/// codes into one set of tables.
-#[pyclass(module = "mlmon_elk_native")]
-struct Block {
-    #[pyo3(get)]
-    rows: usize,
-    /// Line indices Python decodes and counts by its exact path.
-    #[pyo3(get)]
-    misfits: Vec<u32>,
-    stamps: Vec<i64>,
-    versions: Vec<u32>,
-    failures: Vec<u8>,
-    latency: Vec<f64>,
-    /// Each group's numbers and keyword codes, field-major (names × rows).
-    numbers: [Vec<f64>; 2],
-    keywords: [Vec<u32>; 2],
-    count_rows: Vec<u32>,
-    count_inputs: Vec<u32>,
-    count_values: Vec<f64>,
-    token_rows: Vec<u32>,
-    token_inputs: Vec<u32>,
-    token_codes: Vec<u32>,
-    lists: [Vec<u32>; 2],
-    /// Version, keyword, token and list tables.
+    /// The strings the codes stand for: `tables[VERSIONS]`, `[KEYWORDS]`, `[TOKENS]`, `[LISTS]`.
     tables: [Table; 4],
 }
+
+impl<N, K> Columns<N, K> {
+    /// No rows yet; `numbers` and `keywords` as each group's are to be kept.
+    fn new(numbers: [N; 2], keywords: [K; 2]) -> Self {
+        Columns {
+            rows: 0,
+            misfits: Vec::new(),
+            stamps: Vec::new(),
+            versions: Vec::new(),
+            failures: Vec::new(),
+            latency: Vec::new(),
+            numbers,
+            keywords,
+            count_rows: Vec::new(),
+            count_inputs: Vec::new(),
+            count_values: Vec::new(),
+            token_rows: Vec::new(),
+            token_inputs: Vec::new(),
+            token_codes: Vec::new(),
+            lists: [Vec::new(), Vec::new()],
+            tables: Default::default(),
+        }
+    }
+}
+
+const VERSIONS: usize = 0;
+const KEYWORDS: usize = 1;
+const TOKENS: usize = 2;
+const LISTS: usize = 3;
+
+/// What one thread decodes: a run of a chunk's lines.
+type Part = Columns<Rows<f64>, Rows<u32>>;
+
+/// One chunk decoded: its parts joined, columns field-major (names × rows), codes into
+/// one set of tables.
+#[pyclass(module = "mlmon_elk_native")]
+struct Block(Columns<Vec<f64>, Vec<u32>>);
 
 /// A part's codes into one of the joined tables (`NONE` stays `NONE`).
 struct Recode(Vec<u32>);
@@ -275,40 +285,17 @@ impl Block {
         let mut tables: [Table; 4] = Default::default();
         let recodes: Vec<[Recode; 4]> = parts
             .iter()
-            .map(|p| {
-                let own = [
-                    &p.version_table,
-                    &p.keyword_table,
-                    &p.token_table,
-                    &p.list_table,
-                ];
-                std::array::from_fn(|t| Recode::new(&mut tables[t], own[t]))
-            })
+            .map(|p| std::array::from_fn(|t| Recode::new(&mut tables[t], &p.tables[t])))
             .collect();
-        let mut b = Block {
-            rows: parts.iter().map(|p| p.rows).sum(),
-            misfits: Vec::new(),
-            stamps: Vec::new(),
-            versions: Vec::new(),
-            failures: Vec::new(),
-            latency: Vec::new(),
-            numbers: [Vec::new(), Vec::new()],
-            keywords: [Vec::new(), Vec::new()],
-            count_rows: Vec::new(),
-            count_inputs: Vec::new(),
-            count_values: Vec::new(),
-            token_rows: Vec::new(),
-            token_inputs: Vec::new(),
-            token_codes: Vec::new(),
-            lists: [Vec::new(), Vec::new()],
-            tables,
-        };
+        let mut b = Columns::new([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
+        b.rows = parts.iter().map(|p| p.rows).sum();
+        b.tables = tables;
         let mut offset = 0;
-        for (p, [versions, _, tokens, lists]) in parts.iter().zip(&recodes) {
+        for (p, codes) in parts.iter().zip(&recodes) {
             b.misfits.extend(&p.misfits);
             b.stamps.extend(&p.stamps);
             b.versions
-                .extend(p.versions.iter().map(|&c| versions.get(c)));
+                .extend(p.versions.iter().map(|&c| codes[VERSIONS].get(c)));
             b.failures.extend(&p.failures);
             b.latency.extend(&p.latency);
             b.count_rows.extend(p.count_rows.iter().map(|r| r + offset));
@@ -317,9 +304,9 @@ impl Block {
             b.token_rows.extend(p.token_rows.iter().map(|r| r + offset));
             b.token_inputs.extend(&p.token_inputs);
             b.token_codes
-                .extend(p.token_codes.iter().map(|&c| tokens.get(c)));
+                .extend(p.token_codes.iter().map(|&c| codes[TOKENS].get(c)));
             for k in 0..2 {
-                b.lists[k].extend(p.lists[k].iter().map(|&c| lists.get(c)));
+                b.lists[k].extend(p.lists[k].iter().map(|&c| codes[LISTS].get(c)));
             }
             offset += p.rows as u32;
         }
@@ -335,14 +322,14 @@ impl Block {
             let width = parts.first().map_or(0, |p| p.keywords[g].width);
             let mut keywords = Vec::with_capacity(b.rows * width);
             for field in 0..width {
-                for (p, [_, codes, _, _]) in parts.iter().zip(&recodes) {
+                for (p, codes) in parts.iter().zip(&recodes) {
                     let column = p.keywords[g].values.iter().skip(field).step_by(width);
-                    keywords.extend(column.map(|&c| codes.get(c)));
+                    keywords.extend(column.map(|&c| codes[KEYWORDS].get(c)));
                 }
             }
             b.keywords[g] = keywords;
         }
-        b
+        Block(b)
     }
 }
 
@@ -376,28 +363,37 @@ impl<T: Copy> Rows<T> {
 
 #[pymethods]
 impl Block {
+    #[getter]
+    fn rows(&self) -> usize {
+        self.0.rows
+    }
+    /// Line indices Python decodes and counts by its exact path.
+    #[getter]
+    fn misfits(&self) -> Vec<u32> {
+        self.0.misfits.clone()
+    }
     /// Nanoseconds since the epoch (int64 bytes).
     fn stamps<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        bytes_of(py, &self.stamps)
+        bytes_of(py, &self.0.stamps)
     }
     /// Codes into `version_table` (uint32 bytes).
     fn versions<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        bytes_of(py, &self.versions)
+        bytes_of(py, &self.0.versions)
     }
     /// 1 where `event.outcome` is `failure` (uint8 bytes).
     fn failures<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        bytes_of(py, &self.failures)
+        bytes_of(py, &self.0.failures)
     }
     fn latency<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        bytes_of(py, &self.latency)
+        bytes_of(py, &self.0.latency)
     }
     /// The group's numeric columns one after the other (float64 bytes, names × rows).
     fn numbers<'py>(&self, py: Python<'py>, outputs: bool) -> Bound<'py, PyBytes> {
-        bytes_of(py, &self.numbers[usize::from(outputs)])
+        bytes_of(py, &self.0.numbers[usize::from(outputs)])
     }
     /// The group's keyword columns one after the other (uint32 bytes, keywords × rows).
     fn keywords<'py>(&self, py: Python<'py>, outputs: bool) -> Bound<'py, PyBytes> {
-        bytes_of(py, &self.keywords[usize::from(outputs)])
+        bytes_of(py, &self.0.keywords[usize::from(outputs)])
     }
     /// `(rows, inputs, values)` of the token counts (uint32, uint32, float64 bytes).
     fn token_counts<'py>(
@@ -409,9 +405,9 @@ impl Block {
         Bound<'py, PyBytes>,
     ) {
         (
-            bytes_of(py, &self.count_rows),
-            bytes_of(py, &self.count_inputs),
-            bytes_of(py, &self.count_values),
+            bytes_of(py, &self.0.count_rows),
+            bytes_of(py, &self.0.count_inputs),
+            bytes_of(py, &self.0.count_values),
         )
     }
     /// `(rows, inputs, codes)` of the tokens (uint32 bytes each).
@@ -424,26 +420,26 @@ impl Block {
         Bound<'py, PyBytes>,
     ) {
         (
-            bytes_of(py, &self.token_rows),
-            bytes_of(py, &self.token_inputs),
-            bytes_of(py, &self.token_codes),
+            bytes_of(py, &self.0.token_rows),
+            bytes_of(py, &self.0.token_inputs),
+            bytes_of(py, &self.0.token_codes),
         )
     }
     /// Codes into `list_table` of the `present` (or `null`) lists (uint32 bytes).
     fn lists<'py>(&self, py: Python<'py>, null: bool) -> Bound<'py, PyBytes> {
-        bytes_of(py, &self.lists[usize::from(null)])
+        bytes_of(py, &self.0.lists[usize::from(null)])
     }
     fn version_table(&self) -> Vec<String> {
-        self.tables[0].values.clone()
+        self.0.tables[VERSIONS].values.clone()
     }
     fn keyword_table(&self) -> Vec<String> {
-        self.tables[1].values.clone()
+        self.0.tables[KEYWORDS].values.clone()
     }
     fn token_table(&self) -> Vec<String> {
-        self.tables[2].values.clone()
+        self.0.tables[TOKENS].values.clone()
     }
     fn list_table(&self) -> Vec<String> {
-        self.tables[3].values.clone()
+        self.0.tables[LISTS].values.clone()
     }
 }
 
@@ -476,33 +472,16 @@ struct Decoder<'s> {
 
 fn part(schema: &Schema) -> Part {
     let [inputs, outputs] = &schema.groups;
-    Part {
-        rows: 0,
-        misfits: Vec::new(),
-        stamps: Vec::new(),
-        versions: Vec::new(),
-        failures: Vec::new(),
-        latency: Vec::new(),
-        numbers: [
+    Columns::new(
+        [
             Rows::new(inputs.index.len()),
             Rows::new(outputs.index.len()),
         ],
-        keywords: [
+        [
             Rows::new(inputs.keywords.len()),
             Rows::new(outputs.keywords.len()),
         ],
-        count_rows: Vec::new(),
-        count_inputs: Vec::new(),
-        count_values: Vec::new(),
-        token_rows: Vec::new(),
-        token_inputs: Vec::new(),
-        token_codes: Vec::new(),
-        lists: [Vec::new(), Vec::new()],
-        version_table: Table::default(),
-        keyword_table: Table::default(),
-        token_table: Table::default(),
-        list_table: Table::default(),
-    }
+    )
 }
 
 impl<'s> Decoder<'s> {
@@ -782,11 +761,11 @@ object!(Mlmon, |dec, key, map| {
             // Most lines repeat the last row's list: compared before it is hashed.
             let b = &mut dec.block;
             let last = b.lists[k].last().copied().unwrap_or(NONE);
-            dec.line.lists[k] = match b.list_table.values.get(last as usize) {
+            dec.line.lists[k] = match b.tables[LISTS].values.get(last as usize) {
                 Some(value) if value == raw => last,
-                _ => match b.list_table.codes.get(raw) {
+                _ => match b.tables[LISTS].codes.get(raw) {
                     Some(&code) => code,
-                    None if names_list(raw) => b.list_table.code(raw),
+                    None if names_list(raw) => b.tables[LISTS].code(raw),
                     None => return Err(de::Error::custom("a name list of other values")),
                 },
             };
@@ -807,7 +786,7 @@ object!(Model, |dec, key, map| {
         "version" => {
             twice(&mut dec.line.seen[S_VERSION])?;
             dec.line.version = match map.next_value::<Option<Str>>()? {
-                Some(v) => dec.block.version_table.code(&v.0),
+                Some(v) => dec.block.tables[VERSIONS].code(&v.0),
                 None => NONE,
             };
         }
@@ -856,7 +835,7 @@ object!(Keywords, usize, |dec, g, key, map| {
             let slot = dec.name_slot(g, i, true);
             twice(&mut dec.line.seen[slot])?;
             dec.line.keywords[g][k] = match map.next_value::<Option<Str>>()? {
-                Some(v) => dec.block.keyword_table.code(&v.0),
+                Some(v) => dec.block.tables[KEYWORDS].code(&v.0),
                 None => NONE,
             };
         }
@@ -921,7 +900,7 @@ impl<'de> Visitor<'de> for TokenList<'_, '_> {
         let (dec, input) = (self.0, self.1);
         dec.list.clear();
         while let Some(token) = seq.next_element::<Str<'de>>()? {
-            let code = dec.block.token_table.code(&token.0);
+            let code = dec.block.tables[TOKENS].code(&token.0);
             dec.list.push(code);
         }
         dec.list.sort_unstable();
