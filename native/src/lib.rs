@@ -4,12 +4,12 @@
 //! JSON lines; this decodes each line in one pass straight into the columns a window
 //! is counted from (numbers as doubles, keywords and tokens as codes into per-chunk
 //! tables), with no Python object per value, without the GIL, and a large chunk in
-//! parts on several threads whose columns are joined after. It accepts only the shapes the handler
-//! writes (a number under `num`, a string under `cat`, lists of strings for tokens,
-//! the `@timestamp` in the handler's format); any other line — odd types, duplicate
-//! keys, another time format, invalid JSON — is returned as a *misfit*, and Python
-//! decodes and counts it by its exact path. So a chunk counts the same whichever path
-//! each line took; the differential tests hold both paths to that.
+//! parts on several threads whose columns are joined after. It accepts only the shapes
+//! the handler writes (a number under `num`, a string under `cat`, lists of strings for
+//! tokens, the `@timestamp` in the handler's format); any other line — odd types,
+//! duplicate keys, another time format, invalid JSON — is returned as a *misfit*, and
+//! Python decodes and counts it by its exact path. So a chunk counts the same whichever
+//! path each line took; the differential tests hold both paths to that.
 
 use std::borrow::Cow;
 use std::fmt;
