@@ -6,6 +6,7 @@ import gc
 import gzip
 import json
 import os
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from mlmon_elk.analyzer.fetch import FileSource
 from mlmon_elk.errors import DataError, SourceError
 from mlmon_elk.profile.baseline import ModelBaselines
+from mlmon_elk.profile.native_lines import NativeSchema, line_schema
 from mlmon_elk.profile.records import WindowCounter
 from mlmon_elk.sources.files import stamped_outside
 from mlmon_elk.windows import Window, format_time
@@ -80,6 +82,29 @@ def test_unreadable_files_fail_with_the_file_name(tmp_path: Path) -> None:
     path.write_bytes(gzip.compress(b'{"a": 1}\n' * 100)[:30])
     with pytest.raises(SourceError, match=r"cannot read .*p\.jsonl\.gz"):
         FileSource([path]).fetch(CREDIT, Window(datetime(2000, 1, 1, tzinfo=UTC), WINDOW.end))
+
+
+def _reading_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("mlmon-elk-")]
+
+
+def test_a_file_read_ahead_on_a_thread_still_fails_the_fetch_with_its_name(
+    tmp_path: Path,
+) -> None:
+    """The native reader reads and decodes ahead on threads of their own: a corrupt file
+    met there, with chunks of a good one in flight, fails the fetch as it would in turn
+    (a SourceError naming it), and no reading thread outlives a fetch."""
+    assert isinstance(line_schema(CREDIT), NativeSchema), "pip install ./native"
+    good = write_jsonl(tmp_path / "a.jsonl", mixed_documents(n=250))
+    FileSource([good], chunk_rows=7).fetch(CREDIT, WINDOW)
+    assert _reading_threads() == []
+    corrupt = tmp_path / "b.jsonl.gz"
+    corrupt.write_bytes(gzip.compress(b'{"a": 1}\n' * 100)[:30])
+    with pytest.raises(SourceError, match=r"cannot read .*b\.jsonl\.gz"):
+        FileSource([good, corrupt], chunk_rows=7).fetch(
+            CREDIT, Window(datetime(2000, 1, 1, tzinfo=UTC), WINDOW.end)
+        )
+    assert _reading_threads() == []
 
 
 def test_a_source_needs_paths() -> None:
