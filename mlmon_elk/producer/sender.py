@@ -470,10 +470,22 @@ class Sender:
     def _spill_while_waiting(self) -> None:
         """A send waits on a peer that reads nothing (Logstash under backpressure): what
         is queued goes to the spool meanwhile, as behind a backlog, so the queue keeps
-        room for the app instead of filling and dropping; the spool is sent after."""
-        if len(self._queue) > self._spill_at:
-            data, count = self._take(_SPOOL_TAKE_BYTES)
+        room for the app instead of filling and dropping; the spool is sent after.
+
+        Nothing raised here may reach the transport: it would break off the send
+        under way, half a line written.
+        """
+        if len(self._queue) <= self._spill_at:
+            return
+        data, count = self._take(_SPOOL_TAKE_BYTES)
+        try:
             self._to_spool(data, count)
+        except Exception as exc:  # a bug: counted, the send goes on
+            self._errors += 1
+            self._dropped += count
+            self.diagnostics.warning(
+                "internal", "internal error while spooling: %d documents dropped: %r", count, exc
+            )
 
     def _count_receipt(self, receipt: Receipt) -> None:
         self._duplicates += receipt.duplicates

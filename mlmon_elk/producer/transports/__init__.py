@@ -45,7 +45,8 @@ class Receipt:
 
 Waiting = Callable[[], None]
 """What a transport calls, on the sender's thread, every fraction of a second that a
-send waits on a peer reading nothing (the sender moves its queue to the spool then)."""
+send waits on a peer reading nothing (the sender moves its queue to the spool then).
+It never raises."""
 
 
 class Transport(Protocol):

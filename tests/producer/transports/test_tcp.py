@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from mlmon_elk import PredictionHandler
+from mlmon_elk.producer.sender import Sender
 from mlmon_elk.producer.transports import DeliveryError, TransportOptions
 from mlmon_elk.producer.transports.tcp import TcpTransport
 from tests.peers import JsonLinesPeer
@@ -98,6 +99,45 @@ def test_a_peer_that_stops_reading_fills_the_spool_not_the_drops(
     assert counters.spooled > 0, "the waiting send made the sender spool"
     assert counters.errors == 0, "the send waited (3 s); it did not time out (10 s)"
     assert sorted(received) == sorted(["first", *ids])
+
+
+def test_a_failure_while_spooling_during_a_wait_does_not_break_the_send_under_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug (injected) in the first spill made while a send waits is counted — its
+    documents as dropped — and the send under way completes: no half line reaches the
+    peer, and nothing else is lost."""
+    spool = Sender._to_spool
+    calls = []
+
+    def first_fails(sender: Sender, data: bytes, count: int) -> None:
+        if sys._getframe(1).f_code.co_name == "_spill_while_waiting":
+            calls.append(count)
+            if len(calls) == 1:
+                msg = "a bug in the spool"
+                raise RuntimeError(msg)
+        spool(sender, data, count)
+
+    monkeypatch.setattr(Sender, "_to_spool", first_fails)
+    with JsonLinesPeer() as peer:
+        handler = PredictionHandler(
+            peer.url, model="m", spool_dir=tmp_path, counters_interval=0, queue_size=2_000
+        )
+        handler.log_prediction(inputs={"x": 0}, prediction_id="first")
+        assert peer.wait_for_ids({"first"}, timeout=10.0)
+        peer.reading.clear()
+        ids = [f"p{i}" for i in range(20_000)]  # 20 MB: beyond the kernels' buffers
+        for i, pid in enumerate(ids):
+            handler.log_prediction(inputs={"x": i, "note": "y" * 1_000}, prediction_id=pid)
+            if i % 1_000 == 999:
+                time.sleep(0.1)
+        peer.reading.set()
+        handler.close()
+        received = peer.prediction_ids()
+        assert peer.failures == []
+    counters = handler.counters()
+    assert (counters.errors, counters.dropped) == (1, calls[0])
+    assert len(received) == len(set(received)) == 1 + len(ids) - calls[0]
 
 
 def test_a_send_to_a_peer_that_never_reads_again_fails_after_the_send_timeout() -> None:
