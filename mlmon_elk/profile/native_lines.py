@@ -133,6 +133,9 @@ class _Columns:
         self.token_inputs = np.frombuffer(token_inputs, dtype=np.uint32)
         self.token_codes = np.frombuffer(token_codes, dtype=np.uint32)
         self.token_table: list[str] = block.token_table()
+        self.token_lengths = np.fromiter(
+            map(len, self.token_table), dtype=np.int64, count=len(self.token_table)
+        )
         self.lists = {
             "present": np.frombuffer(block.lists(False), dtype=np.uint32),
             "null": np.frombuffer(block.lists(True), dtype=np.uint32),
@@ -199,9 +202,7 @@ class NativeChunk:
         if len(path) == 2 and path[0] == "tokens":
             rows, codes = self._tokens(path[1])
             if limit is not None:  # tokens longer than the limit are not indexed
-                table = c.token_table
-                lengths = np.fromiter(map(len, table), dtype=np.int64, count=len(table))
-                indexed = lengths[codes] <= limit
+                indexed = c.token_lengths[codes] <= limit
                 rows, codes = rows[indexed], codes[indexed]
             found = np.bincount(codes, minlength=len(c.token_table))
             counts = Counter(

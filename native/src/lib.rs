@@ -361,6 +361,13 @@ impl<T: Copy> Rows<T> {
     }
 }
 
+/// Three parallel columns, as bytes.
+type Three<'py> = (
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+);
+
 #[pymethods]
 impl Block {
     #[getter]
@@ -396,14 +403,7 @@ impl Block {
         bytes_of(py, &self.0.keywords[usize::from(outputs)])
     }
     /// `(rows, inputs, values)` of the token counts (uint32, uint32, float64 bytes).
-    fn token_counts<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> (
-        Bound<'py, PyBytes>,
-        Bound<'py, PyBytes>,
-        Bound<'py, PyBytes>,
-    ) {
+    fn token_counts<'py>(&self, py: Python<'py>) -> Three<'py> {
         (
             bytes_of(py, &self.0.count_rows),
             bytes_of(py, &self.0.count_inputs),
@@ -411,14 +411,7 @@ impl Block {
         )
     }
     /// `(rows, inputs, codes)` of the tokens (uint32 bytes each).
-    fn tokens<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> (
-        Bound<'py, PyBytes>,
-        Bound<'py, PyBytes>,
-        Bound<'py, PyBytes>,
-    ) {
+    fn tokens<'py>(&self, py: Python<'py>) -> Three<'py> {
         (
             bytes_of(py, &self.0.token_rows),
             bytes_of(py, &self.0.token_inputs),
