@@ -443,6 +443,10 @@ class Sender:
         except DeliveryError as exc:
             self._failed(exc, _Sent(0, data, count, position))
             return False
+        except Exception as exc:  # a bug in a transport: the batch is kept, as for an outage
+            self.diagnostics.warning("internal", "internal error in the transport: %r", exc)
+            self._failed(exc, _Sent(0, data, count, position))
+            return False
         self._sent += count
         if receipt is not None:
             self._count_receipt(receipt)

@@ -10,6 +10,8 @@ import pytest
 
 from mlmon_elk import PredictionHandler
 from mlmon_elk.producer.sender import ShipperCounters
+from mlmon_elk.producer.transports import Waiting
+from mlmon_elk.producer.transports.http import HttpTransport
 from mlmon_elk.retry import backoff_delay
 from tests.peers import HttpPeer
 
@@ -109,3 +111,41 @@ def test_a_peer_slower_than_the_app_fills_the_spool_not_the_drops(tmp_path: Path
     assert counters.dropped == 0
     assert counters.spooled > 0, "the slow peer made the sender spool"
     assert received == [f"p{burst}-{i}" for burst in range(6) for i in range(1_500)]
+
+
+def test_a_bug_in_a_transport_keeps_the_batch_it_was_sending(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception other than a delivery failure out of a send (a bug, injected into the
+    second) is counted as an error and handled as an outage: the batch is spooled and sent
+    after the backoff, so every prediction still arrives, once."""
+    send = HttpTransport.send
+    calls = []
+
+    def second_fails(transport: HttpTransport, data: bytes, waiting: Waiting | None = None) -> None:
+        calls.append(data.count(b"\n"))
+        if len(calls) == 2:
+            msg = "a bug in the transport"
+            raise RuntimeError(msg)
+        send(transport, data, waiting)
+
+    monkeypatch.setattr(HttpTransport, "send", second_fails)
+    with HttpPeer() as peer:
+        handler = PredictionHandler(
+            peer.url,
+            model="m",
+            spool_dir=tmp_path,
+            counters_interval=0,
+            batch_bytes=2_000,
+            backoff_initial=0.05,
+        )
+        ids = [f"p{i}" for i in range(200)]
+        for i, pid in enumerate(ids):
+            handler.log_prediction(inputs={"x": i}, prediction_id=pid)
+        assert peer.wait_for_ids(set(ids), timeout=10.0), "the batch is sent after the backoff"
+        handler.close()
+        received = peer.prediction_ids()
+    counters = handler.counters()
+    assert calls[1] > 0, "the failed send carried predictions"
+    assert (counters.errors, counters.dropped) == (1, 0)
+    assert sorted(received) == sorted(ids)
