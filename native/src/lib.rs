@@ -722,10 +722,29 @@ object!(Event, |dec, key, map| {
 });
 
 object!(Mlmon, |dec, key, map| {
+    // Another model's line, named before its values (as the handler writes it): its
+    // values are passed over, not decoded. Its keys are still checked, so a key given
+    // twice (another name later, say) still sends the line to the exact path.
+    let skipping = dec.line.seen[S_NAME] && !dec.line.this_model;
     match key {
         "model" => {
             twice(&mut dec.line.seen[S_MODEL])?;
             map.next_value_seed(Model(dec, ()))?;
+        }
+        "latency_ms" | "inputs" | "outputs" | "token_count" | "tokens" | "present" | "null"
+            if skipping =>
+        {
+            let slot = match key {
+                "latency_ms" => S_LATENCY,
+                "inputs" => S_INPUTS,
+                "outputs" => S_OUTPUTS,
+                "token_count" => S_COUNTS,
+                "tokens" => S_TOKENS,
+                "present" => S_LISTS,
+                _ => S_LISTS + 1,
+            };
+            twice(&mut dec.line.seen[slot])?;
+            map.next_value::<IgnoredAny>()?;
         }
         "latency_ms" => {
             twice(&mut dec.line.seen[S_LATENCY])?;

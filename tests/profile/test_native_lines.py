@@ -154,6 +154,38 @@ def test_escapes_duplicate_keys_and_extreme_numbers_count_as_whole_documents_do(
     assert window.versions["1.0"].count == 6
 
 
+def test_another_models_values_are_passed_over_and_a_second_name_still_counts_as_whole() -> None:
+    """Once a line names another model its values are passed over undecoded: whatever
+    they hold (even what the typed path would refuse), the line is dropped, not sent to
+    the exact path; a line naming a model twice still goes there, where the last name
+    wins. The counts are the whole documents' counts."""
+    model = model_baselines()
+    at = prediction(WINDOW.start + timedelta(minutes=3), inputs={"age": 30})["@timestamp"]
+    head = f'{{"@timestamp":"{at}","event":{{"dataset":"mlmon.prediction"}},"mlmon":{{'
+    values = '"latency_ms":3,"inputs":{"num":{"age":41}},"present":["age"],"null":[]'
+    odd = '"latency_ms":"slow","inputs":{"num":{"age":1e400}},"present":[1,{"x":2}]'
+    lines = [
+        head + '"model":{"name":"other","version":"1.0"},' + values + "}}",
+        head + '"model":{"name":"other","version":"1.0"},' + odd + "}}",
+        head
+        + '"model":{"name":"other"},'
+        + values
+        + ',"model":{"name":"credit","version":"1.0"}}}',
+        head
+        + '"model":{"name":"credit","version":"1.0"},'
+        + values
+        + ',"model":{"name":"other"}}}',
+        head + '"model":{"name":"credit","version":"1.0"},' + values + "}}",
+    ]
+    decoded = _native(model).decode([line.encode() for line in lines])
+    # Typed: the last line; exact: the third, whose last name is this model's.
+    assert (len(decoded.typed.docs), len(decoded.whole.docs), decoded.bad) == (1, 1, 0)
+    window = _read(model, _native(model), [line.encode() for line in lines])
+    docs = [orjson.loads(line) for line in lines if "1e400" not in line]  # not a double
+    assert_same_window(window, _exact(model, docs))
+    assert window.versions["1.0"].count == 2
+
+
 _ODD_VALUES: list[Any] = [
     None,
     True,
