@@ -20,11 +20,14 @@
 4. **One window per run.** 500, 5,000 and 50,000 rows logged by the handler, analysed by
    ``Analyzer.run`` in process and by ``mlmon-elk analyze --once`` as a fresh process,
    beside Evidently's ``DataDriftPreset`` on the same rows.
+5. **A file several models share.** Each model's window fetched from one file that
+   four models write line by line in turn, beside each from a file of its own lines.
 
 Usage::
 
     python -m bench.embedded                      # 1,000,000 rows, 200,000 JSON lines, 1M-row day
     python -m bench.embedded --rows 200000 --jsonl-rows 50000 --day-rows 48000 --no-evidently
+    python -m bench.embedded --rows 0 --jsonl-rows 0 --day-rows 0 --window-rows ''  # shared only
 """
 
 from __future__ import annotations
@@ -171,6 +174,46 @@ def bench_jsonl(n: int, rng: np.random.Generator) -> None:
     print(f"   {label:<62}{n / arrow[0]:>10,.0f}{n / arrow[1]:>11,.0f}")
     label = "duckdb read_json, one thread, typed fields (parse only):"
     print(f"   {label:<62}{n / duck[0]:>10,.0f}{n / duck[1]:>11,.0f}")
+    print()
+
+
+def bench_shared(n: int, rng: np.random.Generator, models: int = 4) -> None:
+    """Every model's window from one file ``models`` models share, and from a file each."""
+    print(f"== A file {models} models share: {n:,} predictions each, 50 features")
+    reference = documents.frame(20_000, rng)
+    options = BuildOptions(kinds=documents.KINDS, holdout_fraction=0.0)
+    baseline = build_baseline(reference, model="bench", version="1", options=options)
+    names = ["bench", *(f"bench-{i}" for i in range(1, models))]
+    with tempfile.TemporaryDirectory(prefix="mlmon-bench-") as tmp:
+        folder = Path(tmp)
+        (folder / "logged").mkdir()
+        logged = write_logs(folder / "logged", n, rng, file_max_bytes=1 << 40)
+        lines = b"".join(path.read_bytes() for path in logged).splitlines()
+        own: dict[str, list[bytes]] = {}
+        for name in names:
+            to = f'"name":"{name}"'.encode()
+            renamed = [line.replace(b'"name":"bench"', to, 1) for line in lines]
+            own[name] = renamed
+            (folder / f"{name}.jsonl").write_bytes(b"\n".join(renamed) + b"\n")
+        shared = folder / "shared.jsonl"
+        turns = zip(*own.values(), strict=True)
+        shared.write_bytes(b"\n".join(b"\n".join(turn) for turn in turns) + b"\n")
+        runs: dict[str, list[tuple[float, float]]] = {"shared": [], "own": []}
+        for _ in range(3):
+            for kind, seconds in runs.items():
+                started, cpu = time.perf_counter(), time.process_time()
+                for name in names:
+                    model = ModelBaselines(name, {"1": baseline}, "1")
+                    path = shared if kind == "shared" else folder / f"{name}.jsonl"
+                    assert FileSource([path]).fetch(model, WINDOW).window.count == n
+                seconds.append((time.perf_counter() - started, time.process_time() - cpu))
+    (shared_s, shared_cpu), (own_s, own_cpu) = (_median_run(r) for r in runs.values())
+    reader = "native" if native_module() is not None else "Python"
+    print(f"   every model's window, {reader} reader, median of 3 runs, alternating:")
+    print(f"   {'':<40}{'wall s':>9}{'CPU s':>9}")
+    print(f"   {'from the shared file:':<40}{shared_s:>9.2f}{shared_cpu:>9.2f}")
+    print(f"   {'from a file each:':<40}{own_s:>9.2f}{own_cpu:>9.2f}")
+    print(f"   shared / own: {shared_s / own_s:.2f}× wall, {shared_cpu / own_cpu:.2f}× CPU")
     print()
 
 
@@ -516,6 +559,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--day-rows", type=int, default=1_000_000, help="a day of rotated logs")
     parser.add_argument("--no-evidently", action="store_true", help="skip the Evidently run")
+    parser.add_argument(
+        "--shared-rows", type=int, default=50_000, help="predictions per model in a shared file"
+    )
     args = parser.parse_args(argv)
     rng = np.random.default_rng(11)
     if args.jsonl_rows:
@@ -527,6 +573,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_windows(sizes, rng, evidently=not args.no_evidently)
     if args.rows:
         bench_frame(args.rows, rng, evidently=not args.no_evidently)
+    if args.shared_rows:
+        bench_shared(args.shared_rows, rng)
     return 0
 
 

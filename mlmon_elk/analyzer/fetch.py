@@ -294,9 +294,12 @@ class FileSource:
         for _ in range(ROTATION_RETRIES):
             inodes = files.listed_since(self.paths, earliest)
             paths = list(inodes)
-            # Lines of no counter's period are passed over unparsed.
-            skip = files.stamped_outside(
-                min(c.earliest for c in counters), max(c.window.end for c in counters)
+            # Lines of no counter's period, or of another model, are passed over unparsed.
+            skip = files.either(
+                files.stamped_outside(
+                    min(c.earliest for c in counters), max(c.window.end for c in counters)
+                ),
+                files.of_another_model(counters[0].model.model),
             )
             bad: dict[Path, int] = {}
             try:

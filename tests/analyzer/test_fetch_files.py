@@ -7,11 +7,14 @@ import gzip
 import json
 import os
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from mlmon_elk.analyzer import fetch as fetch_module
 from mlmon_elk.analyzer.fetch import FileSource
 from mlmon_elk.errors import DataError, SourceError
 from mlmon_elk.profile.baseline import ModelBaselines
@@ -105,6 +108,46 @@ def test_a_file_read_ahead_on_a_thread_still_fails_the_fetch_with_its_name(
             CREDIT, Window(datetime(2000, 1, 1, tzinfo=UTC), WINDOW.end)
         )
     assert _reading_threads() == []
+
+
+def test_a_file_shared_by_models_is_parsed_only_for_each_ones_own_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file two models log to gives each model the profile of its own lines alone, and
+    a fetch parses only the lines that can be its model's: the other model's are passed
+    over unparsed, unless the name cannot be ruled out without parsing (here: it is the
+    value of another field), and then they are parsed and dropped. A line naming the
+    model with an escape is parsed and counted."""
+    docs = [d for d in mixed_documents(n=300) if d["mlmon"]["model"]["name"] == "credit"]
+    fraud = [
+        {**d, "mlmon": {**d["mlmon"], "model": {"name": "fraud", "version": "1.0"}}} for d in docs
+    ]
+    fraud_lines = [json.dumps(d) for d in fraud]
+    assert not any("\\" in line for line in fraud_lines), "no escape: the name rules them out"
+    escaped = json.dumps(docs[0]).replace('"credit"', '"cr\\u0065dit"')
+    naming = json.dumps({**fraud[0], "service": {"name": "credit"}})
+    credit_lines = [escaped, *(json.dumps(d) for d in docs[1:])]
+    interleaved = [line for pair in zip(credit_lines, fraud_lines, strict=True) for line in pair]
+    shared = tmp_path / "shared.jsonl"
+    shared.write_text("\n".join([*interleaved, naming]) + "\n")
+
+    parsed: list[bytes] = []
+    decoded = fetch_module._decoded
+
+    def counted(schema: Any, chunks: Iterator[tuple[Path, list[bytes]]]) -> Any:
+        def passed() -> Iterator[tuple[Path, list[bytes]]]:
+            for path, chunk in chunks:
+                parsed.extend(chunk)
+                yield path, chunk
+
+        return decoded(schema, passed())
+
+    monkeypatch.setattr(fetch_module, "_decoded", counted)
+    fetched = FileSource([shared]).fetch(CREDIT, WINDOW, history=2)
+    assert sorted(parsed) == sorted(line.encode() for line in [*credit_lines, naming])
+    alone = FileSource([write_jsonl(tmp_path / "alone.jsonl", docs)])
+    assert_same_profile(fetched.window, alone.fetch(CREDIT, WINDOW, history=2).window)
+    assert fetched.window.versions, "credit's predictions were counted"
 
 
 def test_a_source_needs_paths() -> None:

@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from mlmon_elk.sources.files import Vanished, expand_paths, listed_since, read_chunks
+from mlmon_elk.sources.files import (
+    Vanished,
+    expand_paths,
+    listed_since,
+    of_another_model,
+    read_chunks,
+    read_lines,
+)
 from tests.analyzer.test_fetch_differential import WINDOW, mixed_documents
 from tests.factories import prediction, write_jsonl
 
@@ -88,3 +95,40 @@ def test_files_last_written_before_a_period_are_not_listed(tmp_path: Path) -> No
     assert listed_since([tmp_path / "p.jsonl*"], WINDOW.start.timestamp()) == {
         new: new.stat().st_ino
     }
+
+
+def test_a_line_is_ruled_another_models_only_when_its_bytes_say_so() -> None:
+    """Without parsing, a line is another model's when it is an object holding neither
+    the name as JSON writes it nor any escape; whatever is in doubt is parsed."""
+    other = of_another_model("credit")
+    assert other(b'{"mlmon":{"model":{"name":"fraud"}}}')
+    assert not other(b'{"mlmon":{"model":{"name":"credit"}}}')
+    assert not other(b'{"mlmon":{"model":{"name":"cr\\u0065dit"}}}')  # an escape: parse
+    assert not other(b'{"mlmon":{"model":{"name":"fraud"}},"team":"credit"}')  # the name, elsewhere
+    assert not other(b"not json at all")  # parsed, so reported as a broken line
+    assert of_another_model("ümlaut/x")(b'{"name":"fraud"}')
+    assert not of_another_model("ümlaut/x")('{"name":"ümlaut/x"}'.encode())
+
+
+def test_a_block_of_one_models_lines_is_kept_whole_and_a_shared_one_line_by_line(
+    tmp_path: Path,
+) -> None:
+    """Testing every line would cost more than it saves when one model writes the file;
+    a few lines are tested, spread so that models taking turns line by line are noticed."""
+    tested: list[bytes] = []
+    other = of_another_model("credit")
+
+    def skip(line: bytes) -> bool:
+        tested.append(line)
+        return other(line)
+
+    credit = json.dumps(prediction(WINDOW.start)).encode()
+    fraud = json.dumps(prediction(WINDOW.start, model="fraud")).encode()
+    alone = tmp_path / "alone.jsonl"
+    alone.write_bytes(b"\n".join([credit] * 1_000) + b"\n")
+    assert sum(len(chunk) for _, chunk in read_lines([alone], skip=skip)) == 1_000
+    assert len(tested) <= 9
+    tested.clear()
+    shared = tmp_path / "shared.jsonl"
+    shared.write_bytes(b"\n".join([credit, fraud] * 500) + b"\n")
+    assert sum(len(chunk) for _, chunk in read_lines([shared], skip=skip)) == 500
