@@ -151,6 +151,13 @@ class _Peer:
         return collector.wait(timeout, lambda: len(collector.events) >= count)
 
 
+def _readable(sock: socket.socket, timeout: float) -> bool:
+    """``poll``, not ``select``: sockets numbered beyond 1,024 (tests hold that many)."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(timeout * 1000))
+
+
 class JsonLinesPeer(_Peer):
     """Logstash ``tcp`` input with ``codec => json_lines`` (optionally ``ssl_enabled``)."""
 
@@ -228,8 +235,7 @@ class JsonLinesPeer(_Peer):
 
     def _accept(self, listener: socket.socket, stopping: threading.Event) -> None:
         while not stopping.is_set():
-            readable, _, _ = select.select([listener], [], [], 0.02)
-            if not readable:
+            if not _readable(listener, 0.02):
                 continue
             try:
                 conn, _ = listener.accept()
@@ -254,7 +260,7 @@ class JsonLinesPeer(_Peer):
                 try:
                     data = sock.recv(1 << 20)
                 except (BlockingIOError, ssl.SSLWantReadError):
-                    select.select([sock], [], [], 0.02)
+                    _readable(sock, 0.02)
                     continue
                 if not data:  # the client closed: decode the rest, close like Logstash
                     if buffer:

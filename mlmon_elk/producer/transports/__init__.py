@@ -9,6 +9,8 @@ only, never on the serving app's.
 from __future__ import annotations
 
 import os
+import select
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,9 +46,26 @@ class Receipt:
 
 
 Waiting = Callable[[], None]
-"""What a transport calls, on the sender's thread, every fraction of a second that a
-send waits on a peer reading nothing (the sender moves its queue to the spool then).
-It never raises."""
+"""What a transport calls, on the sender's thread, every :data:`WAIT_STEP_SECONDS` that a
+send waits on a peer reading nothing or slow to answer (the sender moves its queue to
+the spool then). It never raises."""
+
+WAIT_STEP_SECONDS = 0.1
+"""How often a waiting send runs its ``waiting`` callback."""
+
+
+def readable(sock: socket.socket, timeout: float) -> bool:
+    """Whether ``sock`` has something to read (or was closed) within ``timeout`` seconds.
+
+    ``poll``, not ``select``: a serving app with many connections or files open gives
+    sockets numbers beyond ``select``'s limit (1,024), where it raises ``ValueError``.
+    """
+    if not hasattr(select, "poll"):  # pragma: no cover - Windows
+        ready, _, _ = select.select([sock], [], [], timeout)
+        return bool(ready)
+    poller = select.poll()
+    poller.register(sock, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(timeout * 1000))
 
 
 class Transport(Protocol):

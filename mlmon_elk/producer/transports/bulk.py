@@ -214,7 +214,7 @@ class BulkTransport(AnsweredTransport):
         bulk = bulk_body(data)
         if not bulk.documents:
             return _receipt(BulkOutcome(), bulk.unreadable)
-        status, payload = self.connection.post(self.path, bulk.body)
+        status, payload = self.connection.post(self.path, bulk.body, waiting)
         where = f"{self.destination.host}:{self.destination.port}"
         if status in (401, 403):
             msg = (

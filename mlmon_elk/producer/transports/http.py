@@ -14,9 +14,17 @@ import contextlib
 import http.client
 import os
 import ssl
+import time
 from collections.abc import Callable
 
-from mlmon_elk.producer.transports import DeliveryError, Destination, TransportOptions, Waiting
+from mlmon_elk.producer.transports import (
+    WAIT_STEP_SECONDS,
+    DeliveryError,
+    Destination,
+    TransportOptions,
+    Waiting,
+    readable,
+)
 
 AuthHeader = Callable[[TransportOptions], dict[str, str]]
 
@@ -56,19 +64,21 @@ class KeepAlive:
         self._conn: http.client.HTTPConnection | None = None
         self._headers: dict[str, str] = {}
 
-    def post(self, path: str, body: bytes) -> tuple[int, bytes]:
-        """The answer's status and body.
+    def post(self, path: str, body: bytes, waiting: Waiting | None = None) -> tuple[int, bytes]:
+        """The answer's status and body; ``waiting`` runs every tenth of a second until
+        the answer begins (a busy cluster may take seconds over a bulk request).
 
         Raises:
-            DeliveryError: No connection, or the request failed on it.
+            DeliveryError: No connection, the request failed on it, or no answer began
+                within ``send_timeout``.
         """
         reused = self._conn is not None
         try:
-            return self._post(path, body)
+            return self._post(path, body, waiting)
         except DeliveryError:
             if not reused:
                 raise
-            return self._post(path, body)
+            return self._post(path, body, waiting)
 
     def _connect(self) -> http.client.HTTPConnection:
         host, port = self.destination.host, self.destination.port
@@ -92,10 +102,12 @@ class KeepAlive:
         self._conn = conn
         return conn
 
-    def _post(self, path: str, body: bytes) -> tuple[int, bytes]:
+    def _post(self, path: str, body: bytes, waiting: Waiting | None) -> tuple[int, bytes]:
         conn = self._conn or self._connect()
         try:
             conn.request("POST", path, body=body, headers=self._headers)
+            if waiting is not None:
+                self._await_answer(conn, waiting)
             response = conn.getresponse()
             payload = response.read()
         except (OSError, http.client.HTTPException) as exc:
@@ -105,6 +117,26 @@ class KeepAlive:
         if response.will_close:
             self.abandon()
         return response.status, payload
+
+    def _await_answer(self, conn: http.client.HTTPConnection, waiting: Waiting) -> None:
+        """Return once the answer can be read, running ``waiting`` at each step meanwhile.
+
+        Raises:
+            TimeoutError: nothing to read after ``send_timeout``, as a blocking read
+                would have raised.
+        """
+        sock = conn.sock
+        if sock is None:
+            return
+        deadline = time.monotonic() + self._options.send_timeout
+        # TLS may hold a decrypted answer that polling the socket cannot see.
+        while not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+            if readable(sock, WAIT_STEP_SECONDS):
+                return
+            if time.monotonic() >= deadline:
+                msg = f"no answer within {self._options.send_timeout:g} s"
+                raise TimeoutError(msg)
+            waiting()
 
     def abandon(self) -> None:
         """Close the connection (the next request opens a new one)."""
@@ -161,11 +193,11 @@ class HttpTransport(AnsweredTransport):
         self.destination = destination
 
     def send(self, data: bytes, waiting: Waiting | None = None) -> None:
-        """POST the lines as one JSON array; raise unless the answer is 2xx (a blocked
-        Logstash answers 429 at once: nothing to do while ``waiting``)."""
+        """POST the lines as one JSON array; raise unless the answer is 2xx. A blocked
+        Logstash answers 429 at once; a peer slow to answer runs ``waiting`` meanwhile."""
         lines = data[:-1] if data.endswith(b"\n") else data
         body = b"[" + lines.replace(b"\n", b",") + b"]"  # JSON lines hold no raw newline
-        status, _ = self.connection.post(self.destination.path, body)
+        status, _ = self.connection.post(self.destination.path, body, waiting)
         if not 200 <= status < 300:
             msg = f"{self.destination.host}:{self.destination.port} answered HTTP {status}"
             raise DeliveryError(msg)

@@ -11,13 +11,18 @@ That makes delivery at-least-once, with duplicates bounded by the window.
 from __future__ import annotations
 
 import contextlib
-import select
 import socket
 import ssl
 import struct
 import time
 
-from mlmon_elk.producer.transports import DeliveryError, TransportOptions, Waiting
+from mlmon_elk.producer.transports import (
+    WAIT_STEP_SECONDS,
+    DeliveryError,
+    TransportOptions,
+    Waiting,
+    readable,
+)
 
 try:
     import fcntl
@@ -29,8 +34,6 @@ except (ImportError, AttributeError):  # pragma: no cover - not Linux/BSD
 
 
 _IDLE_CHECK_SECONDS = 0.05
-_WAIT_STEP_SECONDS = 0.1
-"""While a send waits on a peer that reads nothing, ``waiting`` runs this often."""
 _TLS_PIECE_BYTES = 16 * 1024
 """A TLS send writes all it is given or times out: one record at a time, so progress shows."""
 
@@ -80,7 +83,7 @@ class TcpTransport:
 
         A peer that keeps the connection but stops reading (Logstash when its
         pipeline is blocked) makes the write wait on full buffers; ``waiting``
-        runs every :data:`_WAIT_STEP_SECONDS` meanwhile. ``send_timeout`` without
+        runs every :data:`WAIT_STEP_SECONDS` meanwhile. ``send_timeout`` without
         any progress fails the send, as ``sendall`` would.
         """
         sock = self._sock
@@ -105,7 +108,7 @@ class TcpTransport:
         piece = _TLS_PIECE_BYTES if isinstance(sock, ssl.SSLSocket) else len(view)
         sent = 0
         progress = time.monotonic()
-        sock.settimeout(_WAIT_STEP_SECONDS)
+        sock.settimeout(WAIT_STEP_SECONDS)
         try:
             while sent < len(view):
                 try:
@@ -129,8 +132,7 @@ class TcpTransport:
         if sock is None:
             return
         try:
-            readable, _, _ = select.select([sock], [], [], 0)
-            if not readable:
+            if not readable(sock, 0):
                 return
             sock.settimeout(0)
             try:

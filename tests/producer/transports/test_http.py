@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -35,6 +36,64 @@ def test_batches_arrive_as_events(tmp_path: Path) -> None:
         assert len(peer.prediction_ids()) == 300
         assert peer.requests < 300, "batched, not one request per document"
         assert peer.failures == []
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_a_peer_slow_to_answer_fills_the_spool_not_the_drops(
+    tls: bool, certificates: Certificates, tmp_path: Path
+) -> None:
+    """A peer that takes seconds to answer (a cluster busy with a bulk request) holds a
+    send while the app goes on logging; the queue (2,000) would overflow long before the
+    answer. While the send waits for its answer, the sender moves what is queued into
+    the spool: nothing is dropped, and every prediction arrives exactly once."""
+    with HttpPeer(ssl_context=certificates.server_context() if tls else None) as peer:
+        handler = PredictionHandler(
+            peer.url,
+            model="m",
+            spool_dir=tmp_path,
+            counters_interval=0,
+            queue_size=2_000,
+            close_timeout=60.0,
+            ca_certs=str(certificates.ca) if tls else None,
+        )
+        handler.log_prediction(inputs={"x": 0}, prediction_id="first")
+        assert peer.wait_for_ids({"first"}, timeout=10.0)
+        peer.delay = 3.0
+        handler.log_prediction(inputs={"x": 0}, prediction_id="slow")
+        assert wait_until(lambda: peer.requests == 2), "the slow request is under way"
+        ids = [f"p{burst}-{i}" for burst in range(25) for i in range(1_000)]
+        for burst in range(25):
+            for i in range(1_000):
+                handler.log_prediction(inputs={"x": i}, prediction_id=ids[burst * 1_000 + i])
+            time.sleep(0.1)
+        peer.delay = 0.0
+        handler.close()
+        received = peer.prediction_ids()
+    counters = handler.counters()
+    assert counters.dropped == 0
+    assert counters.spooled > 0, "the waiting send made the sender spool"
+    assert counters.errors == 0, "the answer came (3 s) before the send timeout (10 s)"
+    assert sorted(received) == sorted(["first", "slow", *ids])
+
+
+def test_a_socket_numbered_beyond_selects_limit_waits_like_any_other(
+    many_descriptors: int, tmp_path: Path
+) -> None:
+    """In an app holding more than 1,024 descriptors the handler's socket gets a number
+    ``select`` refuses: waiting for a slow answer uses ``poll``, so it works the same."""
+    with socket.socket() as probe:
+        assert probe.fileno() > 1_024, "the handler's socket comes after the held ones"
+    with HttpPeer() as peer:
+        peer.delay = 0.3  # each send waits for its answer
+        handler = PredictionHandler(peer.url, model="m", spool_dir=tmp_path, counters_interval=0)
+        ids = [f"p{i}" for i in range(100)]
+        for i, pid in enumerate(ids):
+            handler.log_prediction(inputs={"x": i}, prediction_id=pid)
+        handler.close()
+        received = peer.prediction_ids()
+    counters = handler.counters()
+    assert counters.errors == 0
+    assert sorted(received) == sorted(ids)
 
 
 def test_non_2xx_keeps_records_for_retry(tmp_path: Path) -> None:

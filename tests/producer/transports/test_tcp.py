@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -138,6 +139,30 @@ def test_a_failure_while_spooling_during_a_wait_does_not_break_the_send_under_wa
     counters = handler.counters()
     assert (counters.errors, counters.dropped) == (1, calls[0])
     assert len(received) == len(set(received)) == 1 + len(ids) - calls[0]
+
+
+def test_a_socket_numbered_beyond_selects_limit_is_checked_like_any_other(
+    many_descriptors: int, tmp_path: Path
+) -> None:
+    """In an app holding more than 1,024 descriptors the handler's socket gets a number
+    ``select`` refuses (ValueError): the idle check between batches then failed, and each
+    failure resent the unacknowledged batches. Checked with ``poll``: no error, no
+    resend, every prediction once."""
+    with socket.socket() as probe:
+        assert probe.fileno() > 1_024, "the handler's socket comes after the held ones"
+    with JsonLinesPeer() as peer:
+        handler = PredictionHandler(peer.url, model="m", spool_dir=tmp_path, counters_interval=0)
+        ids = [f"p{i}" for i in range(200)]
+        for i, pid in enumerate(ids):
+            handler.log_prediction(inputs={"x": i}, prediction_id=pid)
+            if i % 50 == 49:
+                time.sleep(0.3)  # idle: the sender checks the connection
+        assert peer.wait_for_ids(set(ids), timeout=10.0)
+        handler.close()
+        received = peer.prediction_ids()
+    counters = handler.counters()
+    assert (counters.errors, counters.resent) == (0, 0)
+    assert sorted(received) == sorted(ids)
 
 
 def test_a_send_to_a_peer_that_never_reads_again_fails_after_the_send_timeout() -> None:
