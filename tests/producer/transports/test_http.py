@@ -12,7 +12,7 @@ import pytest
 from mlmon_elk import PredictionHandler
 from mlmon_elk.errors import ConfigError
 from tests.peers import HttpPeer
-from tests.producer.transports.test_tcp import last_json, producer
+from tests.producer.transports.test_tcp import last_json, producer, small_queue_handler
 from tests.tls import Certificates
 
 
@@ -47,16 +47,7 @@ def test_a_peer_slow_to_answer_fills_the_spool_not_the_drops(
     answer. While the send waits for its answer, the sender moves what is queued into
     the spool: nothing is dropped, and every prediction arrives exactly once."""
     with HttpPeer(ssl_context=certificates.server_context() if tls else None) as peer:
-        handler = PredictionHandler(
-            peer.url,
-            model="m",
-            spool_dir=tmp_path,
-            counters_interval=0,
-            queue_size=2_000,
-            close_timeout=60.0,
-            ca_certs=str(certificates.ca) if tls else None,
-        )
-        handler.log_prediction(inputs={"x": 0}, prediction_id="first")
+        handler = small_queue_handler(peer.url, tmp_path, certificates.ca if tls else None)
         assert peer.wait_for_ids({"first"}, timeout=10.0)
         peer.delay = 3.0
         handler.log_prediction(inputs={"x": 0}, prediction_id="slow")

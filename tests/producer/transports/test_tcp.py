@@ -47,6 +47,22 @@ def last_json(lines: list[str]) -> dict[str, int]:
     return json.loads(next(line for line in reversed(lines) if line.startswith("{")))
 
 
+def small_queue_handler(url: str, spool: Path, ca: Path | None) -> PredictionHandler:
+    """A handler whose queue (2,000) overflows within a second of a send that waits,
+    unless the sender moves it into the spool; its first prediction delivered."""
+    handler = PredictionHandler(
+        url,
+        model="m",
+        spool_dir=spool,
+        counters_interval=0,
+        queue_size=2_000,
+        close_timeout=60.0,
+        ca_certs=str(ca) if ca else None,
+    )
+    handler.log_prediction(inputs={"x": 0}, prediction_id="first")
+    return handler
+
+
 def test_documents_arrive_as_json_lines(tmp_path: Path) -> None:
     """Every logged prediction arrives once, decodes as JSON, and close() confirms it."""
     with JsonLinesPeer() as peer:
@@ -73,16 +89,7 @@ def test_a_peer_that_stops_reading_fills_the_spool_not_the_drops(
     dropped, and once the peer reads again every prediction arrives exactly once."""
     context = certificates.server_context() if tls else None
     with JsonLinesPeer(ssl_context=context) as peer:
-        handler = PredictionHandler(
-            peer.url,
-            model="m",
-            spool_dir=tmp_path,
-            counters_interval=0,
-            queue_size=2_000,
-            close_timeout=60.0,
-            ca_certs=str(certificates.ca) if tls else None,
-        )
-        handler.log_prediction(inputs={"x": 0}, prediction_id="first")
+        handler = small_queue_handler(peer.url, tmp_path, certificates.ca if tls else None)
         assert peer.wait_for_ids({"first"}, timeout=10.0)
         peer.reading.clear()
         ids = [f"p{burst}-{i}" for burst in range(30) for i in range(1_000)]
