@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from mlmon_elk import background
 from mlmon_elk.contract import Dataset, stream_name
+from mlmon_elk.engine.retries import describe_error
 from mlmon_elk.errors import DataError, SourceError
 from mlmon_elk.profile.baseline import ModelBaselines
 from mlmon_elk.profile.counting.operational import DEFAULT_PERCENTS
@@ -41,7 +42,12 @@ from mlmon_elk.profile.records import WindowCounter
 from mlmon_elk.profile.window import ModelWindow
 from mlmon_elk.retry import Retry
 from mlmon_elk.sources import files
-from mlmon_elk.sources.elasticsearch import Searches, TooManyBuckets, cluster_answered
+from mlmon_elk.sources.elasticsearch import (
+    Searches,
+    TooManyBuckets,
+    cluster_answered,
+    searches_segments_concurrently,
+)
 from mlmon_elk.sources.files import DEFAULT_CHUNK_ROWS, MTIME_SLACK_SECONDS, ROTATION_RETRIES
 from mlmon_elk.windows import Window
 
@@ -119,9 +125,35 @@ class ElasticsearchSource:
         self.options = options or PlanOptions()
         self.retry = retry or Retry()
         self._searches = Searches(client, retry=self.retry, sleep=sleep)
+        self._concurrent: bool | None = None
 
     def plan(self, windows: Sequence[Window]) -> None:
         """Nothing to prepare: every window is one aggregation request whatever comes next."""
+
+    def _segments_concurrently(self) -> bool:
+        """Whether the engine searches a shard's segments side by side (read once).
+
+        Then one search of a sample uses every core by itself, and a second search
+        would only score every prediction of the window again: a sampled version's
+        features go in one search instead of ``sample_searches`` (OpenSearch 2.19,
+        1,000,000 predictions: 0.43 s against 0.51 s in two).
+        """
+        from elastic_transport import TransportError
+        from elasticsearch import ApiError
+
+        try:
+            concurrent = searches_segments_concurrently(self.client, self.index)
+        except (ApiError, TransportError) as exc:
+            logger.info(
+                "cannot read the search settings of %s (%s): sampled features in %d searches",
+                self.index,
+                describe_error(exc),
+                self.options.sample_searches,
+            )
+            return False
+        if concurrent:
+            logger.info("%s: segments searched concurrently; one search per sample", self.index)
+        return concurrent
 
     def query_plan(
         self,
@@ -159,6 +191,12 @@ class ElasticsearchSource:
             )
             requests += tries
             counts = parse_counts(response)
+            if any(n > options.sample_rows for n in counts.values()):
+                if self._concurrent is None:
+                    self._concurrent = self._segments_concurrently()
+                    requests += 2
+                if self._concurrent:
+                    options = replace(options, sample_searches=1)
         plan = build_plan(model, window, self.index, options, counts)
         replanned: tuple[str, ...] = ()
         # A cluster with a lower search.max_buckets than configured says so in

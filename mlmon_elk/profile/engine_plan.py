@@ -104,7 +104,9 @@ class PlanOptions:
     the aggregations on the same sample (at sampling rates from :data:`SPLIT_MIN_RATE`).
     A sampled feature search is the window's costliest, and the engine gives each search
     of an ``_msearch`` a thread of its own (per shard): two halved a 100,000-prediction
-    window's searching time on the test engine, and took a quarter off a 1,000,000 one."""
+    window's searching time on the test engine, and took a quarter off a 1,000,000 one.
+    An engine that searches a shard's segments side by side needs no second search: the
+    Elasticsearch source then sets 1 (``searches_segments_concurrently``)."""
     hdr_percentiles: bool = True
     """Latency percentiles from an HDR histogram; ``False``: TDigest, for a window
     holding latencies HDR cannot record (the source re-plans when the cluster refuses)."""

@@ -157,3 +157,49 @@ class Searches:
                 raise TransientError(problem)
             raise SourceError(problem)
         return responses
+
+
+CONCURRENT_SEARCH = ("search", "concurrent_segment_search")
+"""OpenSearch's setting (2.12+) for searching a shard's segments side by side."""
+
+
+def searches_segments_concurrently(client: Elasticsearch, index: str) -> bool:
+    """Whether the engine searches the segments of ``index``'s shards side by side.
+
+    OpenSearch does when ``search.concurrent_segment_search.mode`` is ``auto``
+    (requests with aggregations, as ours all are) or ``all``, or, before 2.17,
+    when ``….enabled`` is true: set on the newest backing index, else on the
+    cluster (``auto`` by default from 3.0, ``none`` before). Elasticsearch has no
+    such setting: ``False``.
+
+    Raises:
+        elasticsearch.ApiError, elastic_transport.TransportError: the settings
+            could not be read.
+    """
+    indices = client.indices.get_settings(
+        index=index, filter_path="*.settings.index.search.concurrent_segment_search"
+    ).body
+    newest = indices[max(indices)]["settings"]["index"] if indices else {}
+    mode = _concurrency_mode(newest)
+    if mode is None:
+        cluster = client.cluster.get_settings(
+            include_defaults=True, filter_path="*.search.concurrent_segment_search"
+        ).body
+        for layer in ("transient", "persistent", "defaults"):
+            if (mode := _concurrency_mode(cluster.get(layer) or {})) is not None:
+                break
+    return mode in ("auto", "all")
+
+
+def _concurrency_mode(settings: Mapping[str, Any]) -> str | None:
+    """``mode`` as set in one layer of settings (``enabled`` read as ``all``/``none``)."""
+    section: Any = settings
+    for key in CONCURRENT_SEARCH:
+        section = section.get(key) if isinstance(section, Mapping) else None
+    if not isinstance(section, Mapping):
+        return None
+    if (mode := section.get("mode")) is not None:
+        return str(mode)
+    if (enabled := section.get("enabled")) is not None:
+        return "all" if str(enabled).lower() == "true" else "none"
+    return None

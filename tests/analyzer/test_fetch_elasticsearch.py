@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -18,6 +19,7 @@ from mlmon_elk.errors import SourceError
 from mlmon_elk.profile.baseline import ModelBaselines
 from mlmon_elk.profile.engine_plan import PlanOptions
 from mlmon_elk.retry import Retry
+from mlmon_elk.sources.elasticsearch import Body, Response, Searches
 from mlmon_elk.windows import Window
 from tests.conftest import EsTarget
 from tests.factories import baseline, credit_baseline, index_documents, numeric, prediction
@@ -255,7 +257,7 @@ def test_a_large_version_is_counted_exactly_for_operations_and_on_a_sample_for_f
     index_documents(es.client, stream_name(Dataset.PREDICTION, es.namespace), docs)
     source = ElasticsearchSource(es.client, es.namespace, options=PlanOptions(sample_rows=600))
     fetched = source.fetch(CREDIT, WINDOW)
-    assert fetched.requests == 2  # the count, then one _msearch
+    assert fetched.requests == 4  # the count, the search settings (read once), one _msearch
     profile = fetched.window.versions["1.0"]
     assert (profile.count, profile.failures) == (3_000, 300)
     assert profile.sample is not None
@@ -269,7 +271,9 @@ def test_a_large_version_is_counted_exactly_for_operations_and_on_a_sample_for_f
     assert age.numeric is not None
     assert age.numeric.count == profile.sample.rows
     assert profile.present_names["age"] == profile.sample.rows
-    assert source.fetch(CREDIT, WINDOW).window == fetched.window
+    again = source.fetch(CREDIT, WINDOW)
+    assert again.window == fetched.window
+    assert again.requests == 2
 
     exact = ElasticsearchSource(es.client, es.namespace, options=PlanOptions(sample_rows=0))
     whole = exact.fetch(CREDIT, WINDOW)
@@ -332,5 +336,50 @@ def test_a_latency_hdr_cannot_record_is_counted_again_with_tdigest(
     assert latency.percentiles[50.0] == pytest.approx(34.5, abs=1.0)
     assert any("latency percentiles by TDigest" in note for note in fetched.notes)
     assert "counting the latency percentiles with TDigest" in caplog.text
-    # The refused search, then the TDigest one (and the count first when sampling).
-    assert fetched.requests == (3 if sample_rows else 2)
+    # The refused search, then the TDigest one (and, when sampling, the count first and
+    # the engine's search settings, read once).
+    assert fetched.requests == (5 if sample_rows else 2)
+
+
+def test_with_segments_searched_side_by_side_a_sample_is_counted_in_one_search(
+    es: EsTarget, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An engine that searches a shard's segments side by side (OpenSearch's concurrent
+    segment search) gives one search every core: a sampled version's features then go
+    in one search, not spread over two that would each score every prediction, and
+    they count the same."""
+    if es.engine != "opensearch":
+        pytest.skip("concurrent segment search is an OpenSearch setting")
+    docs = [
+        prediction(
+            START + timedelta(milliseconds=150 * i),
+            inputs={"age": 20 + i % 50, "marital": "single", "note": "late payment"},
+            outputs={"score": 0.4},
+            prediction_id=f"p{i}",
+        )
+        for i in range(3_000)
+    ]
+    index_documents(es.client, stream_name(Dataset.PREDICTION, es.namespace), docs)
+    bodies: list[int] = []
+    search_all = Searches.search_all
+
+    def counted(
+        searches: Searches, index: str, sent: Sequence[Body], what: str
+    ) -> tuple[list[Response], int]:
+        bodies.append(len(sent))
+        return search_all(searches, index, sent, what)
+
+    monkeypatch.setattr(Searches, "search_all", counted)
+    options = PlanOptions(sample_rows=1_200)  # a rate of 0.4: two feature searches by default
+    apart = ElasticsearchSource(es.client, es.namespace, options=options).fetch(CREDIT, WINDOW)
+    setting = "search.concurrent_segment_search.mode"
+    es.client.cluster.put_settings(persistent={setting: "auto"})
+    try:
+        with caplog.at_level(logging.INFO, logger="mlmon_elk.analyzer.fetch"):
+            source = ElasticsearchSource(es.client, es.namespace, options=options)
+            together = source.fetch(CREDIT, WINDOW)
+    finally:
+        es.client.cluster.put_settings(persistent={setting: None})
+    assert bodies == [3, 2]  # operational, then the features in two searches or in one
+    assert together.window == apart.window
+    assert "one search per sample" in caplog.text
