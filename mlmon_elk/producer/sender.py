@@ -186,6 +186,9 @@ class Sender:
         self._retry_at = 0.0
         self._logged = self._sent = self._spooled = self._replayed = 0
         self._dropped = self._errors = self._resent = 0
+        # Taken from the queue and not yet sent, spooled or counted as dropped: what an
+        # internal error would otherwise lose uncounted.
+        self._in_hand = 0
         self._duplicates = self._rejected = 0
         self._caller_dropped = self._caller_errors = 0
         self._reported = ShipperCounters()
@@ -357,8 +360,12 @@ class Sender:
             self._cycle()
         except Exception as exc:  # a bug must not kill the only thread that delivers
             self._errors += 1
+            lost, self._in_hand = self._in_hand, 0
+            self._dropped += lost
             self._schedule_retry()
-            self.diagnostics.warning("internal", "internal error in the sender: %r", exc)
+            self.diagnostics.warning(
+                "internal", "internal error in the sender: %d documents dropped: %r", lost, exc
+            )
         self._notify_flushers()
 
     def _cycle(self) -> None:
@@ -398,12 +405,12 @@ class Sender:
             data, count = self._take(_SPOOL_TAKE_BYTES if spooling else batch_bytes)
             if backing_off:
                 if count:
-                    self._to_spool(data, count)
+                    self._spool_taken(data, count)
                 if not self._queue:
                     return
             elif backlog:
                 if count:
-                    self._to_spool(data, count)  # behind the backlog, to keep order
+                    self._spool_taken(data, count)  # behind the backlog, to keep order
                 chunk = spool.read(batch_bytes)
                 if chunk is not None:
                     self._deliver(*chunk)
@@ -432,22 +439,32 @@ class Sender:
         data = b"".join(map(deque.popleft, itertools.repeat(queue, items)))
         count = data.count(b"\n")
         self._logged += count
+        self._in_hand += count
         return data, count
+
+    def _spool_taken(self, data: bytes, count: int) -> None:
+        """Documents taken from the queue into the spool (or counted as dropped there)."""
+        self._to_spool(data, count)
+        self._in_hand -= count
 
     def _deliver(self, data: bytes, count: int, position: Position | None) -> bool:
         transport, spool = self._transport, self._spool
         assert transport is not None  # noqa: S101 - set by _open
         assert spool is not None  # noqa: S101 - set by _open
+        taken = count if position is None else 0  # from the queue, not the spool
         try:
             receipt = transport.send(data, self._spill_while_waiting)
         except DeliveryError as exc:
             self._failed(exc, _Sent(0, data, count, position))
+            self._in_hand -= taken
             return False
         except Exception as exc:  # a bug in a transport: the batch is kept, as for an outage
             self.diagnostics.warning("internal", "internal error in the transport: %r", exc)
             self._failed(exc, _Sent(0, data, count, position))
+            self._in_hand -= taken
             return False
         self._sent += count
+        self._in_hand -= taken
         if receipt is not None:
             self._count_receipt(receipt)
         if position is not None:
@@ -483,10 +500,11 @@ class Sender:
             return
         data, count = self._take(_SPOOL_TAKE_BYTES)
         try:
-            self._to_spool(data, count)
+            self._spool_taken(data, count)
         except Exception as exc:  # a bug: counted, the send goes on
             self._errors += 1
             self._dropped += count
+            self._in_hand -= count
             self.diagnostics.warning(
                 "internal", "internal error while spooling: %d documents dropped: %r", count, exc
             )
@@ -601,7 +619,7 @@ class Sender:
                 self._queue_shipper_document()
                 last_counters, counters_only = False, True
             while self._queue:
-                self._to_spool(*self._take(self.settings.batch_bytes))
+                self._spool_taken(*self._take(self.settings.batch_bytes))
             received = transport.close(max(deadline - time.monotonic(), 0.5))
             if received:
                 for entry in self._window:
@@ -612,7 +630,11 @@ class Sender:
                 self._failed(DeliveryError("the peer did not confirm the last bytes"), None)
         except Exception as exc:
             self._errors += 1
-            self.diagnostics.warning("internal", "internal error while closing: %r", exc)
+            lost, self._in_hand = self._in_hand, 0
+            self._dropped += lost
+            self.diagnostics.warning(
+                "internal", "internal error while closing: %d documents dropped: %r", lost, exc
+            )
         if counters_only and spool.pending_records:  # only the handler's own counters
             self._dropped += spool.pending_records
         elif not spool.persistent and spool.pending_records:

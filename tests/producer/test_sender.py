@@ -10,10 +10,12 @@ import pytest
 
 from mlmon_elk import PredictionHandler
 from mlmon_elk.producer.sender import ShipperCounters
+from mlmon_elk.producer.spool import DiskSpool
 from mlmon_elk.producer.transports import Waiting
 from mlmon_elk.producer.transports.http import HttpTransport
 from mlmon_elk.retry import backoff_delay
 from tests.peers import HttpPeer
+from tests.producer.test_handler import wait_until
 
 
 def test_backoff_doubles_up_to_the_maximum_with_equal_jitter() -> None:
@@ -149,3 +151,41 @@ def test_a_bug_in_a_transport_keeps_the_batch_it_was_sending(
     assert calls[1] > 0, "the failed send carried predictions"
     assert (counters.errors, counters.dropped) == (1, 0)
     assert sorted(received) == sorted(ids)
+
+
+def test_a_bug_while_spooling_counts_the_documents_it_held_as_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception the spool should never raise (a bug, injected into its first append,
+    made while the peer answers 503) costs the documents the sender held then; they are
+    counted as dropped, so what was logged is what was sent plus what was dropped."""
+    append = DiskSpool.append
+    failed: list[int] = []
+
+    def first_fails(spool: DiskSpool, data: bytes, count: int) -> tuple[int, int]:
+        if not failed:
+            failed.append(count)
+            msg = "a bug in the spool"
+            raise RuntimeError(msg)
+        return append(spool, data, count)
+
+    monkeypatch.setattr(DiskSpool, "append", first_fails)
+    with HttpPeer() as peer:
+        peer.status = 503
+        handler = PredictionHandler(
+            peer.url, model="m", spool_dir=tmp_path, counters_interval=0, backoff_initial=0.05
+        )
+        ids = [f"p{i}" for i in range(300)]
+        for i, pid in enumerate(ids):
+            handler.log_prediction(inputs={"x": i}, prediction_id=pid)
+            if i == 99:
+                assert wait_until(lambda: bool(failed)), "the sender spooled, and failed"
+        peer.status = 200
+        assert wait_until(lambda: len(peer.prediction_ids()) >= 300 - failed[0])
+        handler.close()
+        received = peer.prediction_ids()
+    counters = handler.counters()
+    assert failed[0] > 0
+    assert counters.dropped == failed[0]
+    assert len(received) == len(set(received)) == 300 - failed[0]
+    assert counters.errors >= 2, "the 503s and the bug"

@@ -115,7 +115,7 @@ def test_a_failure_while_spooling_during_a_wait_does_not_break_the_send_under_wa
     """A bug (injected) in the first spill made while a send waits is counted — its
     documents as dropped — and the send under way completes: no half line reaches the
     peer, and nothing else is lost."""
-    spool = Sender._to_spool
+    spool = Sender._spool_taken
     calls = []
 
     def first_fails(sender: Sender, data: bytes, count: int) -> None:
@@ -126,7 +126,7 @@ def test_a_failure_while_spooling_during_a_wait_does_not_break_the_send_under_wa
                 raise RuntimeError(msg)
         spool(sender, data, count)
 
-    monkeypatch.setattr(Sender, "_to_spool", first_fails)
+    monkeypatch.setattr(Sender, "_spool_taken", first_fails)
     with JsonLinesPeer() as peer:
         handler = PredictionHandler(
             peer.url, model="m", spool_dir=tmp_path, counters_interval=0, queue_size=2_000
