@@ -176,9 +176,10 @@ def searches_segments_concurrently(client: Elasticsearch, index: str) -> bool:
         elasticsearch.ApiError, elastic_transport.TransportError: the settings
             could not be read.
     """
-    indices = client.indices.get_settings(
-        index=index, filter_path="*.settings.index.search.concurrent_segment_search"
-    ).body
+    # Every backing index answers with its name, so the newest is known even where
+    # only an older one sets the mode.
+    wanted = "*.settings.index.provided_name,*.settings.index.search.concurrent_segment_search"
+    indices = client.indices.get_settings(index=index, filter_path=wanted).body
     newest = indices[max(indices)]["settings"]["index"] if indices else {}
     mode = _concurrency_mode(newest)
     if mode is None:
