@@ -3,6 +3,7 @@
     python -m bench.power                              # ours and Evidently (~20-40 min)
     python -m bench.power --no-evidently               # ours only (~3 min)
     python -m bench.power --windows 20 --evidently-windows 5 --controls 200
+    python -m bench.power --no-evidently --sizes 20000,50000 --controls 50   # sample sizes
 
 Real flights (``bench/flights.py``): each row injects one graded change into
 random control-pool windows (reference period, rows the baseline never saw)
@@ -177,7 +178,11 @@ def main() -> None:
     parser.add_argument("--controls", type=int, default=200, help="no-drift windows per size")
     parser.add_argument("--no-evidently", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--sizes", default=",".join(str(n) for n in SIZES), help="window sizes (comma-separated)"
+    )
     args = parser.parse_args()
+    sizes = tuple(int(n) for n in args.sizes.split(","))
     started = time.perf_counter()
     data = F.load(seed=args.seed)
     rng = np.random.default_rng(args.seed + 200)
@@ -186,7 +191,7 @@ def main() -> None:
     frames: list[pd.DataFrame] = []
     slots: list[tuple[str, float]] = []
     for row in ROWS:
-        for n in SIZES:
+        for n in sizes:
             rates: dict[float, float] = {}
             for level in row.levels:
                 hits = []
@@ -201,7 +206,7 @@ def main() -> None:
         print(f"  {row.name}: done ({time.perf_counter() - started:.0f} s)", flush=True)
 
     fa: dict[int, tuple[int, int]] = {}
-    for n in SIZES:
+    for n in sizes:
         alerts = total = 0
         for _ in range(args.controls):
             a, k, messages = F.feature_alerts(F.check(data, F.sample(data, n, rng)))
@@ -212,7 +217,7 @@ def main() -> None:
     print(f"  controls done ({time.perf_counter() - started:.0f} s)", flush=True)
 
     evidently: dict[str, dict[float, float]] = {}
-    if not args.no_evidently:
+    if not args.no_evidently and frames:
         flags = run_evidently(
             data.training,
             frames,
@@ -234,29 +239,29 @@ def main() -> None:
         f"(ours: {args.windows} windows per level; Evidently 0.7.23 defaults:"
         f" {args.evidently_windows} windows per level at {EVIDENTLY_SIZE:,} rows, the same frames)"
     )
-    print("| check | ours n=500 | ours n=5,000 | Evidently n=5,000 |")
-    print("|---|---|---|---|")
+    columns = "".join(f" ours n={n:,} |" for n in sizes)
+    print(f"| check |{columns} Evidently n={EVIDENTLY_SIZE:,} |")
+    print("|---|" + "---|" * (len(sizes) + 1))
     for row in ROWS:
         ev = _smallest(evidently[row.name], row) if row.name in evidently else "–"
-        print(
-            f"| {row.name} | {_smallest(ours[(row.name, 500)], row)}"
-            f" | {_smallest(ours[(row.name, 5_000)], row)} | {ev} |"
-        )
+        smallest = "".join(f" {_smallest(ours[(row.name, n)], row)} |" for n in sizes)
+        print(f"| {row.name} |{smallest} {ev} |")
     print()
-    print("detection rate per level (ours n=500 / ours n=5,000 / Evidently n=5,000):")
+    label = " / ".join(f"ours n={n:,}" for n in sizes)
+    print(f"detection rate per level ({label} / Evidently n={EVIDENTLY_SIZE:,}):")
     for row in ROWS:
         cells = []
         for level in row.levels:
             rate = evidently.get(row.name, {}).get(level)
             cells.append(
-                f"{_level(level, row.unit)}: {ours[(row.name, 500)][level]:.0%}"
-                f" / {ours[(row.name, 5_000)][level]:.0%}"
+                f"{_level(level, row.unit)}: "
+                + " / ".join(f"{ours[(row.name, n)][level]:.0%}" for n in sizes)
                 + (f" / {rate:.0%}" if rate is not None else "")
             )
         print(f"  {row.name}: " + "; ".join(cells))
     print()
     print("FALSE ALARMS on no-drift controls, per 1,000 (window × feature × check) results:")
-    for n in SIZES:
+    for n in sizes:
         alerts, total = fa[n]
         upper = float(stats.beta.ppf(0.975, alerts + 1, total - alerts))
         print(
