@@ -454,12 +454,9 @@ class Sender:
         taken = count if position is None else 0  # from the queue, not the spool
         try:
             receipt = transport.send(data, self._spill_while_waiting)
-        except DeliveryError as exc:
-            self._failed(exc, _Sent(0, data, count, position))
-            self._in_hand -= taken
-            return False
-        except Exception as exc:  # a bug in a transport: the batch is kept, as for an outage
-            self.diagnostics.warning("internal", "internal error in the transport: %r", exc)
+        except Exception as exc:  # a bug in a transport too: the batch is kept, as for an outage
+            if not isinstance(exc, DeliveryError):
+                self.diagnostics.warning("internal", "internal error in the transport: %r", exc)
             self._failed(exc, _Sent(0, data, count, position))
             self._in_hand -= taken
             return False

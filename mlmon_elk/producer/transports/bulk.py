@@ -205,7 +205,7 @@ class BulkTransport(AnsweredTransport):
 
     def send(self, data: bytes, waiting: Waiting | None = None) -> Receipt:
         """Create the batch's documents; raise unless the cluster answered for each of them
-        (a cluster under pressure answers 429 at once: nothing to do while ``waiting``).
+        (``waiting`` runs while a busy cluster has not begun its answer).
 
         Raises:
             DeliveryError: The request failed, or the cluster asked for some

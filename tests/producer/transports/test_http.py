@@ -12,7 +12,12 @@ import pytest
 from mlmon_elk import PredictionHandler
 from mlmon_elk.errors import ConfigError
 from tests.peers import HttpPeer
-from tests.producer.transports.test_tcp import last_json, producer, small_queue_handler
+from tests.producer.transports.test_tcp import (
+    last_json,
+    log_in_bursts,
+    producer,
+    small_queue_handler,
+)
 from tests.tls import Certificates
 
 
@@ -52,11 +57,7 @@ def test_a_peer_slow_to_answer_fills_the_spool_not_the_drops(
         peer.delay = 3.0
         handler.log_prediction(inputs={"x": 0}, prediction_id="slow")
         assert wait_until(lambda: peer.requests == 2), "the slow request is under way"
-        ids = [f"p{burst}-{i}" for burst in range(25) for i in range(1_000)]
-        for burst in range(25):
-            for i in range(1_000):
-                handler.log_prediction(inputs={"x": i}, prediction_id=ids[burst * 1_000 + i])
-            time.sleep(0.1)
+        ids = log_in_bursts(handler, 25)
         peer.delay = 0.0
         handler.close()
         received = peer.prediction_ids()

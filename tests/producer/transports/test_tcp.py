@@ -63,6 +63,18 @@ def small_queue_handler(url: str, spool: Path, ca: Path | None) -> PredictionHan
     return handler
 
 
+def log_in_bursts(handler: PredictionHandler, bursts: int, note: str = "") -> list[str]:
+    """Bursts of 1,000 predictions a tenth of a second apart (10,000 a second, far more than
+    a queue of 2,000 holds while a send waits); their ids, in order."""
+    ids = [f"p{burst}-{i}" for burst in range(bursts) for i in range(1_000)]
+    inputs: dict[str, object] = {"note": note} if note else {}
+    for burst in range(bursts):
+        for i in range(1_000):
+            handler.log_prediction(inputs={"x": i, **inputs}, prediction_id=ids[burst * 1_000 + i])
+        time.sleep(0.1)
+    return ids
+
+
 def test_documents_arrive_as_json_lines(tmp_path: Path) -> None:
     """Every logged prediction arrives once, decodes as JSON, and close() confirms it."""
     with JsonLinesPeer() as peer:
@@ -92,13 +104,7 @@ def test_a_peer_that_stops_reading_fills_the_spool_not_the_drops(
         handler = small_queue_handler(peer.url, tmp_path, certificates.ca if tls else None)
         assert peer.wait_for_ids({"first"}, timeout=10.0)
         peer.reading.clear()
-        ids = [f"p{burst}-{i}" for burst in range(30) for i in range(1_000)]
-        for burst in range(30):
-            for i in range(1_000):
-                handler.log_prediction(
-                    inputs={"x": i, "note": "y" * 200}, prediction_id=ids[burst * 1_000 + i]
-                )
-            time.sleep(0.1)
+        ids = log_in_bursts(handler, 30, note="y" * 200)
         peer.reading.set()
         handler.close()
         received = peer.prediction_ids()
