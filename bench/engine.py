@@ -16,9 +16,9 @@ For each window, side by side:
   runs, the shard request cache cleared before each (it would answer a repeated
   search in ~20 ms).
   With the default plan, whose features are counted on a random sample of
-  50,000 above that many predictions, and **exact** (``sample_rows`` 0): both
-  must raise the same alerts (notices may differ: a million predictions make
-  differences significant that 50,000 do not).
+  ``DEFAULT_SAMPLE_ROWS`` (20,000) above that many predictions, and **exact**
+  (``sample_rows`` 0): both must raise the same alerts (notices may differ: a
+  million predictions make differences significant that a sample does not).
 * **pull** — the same window pulled with ``search_after`` under a point in
   time (see :func:`_pages` for the sort) into a pandas DataFrame, pages of
   10,000 whole documents (filtering ``_source`` made the engine 6× slower per
@@ -378,7 +378,7 @@ def analyze(
 def same_alerts(sampled: Ours, exact: Ours) -> str:
     """``""`` when every check raised an alert (or not) alike on the sample and on every
     prediction. Notices may differ: a million predictions make tiny differences
-    significant that a sample of 50,000 does not (they are never alerts)."""
+    significant that a sample does not (they are never alerts)."""
     alerts = {"warning", "critical"}
     differ = [
         f"{check}/{feature}: {status} vs {exact.statuses.get((check, feature))}"

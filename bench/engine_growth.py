@@ -10,7 +10,7 @@ Prints the median time per window and the growth from the smallest window to the
 largest, as the ratio of the medians and as the median of the ratios within each
 run::
 
-    python -m bench.engine_growth                         # sample_rows 50,000 (the default)
+    python -m bench.engine_growth                         # sample_rows 20,000 (the default)
     python -m bench.engine_growth --sample-rows 50000 --sample-rows 20000 --repeats 11
     python -m bench.engine_growth --concurrency none --concurrency auto   # OpenSearch
 

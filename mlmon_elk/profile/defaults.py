@@ -12,7 +12,10 @@ MIN_EXPECTED_COUNT = 5
 into "other" (χ² validity; stops rare ids from dominating PSI). The checks'
 ``min_expected_count`` and the calibration's must match: both default to this."""
 
-DEFAULT_SAMPLE_ROWS = 50_000
+DEFAULT_SAMPLE_ROWS = 20_000
 """Predictions of one version above which the engine counts a window's features on a
-random sample of about this many: large enough that a check still sees a 0.1-point
-rate change or a 0.05 σ shift, small enough that a window's cost stops growing."""
+random sample of about this many. On real data, windows of 20,000 catch the same
+smallest graded changes as windows of 50,000 (the checks' minimum effects decide, not
+the sample's noise: ``bench/power.py --sizes``); what a larger sample adds is a
+never-seen value rarer than about 1 prediction in 5,000–10,000, at the price of a
+window's cost growing further with its size (``bench/engine_growth.py``)."""
