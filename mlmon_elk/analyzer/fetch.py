@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import os
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -71,8 +72,27 @@ class FetchResult:
     """Requests made (searches and retries, or files read)."""
 
 
+@dataclass(frozen=True, slots=True)
+class ModelFetch:
+    """One model's fetch as a run makes it, every window: its baselines, the preceding
+    windows counted for ``volume``, the latency percentiles."""
+
+    model: ModelBaselines
+    history: int = 0
+    percents: tuple[float, ...] = DEFAULT_PERCENTS
+
+
 class Source(Protocol):
     """Anything that can count one model's window of predictions."""
+
+    def expect(self, fetches: Sequence[ModelFetch]) -> None:
+        """Hear which models each window will be fetched for (a run's models).
+
+        A source that can count several models in one pass over its data (the
+        file source, for a file the models share) does so; one whose cost is per
+        request anyway ignores it.
+        """
+        ...  # pragma: no cover - protocol
 
     def plan(self, windows: Sequence[Window]) -> None:
         """Hear which windows will be fetched next (a backfill, a catch-up), oldest first.
@@ -129,6 +149,9 @@ class ElasticsearchSource:
 
     def plan(self, windows: Sequence[Window]) -> None:
         """Nothing to prepare: every window is one aggregation request whatever comes next."""
+
+    def expect(self, fetches: Sequence[ModelFetch]) -> None:
+        """Nothing to prepare: every model's window is its own aggregation request."""
 
     def _segments_concurrently(self) -> bool:
         """Whether the engine searches a shard's segments side by side (read once).
@@ -270,6 +293,7 @@ class FileSource:
         self.examples = examples
         self.new_features = new_features
         self._planned: list[Window] = []
+        self._expected: tuple[ModelFetch, ...] = ()
         self._ready: dict[_FetchKey, tuple[ModelBaselines, FetchResult]] = {}
 
     def plan(self, windows: Sequence[Window]) -> None:
@@ -281,6 +305,17 @@ class FileSource:
         """
         self._planned = sorted(set(windows), key=lambda w: (w.start, w.end))
         self._ready.clear()
+
+    def expect(self, fetches: Sequence[ModelFetch]) -> None:
+        """Say which models each window will be fetched for, so models sharing files are
+        counted in one pass.
+
+        A :meth:`fetch` then counts the other expected models' windows too, in the
+        same pass over the files, and keeps them for their own fetches: each file
+        is read (and gunzipped, and its lines split) once per window, not once per
+        model.
+        """
+        self._expected = tuple(fetches)
 
     def fetch(
         self,
@@ -302,53 +337,62 @@ class FileSource:
         ready = self._ready.pop(key, None)
         if ready is not None and _same_baselines(ready[0], model):
             return ready[1]
+        fetches = [
+            ModelFetch(model, history, tuple(percents)),
+            *(f for f in self._expected if f.model.model != model.model),
+        ]
         windows = [window]
         if window in self._planned:
             later = self._planned[self._planned.index(window) + 1 :]
-            windows += later[: PLAN_BATCH - 1]
+            windows += later[: max(PLAN_BATCH // len(fetches), 1) - 1]
+        # What is kept for earlier windows is never asked for: runs go forward in time.
+        self._ready = {k: v for k, v in self._ready.items() if k.window.start >= window.start}
+        pairs = [(w, f) for w in windows for f in fetches]
         counters = [
             WindowCounter(
-                model,
+                f.model,
                 w,
-                history=history,
-                percents=percents,
+                history=f.history,
+                percents=f.percents,
                 examples=self.examples,
                 new_features=self.new_features,
             )
-            for w in windows
+            for w, f in pairs
         ]
         results, requests = self._count(counters)
-        for counter, result in zip(counters[1:], results[1:], strict=True):
-            later_key = _FetchKey(model.model, counter.window, history, tuple(percents))
-            self._ready[later_key] = (model, FetchResult(result, requests=0))
+        for (w, f), result in zip(pairs[1:], results[1:], strict=True):
+            later_key = _FetchKey(f.model.model, w, f.history, f.percents)
+            self._ready[later_key] = (f.model, FetchResult(result, requests=0))
         notes = () if requests else (f"no prediction files match {self.paths} for {window}",)
         return FetchResult(results[0], notes, requests=requests)
 
     def _count(self, counters: list[WindowCounter]) -> tuple[list[ModelWindow], int]:
         """Every counter's window from one pass over the files; the files read."""
         earliest = min(c.earliest for c in counters).timestamp() - MTIME_SLACK_SECONDS
-        schema = line_schema(counters[0].model)
-        _say_reader(native=isinstance(schema, NativeSchema))
+        models = {c.model.model: c.model for c in counters}
+        schemas = {name: line_schema(model) for name, model in models.items()}
+        _say_reader(native=isinstance(schemas[counters[0].model.model], NativeSchema))
         for _ in range(ROTATION_RETRIES):
             inodes = files.listed_since(self.paths, earliest)
             paths = list(inodes)
-            # Lines of no counter's period, or of another model, are passed over unparsed.
+            # Lines of no counter's period, or of none of their models, are passed over unparsed.
             skip = files.either(
                 files.stamped_outside(
                     min(c.earliest for c in counters), max(c.window.end for c in counters)
                 ),
-                files.of_another_model(counters[0].model.model),
+                files.of_other_models(models),
             )
+            by_model = {name: [c for c in counters if c.model.model == name] for name in models}
             bad: dict[Path, int] = {}
             try:
                 with files.gc_paused():
                     lines = files.read_lines(
                         paths, chunk_rows=self.chunk_rows, inodes=inodes, skip=skip
                     )
-                    with contextlib.closing(_decoded(schema, lines)) as chunks:
-                        for path, decoded in chunks:
+                    with contextlib.closing(_decoded(schemas, lines)) as chunks:
+                        for path, name, decoded in chunks:
                             bad[path] = bad.get(path, 0) + decoded.bad
-                            for counter in counters:
+                            for counter in by_model[name]:
                                 counter.add_selected(decoded.typed)
                                 counter.add_selected(decoded.whole)
                             del decoded  # before the next chunk's is made
@@ -364,10 +408,14 @@ class FileSource:
         raise SourceError(msg)
 
 
+Schema = NativeSchema | LineSchema
+
+
 def _decoded(
-    schema: NativeSchema | LineSchema, lines: Iterator[tuple[Path, list[bytes]]]
-) -> Generator[tuple[Path, Decoded]]:
-    """Each chunk of ``lines`` decoded, in order.
+    schemas: Mapping[str, Schema], lines: Iterator[tuple[Path, list[bytes]]]
+) -> Generator[tuple[Path, str, Decoded]]:
+    """Each chunk of ``lines`` decoded for each model of ``schemas``, in order, with the
+    model's name.
 
     With the native reader the chunks are read (and gunzipped) on one thread and
     decoded on others, mostly without the GIL, while the caller counts the last
@@ -376,22 +424,59 @@ def _decoded(
     stops the threads. The Python reader holds the GIL while it decodes: reading
     ahead of it measured no faster and cost a tenth more CPU, so it reads in turn.
     """
-    if isinstance(schema, LineSchema):
+    split = _split_by_model(list(schemas))
+    if not any(isinstance(schema, NativeSchema) for schema in schemas.values()):
         for path, chunk in lines:
-            yield path, schema.decode(chunk)
+            for name, own in split(chunk):
+                yield path, name, schemas[name].decode(own)
         return
     chunks = background.ahead(lines, name="mlmon-elk-read")
 
-    def decode_each() -> Iterator[tuple[Path, Decoded]]:
+    def decode_each() -> Iterator[tuple[Path, str, Decoded]]:
         for path, chunk in chunks:
-            decoded = schema.decode(chunk)
+            parts = split(chunk)
             del chunk  # the lines are freed while their columns wait to be counted
-            yield path, decoded
+            for name, own in parts:
+                yield path, name, schemas[name].decode(own)
 
     try:
         yield from background.ahead(decode_each(), name="mlmon-elk-decode")
     finally:
         chunks.close()
+
+
+def _split_by_model(names: Sequence[str]) -> Callable[[list[bytes]], list[tuple[str, list[bytes]]]]:
+    """How a chunk of lines is shared among models read in one pass: each model gets the
+    lines that may be its own (its decoder keeps exactly its own).
+
+    A line laid out as the handler writes it names its model in one field
+    (:func:`~mlmon_elk.sources.files.written_model`) and goes to that model alone;
+    any other line goes to every model whose name it holds (or all, when it holds an
+    escape), and a line that is not even an object to the first model alone, which
+    reports it once.
+    """
+    first, *rest = names
+    if not rest:
+        return lambda chunk: [(first, chunk)]
+    written = {json.dumps(name, ensure_ascii=False).encode()[1:-1]: name for name in names}
+    others = {name: files.of_other_models([name]) for name in names}
+
+    def split(chunk: list[bytes]) -> list[tuple[str, list[bytes]]]:
+        parts: dict[str, list[bytes]] = {name: [] for name in names}
+        for line in chunk:
+            field = files.written_model(line)
+            owner = written.get(field) if field is not None else None
+            if owner is not None:
+                parts[owner].append(line)
+            elif line.lstrip()[:1] != b"{":
+                parts[first].append(line)
+            else:
+                for name in names:
+                    if not others[name](line):
+                        parts[name].append(line)
+        return list(parts.items())
+
+    return split
 
 
 def _same_baselines(a: ModelBaselines, b: ModelBaselines) -> bool:

@@ -18,6 +18,7 @@ leaves its failed run for the next process to write.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlmon_elk.analyzer.config import Config, ModelConfig
-from mlmon_elk.analyzer.fetch import FetchResult, Source
+from mlmon_elk.analyzer.fetch import FetchResult, ModelFetch, Source
 from mlmon_elk.checks.job import ModelJob
 from mlmon_elk.checks.result import WindowResult
 from mlmon_elk.contract import Check
@@ -175,6 +176,7 @@ class Analyzer:
         notes: list[str] = []
         requests = 0
         jobs: list[ModelJob] = []
+        self.source.expect(self._expected_fetches())
         for model in self.config.models:
             try:
                 job, fetched = self._job(model, window)
@@ -330,12 +332,26 @@ class Analyzer:
         (logger.info if summary.ok else logger.warning)("re-evaluated %s", summary.line())
         return RunOutcome(summary, tuple(results), tuple(events))
 
+    def _model_fetch(self, model: ModelConfig) -> ModelFetch:
+        percents = sorted({*self.config.analysis.percentiles, *model.settings.latency_sla_ms})
+        return ModelFetch(
+            self.model_baselines(model), self.config.analysis.history, tuple(percents)
+        )
+
+    def _expected_fetches(self) -> list[ModelFetch]:
+        """The fetches the run's models will make (a source may count them in one pass);
+        a model whose baselines cannot be read is left out: its own turn reports why."""
+        fetches: list[ModelFetch] = []
+        for model in self.config.models:
+            with contextlib.suppress(Exception):
+                fetches.append(self._model_fetch(model))
+        return fetches
+
     def _job(self, model: ModelConfig, window: Window) -> tuple[ModelJob, FetchResult]:
-        baselines = self.model_baselines(model)
-        settings = model.settings
-        percents = sorted({*self.config.analysis.percentiles, *settings.latency_sla_ms})
+        expected = self._model_fetch(model)
+        baselines, settings = expected.model, model.settings
         fetched = self.source.fetch(
-            baselines, window, history=self.config.analysis.history, percents=percents
+            baselines, window, history=expected.history, percents=expected.percents
         )
         configured = dict(baselines.by_version)
         # Versions without their own baseline are compared with the model's

@@ -179,21 +179,47 @@ def stamped_outside(start: datetime, end: datetime) -> Callable[[bytes], bool]:
     return outside
 
 
-def of_another_model(model: str) -> Callable[[bytes], bool]:
-    """A test telling, without parsing, that a line is not ``model``'s prediction.
+_MODEL_FIELD = b'"model":{"name":"'
+"""How the handler writes the model's name (``mlmon.model.name``, compact JSON)."""
 
-    The line is a JSON object and the model's name, as JSON writes it without
-    escapes (``"churn"``), is nowhere in it; a line holding any escape (a name may be
-    written ``"ch\\u0075rn"``) is parsed, and so is anything else (a line that is not
-    an object is then reported). In a file several models share, each fetch then
-    parses its model's lines only, not every model's.
+
+def written_model(line: bytes) -> bytes | None:
+    """The model's name in ``line`` as the handler writes it (the bytes between the
+    quotes), when the line holds that field once and no escape anywhere (an escaped
+    name cannot be read from its bytes); else ``None``.
+
+    One search finds it near the start, where the handler puts it; testing a line for
+    a model's name anywhere reads all of a line that is another model's.
     """
-    needle = json.dumps(model, ensure_ascii=False).encode()
+    start = line.find(_MODEL_FIELD)
+    if start < 0 or b"\\" in line or line.find(_MODEL_FIELD, start + 1) >= 0:
+        return None
+    start += len(_MODEL_FIELD)
+    return line[start : line.find(b'"', start)]
 
-    def other(line: bytes) -> bool:
-        return line[:1] == b"{" and needle not in line and b"\\" not in line
 
-    return other
+def of_other_models(models: Iterable[str]) -> Callable[[bytes], bool]:
+    """A test telling, without parsing, that a line is none of ``models``' predictions.
+
+    The line is a JSON object and either names another model the way the handler
+    writes it (:func:`written_model`), or holds none of the models' names, as JSON
+    writes them without escapes (``"churn"``), anywhere. A line holding any escape (a
+    name may be written ``"ch\\u0075rn"``) is parsed, and so is anything else (a line
+    that is not an object is then reported). In a file other models share too, a
+    fetch then parses its models' lines only, not every model's.
+    """
+    needles = [json.dumps(model, ensure_ascii=False).encode() for model in models]
+    names = {needle[1:-1] for needle in needles}
+
+    def none_of(line: bytes) -> bool:
+        if line[:1] != b"{":
+            return False
+        field = written_model(line)
+        if field is not None:
+            return field not in names
+        return b"\\" not in line and not any(needle in line for needle in needles)
+
+    return none_of
 
 
 def either(

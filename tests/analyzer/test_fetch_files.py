@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from mlmon_elk.analyzer import fetch as fetch_module
-from mlmon_elk.analyzer.fetch import FileSource
+from mlmon_elk.analyzer.fetch import FileSource, ModelFetch
 from mlmon_elk.errors import DataError, SourceError
 from mlmon_elk.profile.baseline import ModelBaselines
-from mlmon_elk.profile.native_lines import NativeSchema, line_schema
+from mlmon_elk.profile.native_lines import DISABLE_VARIABLE, NativeSchema, line_schema
 from mlmon_elk.profile.records import WindowCounter
 from mlmon_elk.sources.files import stamped_outside
 from mlmon_elk.windows import Window, format_time
@@ -134,13 +134,13 @@ def test_a_file_shared_by_models_is_parsed_only_for_each_ones_own_lines(
     parsed: list[bytes] = []
     decoded = fetch_module._decoded
 
-    def counted(schema: Any, chunks: Iterator[tuple[Path, list[bytes]]]) -> Any:
+    def counted(schemas: Any, chunks: Iterator[tuple[Path, list[bytes]]]) -> Any:
         def passed() -> Iterator[tuple[Path, list[bytes]]]:
             for path, chunk in chunks:
                 parsed.extend(chunk)
                 yield path, chunk
 
-        return decoded(schema, passed())
+        return decoded(schemas, passed())
 
     monkeypatch.setattr(fetch_module, "_decoded", counted)
     fetched = FileSource([shared]).fetch(CREDIT, WINDOW, history=2)
@@ -148,6 +148,86 @@ def test_a_file_shared_by_models_is_parsed_only_for_each_ones_own_lines(
     alone = FileSource([write_jsonl(tmp_path / "alone.jsonl", docs)])
     assert_same_profile(fetched.window, alone.fetch(CREDIT, WINDOW, history=2).window)
     assert fetched.window.versions, "credit's predictions were counted"
+
+
+def _renamed(docs: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    return [
+        {**d, "mlmon": {**d["mlmon"], "model": {**d["mlmon"]["model"], "name": name}}} for d in docs
+    ]
+
+
+@pytest.mark.parametrize("reader", ["native", "python"])
+def test_models_sharing_a_file_are_counted_in_one_pass(
+    tmp_path: Path, reader: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a source expects several models, the first model's fetch reads the shared file
+    for all of them: the others' fetches read nothing and give what each model's own
+    fetch gives — its own lines alone, a line naming it with an escape or indented
+    included — whichever reader decodes them."""
+    if reader == "python":
+        monkeypatch.setenv(DISABLE_VARIABLE, "0")
+    docs = [d for d in mixed_documents(n=300) if d["mlmon"]["model"]["name"] == "credit"]
+    fraud_docs = _renamed(docs[::2], "fraud")
+    credit_lines = [json.dumps(d) for d in docs]
+    credit_lines[0] = credit_lines[0].replace('"credit"', '"cr\\u0065dit"')
+    fraud_lines = [json.dumps(d) for d in fraud_docs]
+    shared = tmp_path / "shared.jsonl"
+    lines = [*credit_lines, *fraud_lines, "not json", "  " + fraud_lines[0]]
+    shared.write_text("\n".join(sorted(lines, key=lambda line: line[::-1])) + "\n")
+    fraud = ModelBaselines("fraud", {"1.0": credit_baseline()}, default_version="1.0")
+
+    source = FileSource([shared])
+    source.expect([ModelFetch(CREDIT, history=2), ModelFetch(fraud, history=2)])
+    together = [source.fetch(CREDIT, WINDOW, history=2), source.fetch(fraud, WINDOW, history=2)]
+    shared.unlink()  # nothing left to read: the second fetch was counted in the first's pass
+
+    assert [f.requests for f in together] == [1, 0]
+    credit_alone = write_jsonl(tmp_path / "credit.jsonl", docs)
+    fraud_alone = write_jsonl(tmp_path / "fraud.jsonl", [*fraud_docs, fraud_docs[0]])
+    for fetched, model, alone in [
+        (together[0], CREDIT, credit_alone),
+        (together[1], fraud, fraud_alone),
+    ]:
+        assert fetched.window.count > 0
+        assert_same_profile(
+            fetched.window, FileSource([alone]).fetch(model, WINDOW, history=2).window
+        )
+
+
+def test_a_line_that_is_no_object_is_reported_once_in_a_shared_pass(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Read for two models at once, a broken line is still one broken line."""
+    docs = [d for d in mixed_documents(n=20) if d["mlmon"]["model"]["name"] == "credit"]
+    path = tmp_path / "shared.jsonl"
+    body = [json.dumps(d) for d in [*docs, *_renamed(docs, "fraud")]]
+    path.write_text("\n".join([*body, "not json", "[1, 2]"]) + "\n")
+    fraud = ModelBaselines("fraud", {"1.0": credit_baseline()}, default_version="1.0")
+    source = FileSource([path])
+    source.expect([ModelFetch(CREDIT), ModelFetch(fraud)])
+    with caplog.at_level("WARNING", logger="mlmon_elk.analyzer.fetch"):
+        source.fetch(CREDIT, WINDOW)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{path}: skipped 2 lines that are not JSON objects"
+    ]
+
+
+def test_a_model_fetched_with_other_settings_than_expected_is_counted_again(
+    tmp_path: Path,
+) -> None:
+    """What was counted ahead for another model holds only for the history and percentiles
+    it was counted with."""
+    docs = mixed_documents(n=100)
+    path = write_jsonl(tmp_path / "p.jsonl", [*docs, *_renamed(docs, "fraud")])
+    fraud = ModelBaselines("fraud", {"1.0": credit_baseline()}, default_version="1.0")
+    source = FileSource([path])
+    source.expect([ModelFetch(CREDIT), ModelFetch(fraud)])
+    assert source.fetch(CREDIT, WINDOW).requests == 1
+    again = source.fetch(fraud, WINDOW, history=1)
+    assert again.requests == 1
+    alone = FileSource([path]).fetch(fraud, WINDOW, history=1)
+    assert again.window.history == alone.window.history != ()
+    assert_same_profile(again.window, alone.window)
 
 
 def test_a_source_needs_paths() -> None:

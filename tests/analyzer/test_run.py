@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import pytest
 from mlmon_elk.analyzer.config import Config, config_from_dict
 from mlmon_elk.analyzer.run import Analyzer, RunOutcome
 from mlmon_elk.contract import Check, Dataset, Status, Transition, stream_name
-from mlmon_elk.profile.baseline import Baseline
+from mlmon_elk.profile.baseline import Baseline, dump_baseline
 from mlmon_elk.sinks.files import FileSink
 from mlmon_elk.windows import Window
 from tests import scenario
@@ -141,6 +141,40 @@ def test_seeded_faults_raise_exactly_their_alerts_then_resolve(backend: Backend)
     assert backend.count(Dataset.CHECK) == checks_written
     assert backend.count(Dataset.ALERT) == 10
     assert backend.count(Dataset.RUN) == 3
+
+
+def test_models_logging_to_one_file_are_read_in_one_pass(
+    baseline: tuple[Baseline, Path], tmp_path: Path
+) -> None:
+    """Two models whose serving app logs to one file: each window's run reads the file
+    once for both, and each model's checks see only its own predictions (the twin's
+    clean window stays clean while the other's injected faults alert)."""
+    credit, credit_path = baseline
+    twin_path = tmp_path / "twin.yaml"
+    dump_baseline(replace(credit, model="twin"), twin_path)
+    clean_twin = [
+        {**d, "mlmon": {**d["mlmon"], "model": {**d["mlmon"]["model"], "name": "twin"}}}
+        for d in scenario.documents(1, seed=7)
+    ]
+    lines = [*scenario.documents(1, injected=True), *clean_twin]
+    write_jsonl(tmp_path / "predictions.jsonl", sorted(lines, key=lambda d: d["@timestamp"]))
+    data = config_data(
+        credit_path, files={"predictions": [str(tmp_path / "predictions.jsonl")], "output": "out"}
+    )
+    data["models"].append({"name": "twin", "baselines": {scenario.VERSION: str(twin_path)}})
+    analyzer = Analyzer.from_config(config_from_dict(data, base=tmp_path))
+
+    outcome = analyzer.run(window(1))
+
+    assert outcome.summary.ok, outcome.summary.errors
+    assert outcome.summary.requests == 1  # one file, read once for both models
+
+    def of(model: str) -> RunOutcome:
+        return replace(outcome, results=tuple(w for w in outcome.results if w.model == model))
+
+    assert alerting(of("credit")) == scenario.INJECTED
+    assert alerting(of("twin")) == set()
+    assert [w.count for w in of("twin").results if w.version] == [len(clean_twin)]
 
 
 def test_running_a_window_again_writes_nothing_new(backend: Backend) -> None:

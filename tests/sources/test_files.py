@@ -15,9 +15,10 @@ from mlmon_elk.sources.files import (
     Vanished,
     expand_paths,
     listed_since,
-    of_another_model,
+    of_other_models,
     read_chunks,
     read_lines,
+    written_model,
 )
 from tests.analyzer.test_fetch_differential import WINDOW, mixed_documents
 from tests.factories import prediction, write_jsonl
@@ -98,16 +99,46 @@ def test_files_last_written_before_a_period_are_not_listed(tmp_path: Path) -> No
 
 
 def test_a_line_is_ruled_another_models_only_when_its_bytes_say_so() -> None:
-    """Without parsing, a line is another model's when it is an object holding neither
-    the name as JSON writes it nor any escape; whatever is in doubt is parsed."""
-    other = of_another_model("credit")
+    """Without parsing, a line is another model's when it names another model the way
+    the handler writes it, or is an object holding neither the name as JSON writes it
+    nor any escape; whatever is in doubt is parsed."""
+    other = of_other_models(["credit"])
     assert other(b'{"mlmon":{"model":{"name":"fraud"}}}')
     assert not other(b'{"mlmon":{"model":{"name":"credit"}}}')
     assert not other(b'{"mlmon":{"model":{"name":"cr\\u0065dit"}}}')  # an escape: parse
-    assert not other(b'{"mlmon":{"model":{"name":"fraud"}},"team":"credit"}')  # the name, elsewhere
+    # The handler's field names the model, whatever else the line holds.
+    assert other(b'{"mlmon":{"model":{"name":"fraud"}},"team":"credit"}')
+    assert not other(b'{"mlmon":{"model":{"name":"credit"}},"team":"fraud"}')
+    # Laid out otherwise (spaces, the field twice), the name anywhere means: parse.
+    assert not other(b'{"mlmon": {"model": {"name": "fraud"}}, "team": "credit"}')
+    twice = b'{"a":{"model":{"name":"fraud"}},"mlmon":{"model":{"name":"credit"}}}'
+    assert not other(twice)
+    assert other(b'{"mlmon": {"model": {"name": "fraud"}}}')
     assert not other(b"not json at all")  # parsed, so reported as a broken line
-    assert of_another_model("ümlaut/x")(b'{"name":"fraud"}')
-    assert not of_another_model("ümlaut/x")('{"name":"ümlaut/x"}'.encode())
+
+
+def test_the_model_is_read_from_the_handlers_field_only_when_unambiguous() -> None:
+    """One search near the start gives the model's name of a line the handler wrote."""
+    assert written_model(b'{"mlmon":{"schema":1,"model":{"name":"credit","version":"1"}}}') == (
+        b"credit"
+    )
+    assert written_model('{"mlmon":{"model":{"name":"ümlaut/x"}}}'.encode()) == "ümlaut/x".encode()
+    assert written_model(b'{"mlmon":{"model":{"name":"cr\\u0065dit"}}}') is None  # an escape
+    assert written_model(b'{"mlmon": {"model": {"name": "credit"}}}') is None  # not its layout
+    assert written_model(b'{"model":{"name":"a"},"mlmon":{"model":{"name":"b"}}}') is None
+    assert of_other_models(["ümlaut/x"])(b'{"name":"fraud"}')
+    assert not of_other_models(["ümlaut/x"])('{"name":"ümlaut/x"}'.encode())
+
+
+def test_a_line_is_ruled_out_for_several_models_only_when_it_names_none() -> None:
+    """Models sharing a file are read in one pass: a line is passed over only when it
+    names none of them (and holds no escape)."""
+    none_of = of_other_models(["credit", "fraud"])
+    assert none_of(b'{"mlmon":{"model":{"name":"churn"}}}')
+    assert not none_of(b'{"mlmon":{"model":{"name":"credit"}}}')
+    assert not none_of(b'{"mlmon":{"model":{"name":"fraud"}}}')
+    assert not none_of(b'{"mlmon":{"model":{"name":"fr\\u0061ud"}}}')
+    assert not none_of(b"not json at all")
 
 
 def test_a_block_of_one_models_lines_is_kept_whole_and_a_shared_one_line_by_line(
@@ -116,7 +147,7 @@ def test_a_block_of_one_models_lines_is_kept_whole_and_a_shared_one_line_by_line
     """Testing every line would cost more than it saves when one model writes the file;
     a few lines are tested, spread so that models taking turns line by line are noticed."""
     tested: list[bytes] = []
-    other = of_another_model("credit")
+    other = of_other_models(["credit"])
 
     def skip(line: bytes) -> bool:
         tested.append(line)
