@@ -24,6 +24,7 @@ from mlmon_elk.profile.build import BuildOptions, build_baseline
 from mlmon_elk.sinks.files import FileSink
 from mlmon_elk.windows import Window
 from tests import flights_model as fm
+from tests.compare import assert_close
 from tests.conftest import EsTarget
 from tests.factories import index_documents
 
@@ -188,24 +189,6 @@ def test_the_engine_and_the_files_agree(
                 expected.metric,
             )
             assert math.isclose(got.value or 0, expected.value or 0, abs_tol=1e-9)
-
-
-def assert_close(a: Any, b: Any, where: str) -> None:
-    if isinstance(a, float) or isinstance(b, float):
-        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9), where
-    elif hasattr(a, "__dataclass_fields__"):
-        for name in a.__dataclass_fields__:
-            assert_close(getattr(a, name), getattr(b, name), f"{where}.{name}")
-    elif isinstance(a, dict):
-        assert a.keys() == b.keys(), where
-        for key in a:
-            assert_close(a[key], b[key], f"{where}[{key!r}]")
-    elif isinstance(a, tuple):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            assert_close(x, y, f"{where}[{i}]")
-    else:
-        assert a == b, where
 
 
 def test_late_outcomes_re_evaluate_a_past_window(prepared: Prepared, tmp_path: Path) -> None:

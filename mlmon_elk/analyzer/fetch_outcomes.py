@@ -42,10 +42,18 @@ from mlmon_elk.profile.counting.performance import (
     versions_of,
     zero_scores,
 )
+from mlmon_elk.profile.outcome_lines import performance_objects
 from mlmon_elk.profile.performance import PerformanceWindow
 from mlmon_elk.profile.window import ModelWindow
 from mlmon_elk.sources.elasticsearch import Searches
-from mlmon_elk.sources.files import MTIME_SLACK_SECONDS, listed_since, read_chunks
+from mlmon_elk.sources.files import (
+    MTIME_SLACK_SECONDS,
+    a_prediction,
+    listed_since,
+    of_other_models,
+    read_chunks,
+    stamped_outside,
+)
 from mlmon_elk.windows import Window, format_time
 
 if TYPE_CHECKING:
@@ -204,8 +212,20 @@ class FileOutcomes:
         """See :class:`OutcomeSource`. Files last written before the window are skipped."""
         counter = OutcomeCounter(model, window)
         paths = list(listed_since(self.paths, window.start.timestamp() - MTIME_SLACK_SECONDS))
+        # The window's predictions are read for their scores, or to count them when the
+        # prediction source did not; a prediction outside the window never is.
+        needed = predictions is None or _scores_counted(model)
+        outside = stamped_outside(window.start, window.end)
+        other_model = of_other_models([model.model])
+
+        def skip(line: bytes) -> bool:  # the cheaper test first: most lines are predictions
+            return (a_prediction(line) and (not needed or outside(line))) or other_model(line)
+
         try:
-            for chunk in read_chunks(paths, chunk_rows=self.chunk_rows):
+            chunks = read_chunks(
+                paths, chunk_rows=self.chunk_rows, skip=skip, decode=performance_objects
+            )
+            for chunk in chunks:
                 counter.add(chunk)
         except Exception as exc:  # a file rotated away: reported, next run tries again
             if isinstance(exc, SourceError):
@@ -231,8 +251,16 @@ class FileOutcomes:
         after = since - ARRIVAL_SLACK
         paths = list(listed_since(self.paths, after.timestamp() - MTIME_SLACK_SECONDS))
         found: set[Window] = set()
+        other_model = of_other_models([model.model])
+
+        def skip(line: bytes) -> bool:  # outcomes alone say what arrived
+            return a_prediction(line) or other_model(line)
+
         try:
-            for chunk in read_chunks(paths, chunk_rows=self.chunk_rows):
+            chunks = read_chunks(
+                paths, chunk_rows=self.chunk_rows, skip=skip, decode=performance_objects
+            )
+            for chunk in chunks:
                 found |= arrived_windows(chunk, model, windows, after)
         except Exception as exc:  # a file rotated away: reported, next tick looks again
             if isinstance(exc, SourceError):
@@ -240,3 +268,12 @@ class FileOutcomes:
             msg = f"late outcomes of {model.model}: files changed while being read ({exc!r})"
             raise SourceError(msg) from exc
         return found, len(paths)
+
+
+def _scores_counted(model: ModelBaselines) -> bool:
+    """Whether a baseline of ``model`` histograms its predictions' scores (for the
+    estimated performance): then the window's prediction documents are read for them."""
+    return any(
+        baseline.performance is not None and baseline.performance.score is not None
+        for baseline in model.by_version.values()
+    )

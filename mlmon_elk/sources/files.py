@@ -24,6 +24,7 @@ from typing import IO, Any, cast
 
 from isal import igzip
 
+from mlmon_elk.contract import Dataset
 from mlmon_elk.errors import SourceError
 from mlmon_elk.json_lines import json_objects
 from mlmon_elk.producer.transports.file import rotated_files
@@ -222,6 +223,17 @@ def of_other_models(models: Iterable[str]) -> Callable[[bytes], bool]:
     return none_of
 
 
+_PREDICTION_FIELD = f'"dataset":"{Dataset.PREDICTION}"'.encode()
+_OUTCOME = str(Dataset.OUTCOME).encode()
+
+
+def a_prediction(line: bytes) -> bool:
+    """Whether ``line`` is, without parsing, a prediction document: it names the
+    prediction dataset the way the handler writes it, holds no escape, and nowhere the
+    outcome dataset's name (which every outcome document holds, as its dataset)."""
+    return _PREDICTION_FIELD in line and _OUTCOME not in line and b"\\" not in line
+
+
 def either(
     first: Callable[[bytes], bool], second: Callable[[bytes], bool]
 ) -> Callable[[bytes], bool]:
@@ -301,14 +313,20 @@ def _kept(lines: list[bytes], skip: Callable[[bytes], bool] | None) -> list[byte
     return [line for line in kept if not skip(line)]
 
 
+Objects = Callable[[list[bytes]], tuple[list[dict[str, Any]], int]]
+"""Decodes lines: the JSON objects among them, and how many lines were not one."""
+
+
 def read_chunks(
     paths: Iterable[Path],
     *,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     inodes: Mapping[Path, int] | None = None,
     skip: Callable[[bytes], bool] | None = None,
+    decode: Objects = json_objects,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Parsed documents of ``paths``, ``chunk_rows`` at a time (see :func:`read_lines`).
+    """Parsed documents of ``paths``, ``chunk_rows`` at a time (see :func:`read_lines`),
+    decoded whole or by ``decode``.
 
     A line that is not a JSON object is skipped and counted; a log at WARNING
     names the file and how many were skipped (a truncated last line of a file
@@ -316,7 +334,7 @@ def read_chunks(
     """
     bad: dict[Path, int] = {}
     for path, lines in read_lines(paths, chunk_rows=chunk_rows, inodes=inodes, skip=skip):
-        chunk, unparsed = _parse(lines)
+        chunk, unparsed = _parse(lines, decode)
         bad[path] = bad.get(path, 0) + unparsed
         if chunk:
             yield chunk
@@ -325,11 +343,11 @@ def read_chunks(
             logger.warning("%s: skipped %d lines that are not JSON objects", path, n)
 
 
-def _parse(lines: list[bytes]) -> tuple[list[dict[str, Any]], int]:
+def _parse(lines: list[bytes], decode: Objects) -> tuple[list[dict[str, Any]], int]:
     """The JSON objects among ``lines`` and how many lines were not one.
 
     The cyclic garbage collector is paused meanwhile (see :func:`gc_paused`), for
     callers that do not pause it around their whole read.
     """
     with gc_paused():
-        return json_objects(lines)
+        return decode(lines)

@@ -13,6 +13,7 @@ import pytest
 
 from mlmon_elk.sources.files import (
     Vanished,
+    a_prediction,
     expand_paths,
     listed_since,
     of_other_models,
@@ -115,6 +116,18 @@ def test_a_line_is_ruled_another_models_only_when_its_bytes_say_so() -> None:
     assert not other(twice)
     assert other(b'{"mlmon": {"model": {"name": "fraud"}}}')
     assert not other(b"not json at all")  # parsed, so reported as a broken line
+
+
+def test_a_line_is_ruled_a_prediction_only_when_no_outcome_can_hide_in_it() -> None:
+    """Outcome readers pass over predictions unparsed: a line that names the prediction
+    dataset as the handler writes it, and neither the outcome dataset nor any escape."""
+    assert a_prediction(b'{"event":{"dataset":"mlmon.prediction"},"mlmon":{}}')
+    assert not a_prediction(b'{"event":{"dataset":"mlmon.outcome"},"mlmon":{}}')
+    # An outcome always holds its dataset's name; so does this prediction's text: parsed.
+    assert not a_prediction(b'{"event":{"dataset":"mlmon.prediction"},"t":"mlmon.outcome"}')
+    escaped = b'{"event":{"dataset":"mlmon\\u002eoutcome"},"d":{"dataset":"mlmon.prediction"}}'
+    assert not a_prediction(escaped)  # an escaped outcome: parsed
+    assert not a_prediction(b'{"event": {"dataset": "mlmon.prediction"}}')  # another layout
 
 
 def test_the_model_is_read_from_the_handlers_field_only_when_unambiguous() -> None:

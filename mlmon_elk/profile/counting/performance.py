@@ -375,6 +375,14 @@ def zero_scores(profile: PerformanceProfile) -> tuple[int, ...] | None:
 
 
 @dataclass(slots=True)
+class _Scored:
+    """One version's labelled outcomes with a score, in a chunk: binned together."""
+
+    actual: list[str] = field(default_factory=list)
+    score: list[float] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class _Sums:
     """One version's outcome and score counts, summed over chunks."""
 
@@ -391,6 +399,23 @@ class _Sums:
             size = len(self.profile.edges) + 1
             self.score_sums = np.zeros(size)
             self.scores = np.zeros(size, dtype=np.int64)
+
+    def add_scores(self, values: Sequence[float]) -> None:
+        """Count predictions' ``values`` into the score bins."""
+        assert self.scores is not None  # noqa: S101 - only versions with a score collect them
+        bins = np.searchsorted(self.profile.edges, values, side="right")
+        self.scores += np.bincount(bins, minlength=len(self.scores))
+
+    def add_outcome_scores(self, labelled: _Scored) -> None:
+        """Count labelled outcomes into each class's score bins, and their scores' sums."""
+        assert self.score_sums is not None  # noqa: S101 - only versions with a score collect them
+        size = len(self.score_sums)
+        bins = np.searchsorted(self.profile.edges, labelled.score, side="right")
+        self.score_sums += np.bincount(bins, weights=labelled.score, minlength=size)
+        actual = np.asarray(labelled.actual, dtype=object)
+        for name in dict.fromkeys(labelled.actual):
+            counts = np.bincount(bins[actual == name], minlength=size)
+            self.score_bins[name] = self.score_bins.get(name, 0) + counts
 
     def outcomes(self) -> OutcomeCounts:
         p = self.profile
@@ -476,21 +501,27 @@ class OutcomeCounter:
                 outcomes.append(mlmon)
             elif dataset == Dataset.PREDICTION:
                 predictions.append(d)
+        # Scores are binned a chunk at a time: one searchsorted per doc cost more than the rest.
+        scored: dict[str, _Scored] = {}
         if outcomes:
             inside = _in_window((m.get("prediction_time") for m in outcomes), self.window)
             for mlmon, keep in zip(outcomes, inside, strict=True):
                 if keep:
-                    self._outcome(mlmon)
+                    self._outcome(mlmon, scored)
+            for version, labelled in scored.items():
+                self.sums[version].add_outcome_scores(labelled)
         if predictions:
             inside = _in_window((d.get("@timestamp") for d in predictions), self.window)
+            scores: dict[str, list[float]] = {}
             for doc, keep in zip(predictions, inside, strict=True):
                 if keep:
-                    self._prediction(doc["mlmon"])
+                    self._prediction(doc["mlmon"], scores)
+            for version, values in scores.items():
+                self.sums[version].add_scores(values)
 
-    def _outcome(self, mlmon: Mapping[str, Any]) -> None:
+    def _outcome(self, mlmon: Mapping[str, Any], scored: dict[str, _Scored]) -> None:
         version = _keyword((mlmon.get("model") or {}).get("version"))
-        sums = self._sums(version) if version is not None else None
-        if sums is None:
+        if version is None or (sums := self._sums(version)) is None:
             return
         p = sums.profile
         actual = _keyword((mlmon.get("actual") or {}).get("cat"))
@@ -509,11 +540,10 @@ class OutcomeCounter:
             score = _number(mlmon.get("score"))
             if score is None or actual is None or actual not in (p.positive, p.negative):
                 return
-            b = int(np.searchsorted(p.edges, score, side="right"))
             sums.labelled += 1
-            bins = sums.score_bins.setdefault(actual, np.zeros(len(p.edges) + 1, dtype=np.int64))
-            bins[b] += 1
-            sums.score_sums[b] += score
+            labelled = scored.setdefault(version, _Scored())
+            labelled.actual.append(actual)
+            labelled.score.append(score)
             return
         predicted = _keyword((mlmon.get("predicted") or {}).get("cat"))
         if actual is None or predicted is None:
@@ -521,17 +551,18 @@ class OutcomeCounter:
         sums.labelled += 1
         sums.confusion[(actual, predicted)] += 1
 
-    def _prediction(self, mlmon: Mapping[str, Any]) -> None:
+    def _prediction(self, mlmon: Mapping[str, Any], scores: dict[str, list[float]]) -> None:
         version = _keyword((mlmon.get("model") or {}).get("version"))
-        if version is not None:
-            self.predictions[version] += 1
-        sums = self._sums(version) if version is not None else None
+        if version is None:
+            return
+        self.predictions[version] += 1
+        sums = self._sums(version)
         if sums is None or sums.scores is None:
             return
         name = sums.profile.score or ""
         score = _number((((mlmon.get("outputs") or {}).get("num")) or {}).get(name))
         if score is not None:
-            sums.scores[int(np.searchsorted(sums.profile.edges, score, side="right"))] += 1
+            scores.setdefault(version, []).append(score)
 
     def result(self, predictions: Mapping[str, int] | None = None) -> dict[str, PerformanceWindow]:
         """Version → performance window (versions with predictions or outcomes).

@@ -1,0 +1,179 @@
+"""Reading a window's outcomes from the handler's files, beside counting its predictions.
+
+A classifier of 50 features (``bench/documents.py``) with a score output logs
+``--rows`` predictions in one window, then outcomes for 60 % of them (arriving a
+day later, in the same files) and ``--later`` more windows of predictions: the
+files the window's outcomes are read from hold everything logged since. For
+that window, median of ``--repeats`` runs, the variants alternating:
+
+* **predictions** — ``FileSource.fetch``: what every model's window costs;
+* **outcomes** — ``FileOutcomes.fetch``: what a model with a performance
+  baseline pays on top (its outcomes, and the window's scores for the estimated
+  performance);
+* **outcomes, every line decoded whole** — the same counts from every line
+  decoded whole with orjson, as ``FileOutcomes`` read them before.
+
+The two outcome counts must be equal::
+
+    python -m bench.outcomes [--rows 50000] [--later 1] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench import documents
+from mlmon_elk.analyzer.fetch import FileSource
+from mlmon_elk.analyzer.fetch_outcomes import FileOutcomes
+from mlmon_elk.producer.handler import PredictionHandler
+from mlmon_elk.producer.outcomes import log_outcome
+from mlmon_elk.profile.baseline import ModelBaselines
+from mlmon_elk.profile.build import BuildOptions, build_baseline
+from mlmon_elk.profile.counting.performance import OutcomeCounter
+from mlmon_elk.profile.performance import PerformanceWindow
+from mlmon_elk.sources.files import expand_paths, read_chunks
+from mlmon_elk.windows import Window, parse_time
+
+START = parse_time("2024-05-01T00:00:00Z")
+WINDOW = Window(START, START + timedelta(hours=1))
+
+
+def scored(rows: pd.DataFrame, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A score that depends on two features, and labels drawn from it."""
+    logit = rows["num00"].to_numpy() * 1.2 + (rows["cat01"] == "v1").to_numpy() * 0.8 - 0.3
+    score = 1 / (1 + np.exp(-logit))
+    return score.round(4), rng.random(len(rows)) < score
+
+
+def write_logs(folder: Path, n: int, later: int, rng: np.random.Generator) -> list[Path]:
+    """The window's predictions, their outcomes a day later, then ``later`` windows more."""
+    active = folder / "predictions.jsonl"
+    handler = PredictionHandler(
+        f"file://{active}",
+        model="bench",
+        model_version="1",
+        text_inputs=documents.TEXT,
+        spool_dir=None,
+        queue_size=(2 + later) * n + 1_000,  # no drops: this measures reading
+        file_max_bytes=1 << 40,
+        counters_interval=0,
+    )
+    try:
+        for w in range(1 + later):
+            rows = documents.frame(n, rng)
+            score, truth = scored(rows, rng)
+            start = WINDOW.start + WINDOW.length * w
+            step = WINDOW.length / (n + 1)
+            records = rows.to_dict("records")
+            for i, (inputs, p) in enumerate(zip(records, score, strict=True)):
+                handler.log_prediction(
+                    inputs={str(k): v for k, v in inputs.items()},
+                    outputs={"score": float(p)},
+                    prediction_id=f"{w}-{i}",
+                    timestamp=start + step * (i + 1),
+                )
+            if w == 0:
+                labelled = np.flatnonzero(rng.random(n) < 0.6)
+                for i in labelled.tolist():
+                    log_outcome(
+                        handler,
+                        prediction_id=f"0-{i}",
+                        outcome=bool(truth[i]),
+                        score=float(score[i]),
+                        prediction_time=start + step * (i + 1),
+                        timestamp=start + timedelta(days=1),
+                    )
+    finally:
+        handler.close()
+    assert not handler.counters().dropped, "the handler dropped documents"
+    return expand_paths([active])
+
+
+def whole(model: ModelBaselines, paths: list[Path], counts: dict[str, int]) -> object:
+    """The outcome counts from every line decoded whole (orjson), no line passed over."""
+    counter = OutcomeCounter(model, WINDOW)
+    for chunk in read_chunks(paths):
+        counter.add(chunk)
+    return counter.result(counts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=50_000, help="predictions per window")
+    parser.add_argument("--later", type=int, default=1, help="windows logged after")
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each variant")
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(5)
+    reference = documents.frame(20_000, rng)
+    reference["score"], reference["late"] = scored(reference, rng)
+    options = BuildOptions(
+        kinds=documents.KINDS, target="late", predictions=("score",), holdout_fraction=0.5
+    )
+    baseline = build_baseline(reference, model="bench", version="1", options=options)
+    assert baseline.performance is not None
+    assert baseline.performance.score is not None
+    model = ModelBaselines("bench", {"1": baseline}, "1")
+    with tempfile.TemporaryDirectory(prefix="mlmon-bench-") as tmp:
+        paths = write_logs(Path(tmp), args.rows, args.later, rng)
+        size = sum(path.stat().st_size for path in paths)
+        counted = FileSource(paths).fetch(model, WINDOW).window
+        counts = {v: w.count for v, w in counted.versions.items()}
+        ours, _ = FileOutcomes(paths).fetch(model, WINDOW, counted)
+        assert _close(ours, whole(model, paths, counts)), "the two outcome counts differ"
+        variants: dict[str, Callable[[], object]] = {
+            "predictions (FileSource.fetch)": lambda: FileSource(paths).fetch(model, WINDOW),
+            "outcomes (FileOutcomes.fetch)": lambda: FileOutcomes(paths).fetch(
+                model, WINDOW, counted
+            ),
+            "outcomes, every line decoded whole": lambda: whole(model, paths, counts),
+        }
+        times: dict[str, list[float]] = {name: [] for name in variants}
+        for _ in range(args.repeats):
+            for name, run in variants.items():
+                started = time.perf_counter()
+                run()
+                times[name].append(time.perf_counter() - started)
+    print(
+        f"== a window of {args.rows:,} predictions (50 features and a score), outcomes for"
+        f" {_labelled(ours['1']):,} of them, {args.later} later window(s) in the files"
+        f" ({size / 2**20:.0f} MB); median of {args.repeats}, alternating"
+    )
+    medians = {name: statistics.median(seconds) for name, seconds in times.items()}
+    new = medians["outcomes (FileOutcomes.fetch)"]
+    old = medians["outcomes, every line decoded whole"]
+    for name, seconds in medians.items():
+        print(f"   {name:<40}{seconds:>8.2f} s")
+    print(f"   outcomes: {old / new:.1f}× faster than decoding every line whole")
+    return 0
+
+
+def _close(a: object, b: object) -> bool:
+    """Equal counts, and sums equal to 1e-9 (added in chunks of other sizes)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    if dataclasses.is_dataclass(a) and type(a) is type(b):
+        return all(_close(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def _labelled(window: PerformanceWindow) -> int:
+    return window.outcomes.labelled if window.outcomes is not None else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

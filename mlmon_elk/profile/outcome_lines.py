@@ -1,0 +1,63 @@
+"""Decode JSON lines into only the fields the performance counts read (pure).
+
+The handler writes outcomes into the same files as predictions, and a window's
+prediction documents are needed there too (their scores, for the estimated
+performance). Decoded whole, a 50-feature prediction costs about ten times what
+these few fields do: reading a window's outcomes took five times as long as
+counting its predictions. msgspec passes over every other field undecoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TypedDict, cast
+
+import msgspec
+import orjson
+
+
+class _Mlmon(TypedDict, total=False):
+    """The ``mlmon`` fields of outcomes and predictions the performance counts read."""
+
+    model: Any
+    prediction_time: Any
+    actual: Any
+    predicted: Any
+    score: Any
+    residual: Any
+    outputs: Any
+
+
+_Document = TypedDict("_Document", {"@timestamp": Any, "event": Any, "mlmon": _Mlmon}, total=False)
+
+_DECODER = msgspec.json.Decoder(_Document)
+
+
+def performance_objects(lines: Iterable[bytes]) -> tuple[list[dict[str, Any]], int]:
+    """The lines that are JSON objects, with only the fields the performance counts read
+    (``@timestamp``, ``event``, and ``mlmon``'s model, times, labels, score, residual and
+    outputs), and how many lines were not an object.
+
+    A line whose ``mlmon`` is not an object is decoded whole, as any reader would.
+    """
+    objects: list[dict[str, Any]] = []
+    other = 0
+    for line in lines:
+        try:
+            objects.append(cast("dict[str, Any]", _DECODER.decode(line)))
+            continue
+        except msgspec.ValidationError:
+            pass  # valid so far, not shaped as expected: decoded whole below
+        except msgspec.DecodeError:
+            other += 1
+            continue
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError:  # the shape failed before the syntax did
+            other += 1
+            continue
+        if isinstance(value, dict):
+            objects.append(value)
+        else:
+            other += 1
+    return objects, other
