@@ -13,9 +13,13 @@ that window, median of ``--repeats`` runs, the variants alternating:
 * **outcomes, every line decoded whole** — the same counts from every line
   decoded whole with orjson, as ``FileOutcomes`` read them before.
 
-The two outcome counts must be equal::
+The two outcome counts must be equal. With ``--backfill K``, also K windows
+with outcomes analysed as ``mlmon-elk analyze --from … --to …`` does (the real
+analyzer on a files config: checks and results written), planned (every source
+told the windows first, as the command does) and window by window, in
+alternation; both must write the same ``performance`` results::
 
-    python -m bench.outcomes [--rows 50000] [--later 1] [--repeats 5]
+    python -m bench.outcomes [--rows 50000] [--later 1] [--repeats 5] [--backfill 6]
 """
 
 from __future__ import annotations
@@ -34,11 +38,14 @@ import numpy as np
 import pandas as pd
 
 from bench import documents
+from mlmon_elk.analyzer.config import config_from_dict
 from mlmon_elk.analyzer.fetch import FileSource
 from mlmon_elk.analyzer.fetch_outcomes import FileOutcomes
+from mlmon_elk.analyzer.run import Analyzer
+from mlmon_elk.contract import Check
 from mlmon_elk.producer.handler import PredictionHandler
 from mlmon_elk.producer.outcomes import log_outcome
-from mlmon_elk.profile.baseline import ModelBaselines
+from mlmon_elk.profile.baseline import Baseline, ModelBaselines, dump_baseline
 from mlmon_elk.profile.build import BuildOptions, build_baseline
 from mlmon_elk.profile.counting.performance import OutcomeCounter
 from mlmon_elk.profile.performance import PerformanceWindow
@@ -56,8 +63,11 @@ def scored(rows: pd.DataFrame, rng: np.random.Generator) -> tuple[np.ndarray, np
     return score.round(4), rng.random(len(rows)) < score
 
 
-def write_logs(folder: Path, n: int, later: int, rng: np.random.Generator) -> list[Path]:
-    """The window's predictions, their outcomes a day later, then ``later`` windows more."""
+def write_logs(
+    folder: Path, n: int, later: int, rng: np.random.Generator, *, labelled: int = 1
+) -> list[Path]:
+    """``1 + later`` windows of predictions, the first ``labelled`` with outcomes for 60 %
+    of their predictions (logged a day later)."""
     active = folder / "predictions.jsonl"
     handler = PredictionHandler(
         f"file://{active}",
@@ -83,12 +93,11 @@ def write_logs(folder: Path, n: int, later: int, rng: np.random.Generator) -> li
                     prediction_id=f"{w}-{i}",
                     timestamp=start + step * (i + 1),
                 )
-            if w == 0:
-                labelled = np.flatnonzero(rng.random(n) < 0.6)
-                for i in labelled.tolist():
+            if w < labelled:
+                for i in np.flatnonzero(rng.random(n) < 0.6).tolist():
                     log_outcome(
                         handler,
-                        prediction_id=f"0-{i}",
+                        prediction_id=f"{w}-{i}",
                         outcome=bool(truth[i]),
                         score=float(score[i]),
                         prediction_time=start + step * (i + 1),
@@ -98,6 +107,60 @@ def write_logs(folder: Path, n: int, later: int, rng: np.random.Generator) -> li
         handler.close()
     assert not handler.counters().dropped, "the handler dropped documents"
     return expand_paths([active])
+
+
+def backfill(rows: int, windows: int, baseline: Baseline, repeats: int) -> None:
+    """``windows`` labelled windows analysed by the real analyzer, planned or one by one."""
+    rng = np.random.default_rng(7)
+    with tempfile.TemporaryDirectory(prefix="mlmon-bench-") as tmp:
+        folder = Path(tmp)
+        write_logs(folder, rows, windows - 1, rng, labelled=windows)
+        dump_baseline(baseline, folder / "baseline.yaml")
+        period = [
+            Window(WINDOW.start + WINDOW.length * i, WINDOW.end + WINDOW.length * i)
+            for i in range(windows)
+        ]
+        seconds: dict[bool, list[float]] = {True: [], False: []}
+        files: dict[bool, int] = {}
+        written: dict[bool, list[object]] = {}
+        for run in range(repeats):
+            for planned in (True, False):
+                config = config_from_dict(
+                    {
+                        "files": {
+                            "predictions": [str(folder / "predictions.jsonl")],
+                            "output": f"out-{planned}-{run}",
+                        },
+                        "schedule": {"interval": "1h", "window": "1h", "delay": "1m"},
+                        "models": [{"name": "bench", "baselines": {"1": "baseline.yaml"}}],
+                    },
+                    base=folder,
+                )
+                analyzer = Analyzer.from_config(config)
+                started = time.perf_counter()
+                if planned:
+                    analyzer.plan(period)
+                outcomes = [analyzer.run(window) for window in period]
+                seconds[planned].append(time.perf_counter() - started)
+                files[planned] = sum(o.summary.requests for o in outcomes)
+                written[planned] = [
+                    (r.status, r.value)
+                    for o in outcomes
+                    for w in o.results
+                    for r in w.results
+                    if r.check in (Check.PERFORMANCE, Check.ESTIMATED_PERFORMANCE)
+                ]
+        assert written[True] == written[False], "planned and one by one differ"
+    print(
+        f"== a backfill of {windows} windows of {rows:,} predictions with outcomes, the real"
+        f" analyzer (files read and checked, results written); median of {repeats}, alternating"
+    )
+    together, alone = (statistics.median(seconds[p]) for p in (True, False))
+    print(
+        f"   {'planned (as analyze --from --to)':<40}{together:>8.2f} s{files[True]:>6} files read"
+    )
+    print(f"   {'window by window':<40}{alone:>8.2f} s{files[False]:>6} files read")
+    print(f"   planned: {alone / together:.1f}× faster")
 
 
 def whole(model: ModelBaselines, paths: list[Path], counts: dict[str, int]) -> object:
@@ -113,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=50_000, help="predictions per window")
     parser.add_argument("--later", type=int, default=1, help="windows logged after")
     parser.add_argument("--repeats", type=int, default=5, help="runs of each variant")
+    parser.add_argument("--backfill", type=int, default=0, help="labelled windows backfilled")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(5)
     reference = documents.frame(20_000, rng)
@@ -155,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, seconds in medians.items():
         print(f"   {name:<40}{seconds:>8.2f} s")
     print(f"   outcomes: {old / new:.1f}× faster than decoding every line whole")
+    if args.backfill:
+        print()
+        backfill(args.rows, args.backfill, baseline, max(args.repeats // 2, 1))
     return 0
 
 

@@ -335,7 +335,7 @@ class FileSource:
         """
         key = _FetchKey(model.model, window, history, tuple(percents))
         ready = self._ready.pop(key, None)
-        if ready is not None and _same_baselines(ready[0], model):
+        if ready is not None and same_baselines(ready[0], model):
             return ready[1]
         fetches = [
             ModelFetch(model, history, tuple(percents)),
@@ -479,7 +479,7 @@ def _split_by_model(names: Sequence[str]) -> Callable[[list[bytes]], list[tuple[
     return split
 
 
-def _same_baselines(a: ModelBaselines, b: ModelBaselines) -> bool:
+def same_baselines(a: ModelBaselines, b: ModelBaselines) -> bool:
     """Whether counts made with ``a``'s baselines hold for ``b`` (the same baseline objects)."""
     return (
         a.default_version == b.default_version

@@ -18,9 +18,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from mlmon_elk.analyzer.fetch import PLAN_BATCH, same_baselines
 from mlmon_elk.contract import Dataset, stream_name
 from mlmon_elk.errors import SourceError
 from mlmon_elk.profile.baseline import ModelBaselines
@@ -28,6 +30,7 @@ from mlmon_elk.profile.counting.performance import (
     OutcomeCounter,
     arrived_windows,
     count_of,
+    count_outcomes,
     labelled_count_body,
     outcome_body,
     parse_labelled_counts,
@@ -72,6 +75,14 @@ a handler's batch reaches its file a little after the outcome's ``@timestamp``."
 
 class OutcomeSource(Protocol):
     """Anything that can count a model's outcomes and scores in a window."""
+
+    def plan(self, windows: Sequence[Window]) -> None:
+        """Hear which windows will be fetched next (a backfill, a catch-up), oldest first.
+
+        A source that can count many windows in one pass over its data (the file
+        source) does so; one whose cost is per request anyway ignores it.
+        """
+        ...  # pragma: no cover - protocol
 
     def fetch(
         self, model: ModelBaselines, window: Window, predictions: ModelWindow | None
@@ -123,6 +134,9 @@ class ElasticsearchOutcomes:
         self.prediction_index = stream_name(Dataset.PREDICTION, namespace)
         self.max_versions = max_versions
         self._searches = Searches(client, retry=retry, sleep=sleep or time.sleep)
+
+    def plan(self, windows: Sequence[Window]) -> None:
+        """Nothing to prepare: every window is counted by searches of its own."""
 
     def fetch(
         self, model: ModelBaselines, window: Window, predictions: ModelWindow | None
@@ -205,35 +219,76 @@ class FileOutcomes:
     ) -> None:
         self.paths = list(paths)
         self.chunk_rows = chunk_rows
+        self._planned: list[Window] = []
+        self._ready: dict[tuple[str, Window], _Counted] = {}
+
+    def plan(self, windows: Sequence[Window]) -> None:
+        """Say which windows will be fetched next (a backfill), so the files are read once.
+
+        The first :meth:`fetch` of a planned window counts the outcomes of the
+        planned windows after it too (up to :data:`PLAN_BATCH` at a time) in one
+        pass over the files, and keeps their counts for their own fetches.
+        """
+        self._planned = sorted(set(windows), key=lambda w: (w.start, w.end))
+        self._ready.clear()
 
     def fetch(
         self, model: ModelBaselines, window: Window, predictions: ModelWindow | None
     ) -> tuple[dict[str, PerformanceWindow], int]:
         """See :class:`OutcomeSource`. Files last written before the window are skipped."""
-        counter = OutcomeCounter(model, window)
-        paths = list(listed_since(self.paths, window.start.timestamp() - MTIME_SLACK_SECONDS))
         # The window's predictions are read for their scores, or to count them when the
-        # prediction source did not; a prediction outside the window never is.
-        needed = predictions is None or _scores_counted(model)
-        outside = stamped_outside(window.start, window.end)
-        other_model = of_other_models([model.model])
+        # prediction source did not; a prediction outside the windows never is.
+        with_predictions = predictions is None or _scores_counted(model)
+        counted = self._ready.pop((model.model, window), None)
+        files = 0
+        if (
+            counted is None
+            or not same_baselines(counted.model, model)
+            or (with_predictions and not counted.with_predictions)
+        ):
+            windows = [window]
+            if window in self._planned:
+                later = self._planned[self._planned.index(window) + 1 :]
+                windows += later[: PLAN_BATCH - 1]
+            # What is kept for earlier windows is never asked for: runs go forward in time.
+            self._ready = {k: v for k, v in self._ready.items() if k[1].start >= window.start}
+            counters = [OutcomeCounter(model, w) for w in windows]
+            files = self._count(counters, with_predictions=with_predictions)
+            for counter in counters[1:]:
+                self._ready[(model.model, counter.window)] = _Counted(
+                    model, counter, with_predictions
+                )
+            counted = _Counted(model, counters[0], with_predictions)
+        counts = prediction_counts(predictions) if predictions is not None else None
+        return counted.counter.result(counts), files
+
+    def _count(self, counters: list[OutcomeCounter], *, with_predictions: bool) -> int:
+        """Every counter's outcomes (and predictions) from one pass over the files since the
+        earliest window; the files read."""
+        model = counters[0].model.model
+        start = min(c.window.start for c in counters)
+        end = max(c.window.end for c in counters)
+        paths = list(listed_since(self.paths, start.timestamp() - MTIME_SLACK_SECONDS))
+        outside = stamped_outside(start, end)
+        other_model = of_other_models([model])
 
         def skip(line: bytes) -> bool:  # the cheaper test first: most lines are predictions
-            return (a_prediction(line) and (not needed or outside(line))) or other_model(line)
+            return (a_prediction(line) and (not with_predictions or outside(line))) or (
+                other_model(line)
+            )
 
         try:
             chunks = read_chunks(
                 paths, chunk_rows=self.chunk_rows, skip=skip, decode=performance_objects
             )
             for chunk in chunks:
-                counter.add(chunk)
+                count_outcomes(counters, chunk)
         except Exception as exc:  # a file rotated away: reported, next run tries again
             if isinstance(exc, SourceError):
                 raise
-            msg = f"outcomes of {model.model}: files changed while being read ({exc!r})"
+            msg = f"outcomes of {model}: files changed while being read ({exc!r})"
             raise SourceError(msg) from exc
-        counts = prediction_counts(predictions) if predictions is not None else None
-        return counter.result(counts), len(paths)
+        return len(paths)
 
     def changed(
         self,
@@ -277,3 +332,13 @@ def _scores_counted(model: ModelBaselines) -> bool:
         baseline.performance is not None and baseline.performance.score is not None
         for baseline in model.by_version.values()
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Counted:
+    """A planned window's outcomes, counted ahead with ``model``'s baselines."""
+
+    model: ModelBaselines
+    counter: OutcomeCounter
+    with_predictions: bool
+    """Whether the window's predictions were counted too (a re-evaluation needs them)."""

@@ -168,6 +168,8 @@ class Analyzer:
         source) then reads its files once for all of them, not once per window.
         """
         self.source.plan(windows)
+        if self.outcomes is not None:
+            self.outcomes.plan(windows)
 
     def run(self, window: Window) -> RunOutcome:
         """Analyse ``window`` for every model; failures end up in the summary."""

@@ -186,3 +186,45 @@ def test_looking_for_late_outcomes_decodes_outcomes_only(
 
     assert found == {before, WINDOW}
     assert set(kinds(decoded)) == {("mlmon.outcome", MODEL, True), ("mlmon.outcome", MODEL, False)}
+
+
+def test_a_planned_backfill_reads_the_outcome_files_once(
+    logged: list[Path], decoded: list[bytes]
+) -> None:
+    """After plan(), the first fetch counts every planned window's outcomes in one pass:
+    the later windows come out as fetched one by one, each line decoded once."""
+    model = model_of("score")
+    windows = [Window(WINDOW.start + STEP * i, WINDOW.end + STEP * i) for i in (-1, 0, 1)]
+    counted = [FileSource(logged).fetch(model, w).window for w in windows]
+    one_by_one = [
+        FileOutcomes(logged).fetch(model, w, c) for w, c in zip(windows, counted, strict=True)
+    ]
+    decoded.clear()
+
+    source = FileOutcomes(logged)
+    source.plan(windows)
+    planned = [source.fetch(model, w, c) for w, c in zip(windows, counted, strict=True)]
+
+    assert [files for _, files in planned] == [1, 0, 0]
+    assert len(decoded) == len(set(decoded)), "every line decoded once"
+    for (alone, _), (together, _) in zip(one_by_one, planned, strict=True):
+        assert_close(together, alone, "planned")
+    assert [p[VERSION].outcomes is not None for p, _ in planned] == [True, True, False]
+
+
+def test_a_planned_window_needing_its_predictions_counted_is_read_again(
+    logged: list[Path],
+) -> None:
+    """Counted ahead without the predictions (a confusion matrix, the counts given), a
+    window re-evaluated on its own (no counts given) is read again for them."""
+    model = model_of("predicted")
+    windows = [WINDOW, Window(WINDOW.end, WINDOW.end + STEP)]
+    source = FileOutcomes(logged)
+    source.plan(windows)
+    first = FileSource(logged).fetch(model, windows[0]).window
+    assert source.fetch(model, windows[0], first)[1] == 1
+
+    again, files = source.fetch(model, windows[1], None)
+
+    assert files == 1
+    assert again[VERSION].predictions == PER_WINDOW

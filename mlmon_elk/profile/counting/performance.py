@@ -465,10 +465,6 @@ def _between(ns: np.ndarray, window: Window) -> np.ndarray:
     return result
 
 
-def _in_window(stamps: Iterable[object], window: Window) -> np.ndarray:
-    return _between(_times(stamps), window)
-
-
 class OutcomeCounter:
     """Counts outcome and prediction documents into performance windows, chunk by chunk."""
 
@@ -490,34 +486,24 @@ class OutcomeCounter:
 
     def add(self, docs: Sequence[Mapping[str, Any]]) -> None:
         """Count the model's outcomes and scored predictions of ``docs`` in the window."""
-        outcomes: list[Mapping[str, Any]] = []
-        predictions: list[Mapping[str, Any]] = []
-        for d in docs:
-            mlmon = d.get("mlmon") or {}
-            if (mlmon.get("model") or {}).get("name") != self.model.model:
-                continue
-            dataset = (d.get("event") or {}).get("dataset")
-            if dataset == Dataset.OUTCOME:
-                outcomes.append(mlmon)
-            elif dataset == Dataset.PREDICTION:
-                predictions.append(d)
+        count_outcomes([self], docs)
+
+    def add_outcomes(self, outcomes: Sequence[Mapping[str, Any]], inside: np.ndarray) -> None:
+        """Count the outcomes (their ``mlmon``) of the model marked ``inside`` the window."""
         # Scores are binned a chunk at a time: one searchsorted per doc cost more than the rest.
         scored: dict[str, _Scored] = {}
-        if outcomes:
-            inside = _in_window((m.get("prediction_time") for m in outcomes), self.window)
-            for mlmon, keep in zip(outcomes, inside, strict=True):
-                if keep:
-                    self._outcome(mlmon, scored)
-            for version, labelled in scored.items():
-                self.sums[version].add_outcome_scores(labelled)
-        if predictions:
-            inside = _in_window((d.get("@timestamp") for d in predictions), self.window)
-            scores: dict[str, list[float]] = {}
-            for doc, keep in zip(predictions, inside, strict=True):
-                if keep:
-                    self._prediction(doc["mlmon"], scores)
-            for version, values in scores.items():
-                self.sums[version].add_scores(values)
+        for i in np.flatnonzero(inside).tolist():
+            self._outcome(outcomes[i], scored)
+        for version, labelled in scored.items():
+            self.sums[version].add_outcome_scores(labelled)
+
+    def add_predictions(self, predictions: Sequence[Mapping[str, Any]], inside: np.ndarray) -> None:
+        """Count the predictions (their ``mlmon``) of the model marked ``inside`` the window."""
+        scores: dict[str, list[float]] = {}
+        for i in np.flatnonzero(inside).tolist():
+            self._prediction(predictions[i], scores)
+        for version, values in scores.items():
+            self.sums[version].add_scores(values)
 
     def _outcome(self, mlmon: Mapping[str, Any], scored: dict[str, _Scored]) -> None:
         version = _keyword((mlmon.get("model") or {}).get("version"))
@@ -583,3 +569,30 @@ class OutcomeCounter:
             )
             for version, sums in self.sums.items()
         }
+
+
+def count_outcomes(counters: Sequence[OutcomeCounter], docs: Sequence[Mapping[str, Any]]) -> None:
+    """Count ``docs`` into each of ``counters`` (one model's, each its own window): the
+    documents are sorted out and their times read once, whatever the number of windows."""
+    model = counters[0].model.model
+    outcomes: list[Mapping[str, Any]] = []
+    predictions: list[Mapping[str, Any]] = []
+    stamps: list[object] = []
+    for d in docs:
+        mlmon = d.get("mlmon") or {}
+        if (mlmon.get("model") or {}).get("name") != model:
+            continue
+        dataset = (d.get("event") or {}).get("dataset")
+        if dataset == Dataset.OUTCOME:
+            outcomes.append(mlmon)
+        elif dataset == Dataset.PREDICTION:
+            predictions.append(mlmon)
+            stamps.append(d.get("@timestamp"))
+    if outcomes:
+        predicted = _times(m.get("prediction_time") for m in outcomes)
+        for counter in counters:
+            counter.add_outcomes(outcomes, _between(predicted, counter.window))
+    if predictions:
+        logged = _times(stamps)
+        for counter in counters:
+            counter.add_predictions(predictions, _between(logged, counter.window))
