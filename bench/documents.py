@@ -7,12 +7,14 @@ handler's text inputs, the baseline's declared kinds and DuckDB's typed columns.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mlmon_elk.contract import Kind
+from mlmon_elk.producer.handler import PredictionHandler
 
 NUMERIC = [f"num{i:02d}" for i in range(35)]
 CATEGORICAL = [f"cat{i:02d}" for i in range(12)]
@@ -32,3 +34,19 @@ def frame(n: int, rng: np.random.Generator) -> pd.DataFrame:
     for name in TEXT:
         data[name] = [" ".join(w) for w in rng.choice(WORDS, (n, 5))]
     return pd.DataFrame(data)
+
+
+def file_handler(path: Path, documents: int, **options: Any) -> PredictionHandler:
+    """The handler a bench logs ``documents`` documents through into ``path``: model
+    ``bench`` version 1, the text inputs declared, no spool, no counters, and a queue
+    that holds them all (the benches measure reading, not back-pressure)."""
+    return PredictionHandler(
+        f"file://{path}",
+        model="bench",
+        model_version="1",
+        text_inputs=TEXT,
+        spool_dir=None,
+        queue_size=documents + 1_000,
+        counters_interval=0,
+        **options,
+    )

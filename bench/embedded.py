@@ -86,17 +86,7 @@ def write_logs(
     seconds = np.sort(rng.uniform(0, WINDOW.length.total_seconds(), n))
     latencies = rng.lognormal(2.5, 0.6, n).round(3) if lognormal_latency else np.full(n, 12.0)
     active = folder / name
-    handler = PredictionHandler(
-        f"file://{active}",
-        model="bench",
-        model_version="1",
-        text_inputs=documents.TEXT,
-        spool_dir=None,
-        queue_size=n + 1000,  # no drops: this measures reading, not back-pressure
-        file_max_bytes=file_max_bytes,
-        file_backups=0,
-        counters_interval=0,
-    )
+    handler = documents.file_handler(active, n, file_max_bytes=file_max_bytes, file_backups=0)
     try:
         for row, s, ms in zip(rows.to_dict("records"), seconds, latencies, strict=True):
             handler.log_prediction(

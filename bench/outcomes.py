@@ -43,7 +43,6 @@ from mlmon_elk.analyzer.fetch import FileSource
 from mlmon_elk.analyzer.fetch_outcomes import FileOutcomes
 from mlmon_elk.analyzer.run import Analyzer
 from mlmon_elk.contract import Check
-from mlmon_elk.producer.handler import PredictionHandler
 from mlmon_elk.producer.outcomes import log_outcome
 from mlmon_elk.profile.baseline import Baseline, ModelBaselines, dump_baseline
 from mlmon_elk.profile.build import BuildOptions, build_baseline
@@ -69,16 +68,7 @@ def write_logs(
     """``1 + later`` windows of predictions, the first ``labelled`` with outcomes for 60 %
     of their predictions (logged a day later)."""
     active = folder / "predictions.jsonl"
-    handler = PredictionHandler(
-        f"file://{active}",
-        model="bench",
-        model_version="1",
-        text_inputs=documents.TEXT,
-        spool_dir=None,
-        queue_size=(2 + later) * n + 1_000,  # no drops: this measures reading
-        file_max_bytes=1 << 40,
-        counters_interval=0,
-    )
+    handler = documents.file_handler(active, (2 + later) * n, file_max_bytes=1 << 40)
     try:
         for w in range(1 + later):
             rows = documents.frame(n, rng)

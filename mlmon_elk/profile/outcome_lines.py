@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from typing import Any, TypedDict, cast
 
 import msgspec
-import orjson
+
+from mlmon_elk.json_lines import json_objects
 
 
 class _Mlmon(TypedDict, total=False):
@@ -41,23 +42,14 @@ def performance_objects(lines: Iterable[bytes]) -> tuple[list[dict[str, Any]], i
     A line whose ``mlmon`` is not an object is decoded whole, as any reader would.
     """
     objects: list[dict[str, Any]] = []
+    odd: list[bytes] = []
     other = 0
     for line in lines:
         try:
             objects.append(cast("dict[str, Any]", _DECODER.decode(line)))
-            continue
-        except msgspec.ValidationError:
-            pass  # valid so far, not shaped as expected: decoded whole below
+        except msgspec.ValidationError:  # valid so far, not shaped as expected
+            odd.append(line)
         except msgspec.DecodeError:
             other += 1
-            continue
-        try:
-            value = orjson.loads(line)
-        except orjson.JSONDecodeError:  # the shape failed before the syntax did
-            other += 1
-            continue
-        if isinstance(value, dict):
-            objects.append(value)
-        else:
-            other += 1
-    return objects, other
+    whole, broken = json_objects(odd)
+    return objects + whole, other + broken
