@@ -218,13 +218,18 @@ def test_a_planned_window_needing_its_predictions_counted_is_read_again(
     """Counted ahead without the predictions (a confusion matrix, the counts given), a
     window re-evaluated on its own (no counts given) is read again for them."""
     model = model_of("predicted")
-    windows = [WINDOW, Window(WINDOW.end, WINDOW.end + STEP)]
+    windows = [Window(WINDOW.start + STEP * i, WINDOW.end + STEP * i) for i in (-1, 0, 1)]
+    counted = [FileSource(logged).fetch(model, w).window for w in windows]
     source = FileOutcomes(logged)
     source.plan(windows)
-    first = FileSource(logged).fetch(model, windows[0]).window
-    assert source.fetch(model, windows[0], first)[1] == 1
+    assert [
+        source.fetch(model, w, c)[1] for w, c in zip(windows[:2], counted[:2], strict=True)
+    ] == [
+        1,
+        0,
+    ]
 
-    again, files = source.fetch(model, windows[1], None)
+    again, files = source.fetch(model, windows[2], None)
 
     assert files == 1
     assert again[VERSION].predictions == PER_WINDOW
