@@ -10,8 +10,9 @@ that window, median of ``--repeats`` runs, the variants alternating:
 * **outcomes** — ``FileOutcomes.fetch``: what a model with a performance
   baseline pays on top (its outcomes, and the window's scores for the estimated
   performance);
-* **outcomes, every line decoded whole** — the same counts from every line
-  decoded whole with orjson, as ``FileOutcomes`` read them before.
+* **outcomes, every line decoded whole** — the same counts from every line since
+  the window's start decoded whole with orjson, none passed over: how
+  ``FileOutcomes`` read them before (the counting, though, is today's).
 
 The two outcome counts must be equal. With ``--backfill K``, also K windows
 with outcomes analysed as ``mlmon-elk analyze --from … --to …`` does (the real

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import os
 import time
@@ -341,10 +340,7 @@ class FileSource:
             ModelFetch(model, history, tuple(percents)),
             *(f for f in self._expected if f.model.model != model.model),
         ]
-        windows = [window]
-        if window in self._planned:
-            later = self._planned[self._planned.index(window) + 1 :]
-            windows += later[: max(PLAN_BATCH // len(fetches), 1) - 1]
+        windows = planned_from(self._planned, window, max(PLAN_BATCH // len(fetches), 1))
         # What is kept for earlier windows is never asked for: runs go forward in time.
         self._ready = {k: v for k, v in self._ready.items() if k.window.start >= window.start}
         pairs = [(w, f) for w in windows for f in fetches]
@@ -424,7 +420,7 @@ def _decoded(
     stops the threads. The Python reader holds the GIL while it decodes: reading
     ahead of it measured no faster and cost a tenth more CPU, so it reads in turn.
     """
-    split = _split_by_model(list(schemas))
+    split = files.split_by_model(list(schemas))
     if not any(isinstance(schema, NativeSchema) for schema in schemas.values()):
         for path, chunk in lines:
             for name, own in split(chunk):
@@ -445,38 +441,13 @@ def _decoded(
         chunks.close()
 
 
-def _split_by_model(names: Sequence[str]) -> Callable[[list[bytes]], list[tuple[str, list[bytes]]]]:
-    """How a chunk of lines is shared among models read in one pass: each model gets the
-    lines that may be its own (its decoder keeps exactly its own).
-
-    A line laid out as the handler writes it names its model in one field
-    (:func:`~mlmon_elk.sources.files.written_model`) and goes to that model alone;
-    any other line goes to every model whose name it holds (or all, when it holds an
-    escape), and a line that is not even an object to the first model alone, which
-    reports it once.
-    """
-    first, *rest = names
-    if not rest:
-        return lambda chunk: [(first, chunk)]
-    written = {json.dumps(name, ensure_ascii=False).encode()[1:-1]: name for name in names}
-    others = {name: files.of_other_models([name]) for name in names}
-
-    def split(chunk: list[bytes]) -> list[tuple[str, list[bytes]]]:
-        parts: dict[str, list[bytes]] = {name: [] for name in names}
-        for line in chunk:
-            field = files.written_model(line)
-            owner = written.get(field) if field is not None else None
-            if owner is not None:
-                parts[owner].append(line)
-            elif line.lstrip()[:1] != b"{":
-                parts[first].append(line)
-            else:
-                for name in names:
-                    if not others[name](line):
-                        parts[name].append(line)
-        return list(parts.items())
-
-    return split
+def planned_from(planned: Sequence[Window], window: Window, most: int) -> list[Window]:
+    """``window`` and the ``planned`` windows after it, ``most`` in all: what one pass over
+    the files counts (``window`` alone when it is not planned)."""
+    if window not in planned:
+        return [window]
+    start = planned.index(window)
+    return list(planned[start : start + most])
 
 
 def same_baselines(a: ModelBaselines, b: ModelBaselines) -> bool:

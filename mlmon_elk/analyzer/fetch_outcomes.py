@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from mlmon_elk.analyzer.fetch import PLAN_BATCH, same_baselines
+from mlmon_elk.analyzer.fetch import PLAN_BATCH, planned_from, same_baselines
 from mlmon_elk.contract import Dataset, stream_name
 from mlmon_elk.errors import SourceError
 from mlmon_elk.profile.baseline import ModelBaselines
@@ -246,10 +246,7 @@ class FileOutcomes:
             or not same_baselines(counted.model, model)
             or (with_predictions and not counted.with_predictions)
         ):
-            windows = [window]
-            if window in self._planned:
-                later = self._planned[self._planned.index(window) + 1 :]
-                windows += later[: PLAN_BATCH - 1]
+            windows = planned_from(self._planned, window, PLAN_BATCH)
             # What is kept for earlier windows is never asked for: runs go forward in time.
             self._ready = {k: v for k, v in self._ready.items() if k[1].start >= window.start}
             counters = [OutcomeCounter(model, w) for w in windows]

@@ -178,10 +178,11 @@ class Analyzer:
         notes: list[str] = []
         requests = 0
         jobs: list[ModelJob] = []
-        self.source.expect(self._expected_fetches())
+        expected = self._expected_fetches()
+        self.source.expect(list(expected.values()))
         for model in self.config.models:
             try:
-                job, fetched = self._job(model, window)
+                job, fetched = self._job(model, window, expected.get(model.name))
             except MlmonError as exc:
                 errors.append(f"{model.name}: {exc}")
                 logger.error("window %s, model %s: %s", window, model.name, exc)
@@ -340,21 +341,21 @@ class Analyzer:
             self.model_baselines(model), self.config.analysis.history, tuple(percents)
         )
 
-    def _expected_fetches(self) -> list[ModelFetch]:
-        """The fetches the run's models will make (a source may count them in one pass);
-        a model whose baselines cannot be read is left out: its own turn reports why."""
-        fetches: list[ModelFetch] = []
+    def _expected_fetches(self) -> dict[str, ModelFetch]:
+        """Model → the fetch it will make (a source may count them all in one pass); a
+        model whose baselines cannot be read is left out: its own turn reports why."""
+        fetches: dict[str, ModelFetch] = {}
         for model in self.config.models:
             with contextlib.suppress(Exception):
-                fetches.append(self._model_fetch(model))
+                fetches[model.name] = self._model_fetch(model)
         return fetches
 
-    def _job(self, model: ModelConfig, window: Window) -> tuple[ModelJob, FetchResult]:
-        expected = self._model_fetch(model)
-        baselines, settings = expected.model, model.settings
-        fetched = self.source.fetch(
-            baselines, window, history=expected.history, percents=expected.percents
-        )
+    def _job(
+        self, model: ModelConfig, window: Window, spec: ModelFetch | None
+    ) -> tuple[ModelJob, FetchResult]:
+        spec = spec or self._model_fetch(model)  # raises what kept it out of the expected
+        baselines, settings = spec.model, model.settings
+        fetched = self.source.fetch(baselines, window, history=spec.history, percents=spec.percents)
         configured = dict(baselines.by_version)
         # Versions without their own baseline are compared with the model's
         # default one; "expected" stays the versions that have a baseline.

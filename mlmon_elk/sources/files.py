@@ -209,7 +209,7 @@ def of_other_models(models: Iterable[str]) -> Callable[[bytes], bool]:
     that is not an object is then reported). In a file other models share too, a
     fetch then parses its models' lines only, not every model's.
     """
-    needles = [json.dumps(model, ensure_ascii=False).encode() for model in models]
+    needles = [_as_json(model) for model in models]
     names = {needle[1:-1] for needle in needles}
 
     def none_of(line: bytes) -> bool:
@@ -221,6 +221,44 @@ def of_other_models(models: Iterable[str]) -> Callable[[bytes], bool]:
         return b"\\" not in line and not any(needle in line for needle in needles)
 
     return none_of
+
+
+def split_by_model(models: Sequence[str]) -> Callable[[list[bytes]], list[tuple[str, list[bytes]]]]:
+    """How a chunk of lines is shared among ``models`` read in one pass: each model gets
+    the lines that may be its own (its decoder keeps exactly its own).
+
+    A line laid out as the handler writes it names its model in one field
+    (:func:`written_model`) and goes to that model alone; any other line goes to every
+    model whose name it holds (or all, when it holds an escape), and a line that is not
+    even an object to the first model alone, which reports it once.
+    """
+    first, *rest = models
+    if not rest:
+        return lambda chunk: [(first, chunk)]
+    owners = {_as_json(model)[1:-1]: model for model in models}
+    others = {model: of_other_models([model]) for model in models}
+
+    def split(chunk: list[bytes]) -> list[tuple[str, list[bytes]]]:
+        parts: dict[str, list[bytes]] = {model: [] for model in models}
+        for line in chunk:
+            field = written_model(line)
+            owner = owners.get(field) if field is not None else None
+            if owner is not None:
+                parts[owner].append(line)
+            elif line.lstrip()[:1] != b"{":
+                parts[first].append(line)
+            else:
+                for model in models:
+                    if not others[model](line):
+                        parts[model].append(line)
+        return list(parts.items())
+
+    return split
+
+
+def _as_json(model: str) -> bytes:
+    """``model``'s name as JSON writes it unescaped, quotes included."""
+    return json.dumps(model, ensure_ascii=False).encode()
 
 
 _PREDICTION_FIELD = f'"dataset":"{Dataset.PREDICTION}"'.encode()

@@ -19,6 +19,7 @@ from mlmon_elk.sources.files import (
     of_other_models,
     read_chunks,
     read_lines,
+    split_by_model,
     written_model,
 )
 from tests.analyzer.test_fetch_differential import WINDOW, mixed_documents
@@ -116,6 +117,21 @@ def test_a_line_is_ruled_another_models_only_when_its_bytes_say_so() -> None:
     assert not other(twice)
     assert other(b'{"mlmon": {"model": {"name": "fraud"}}}')
     assert not other(b"not json at all")  # parsed, so reported as a broken line
+
+
+def test_a_chunk_is_split_among_models_by_what_its_lines_can_be() -> None:
+    """A line the handler wrote goes to its model alone; a line laid out otherwise to every
+    model it names, one with an escape to all; a line that is no object to the first."""
+    credit = b'{"mlmon":{"model":{"name":"credit"}},"team":"fraud"}'
+    spaced = b'{"mlmon": {"model": {"name": "credit"}}, "team": "fraud"}'
+    escaped = b'{"mlmon":{"model":{"name":"fr\\u0061ud"}}}'
+    split = split_by_model(["credit", "fraud", "churn"])
+    assert split([credit, spaced, escaped, b"not json"]) == [
+        ("credit", [credit, spaced, escaped, b"not json"]),
+        ("fraud", [spaced, escaped]),
+        ("churn", [escaped]),
+    ]
+    assert split_by_model(["credit"])([spaced, b"x"]) == [("credit", [spaced, b"x"])]
 
 
 def test_a_line_is_ruled_a_prediction_only_when_no_outcome_can_hide_in_it() -> None:
